@@ -1,0 +1,241 @@
+//! The launch plan: what TypeScript sends to `lxts-helper` on the control channel.
+//!
+//! TypeScript has already validated and normalized the OCI config (absolute paths,
+//! defaults filled in). These types are the subset of the runtime-spec that Rust
+//! acts on; unknown fields are ignored by serde.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// How the helper behaves once the container is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Exit once the init waits on `exec.fifo` (engine mode, as runc).
+    Create,
+    /// Stay the init's parent, reap it and record how it ended.
+    Monitor,
+}
+
+/// The single message Node sends to the helper.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub mode: Mode,
+    pub id: String,
+    pub bundle: String,
+    /// `<root>/<id>`: holds `exec.fifo` and `exit.json`.
+    pub state_dir: String,
+    pub config: Config,
+    #[serde(default)]
+    pub cgroup: Option<CgroupPlan>,
+    #[serde(default)]
+    pub no_pivot: bool,
+    #[serde(default)]
+    pub preserve_fds: u32,
+    #[serde(default)]
+    pub console_socket: Option<String>,
+}
+
+/// Where the container's cgroup lives, relative to each hierarchy's mount root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CgroupPlan {
+    /// Absolute cgroup path such as `/lxts/c1`, applied under every hierarchy.
+    pub path: String,
+}
+
+/// OCI `config.json` (the parts Rust needs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Config {
+    #[serde(default)]
+    pub oci_version: String,
+    pub root: Root,
+    pub process: Option<Process>,
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub domainname: Option<String>,
+    #[serde(default)]
+    pub mounts: Vec<Mount>,
+    #[serde(default)]
+    pub linux: Option<Linux>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Root {
+    /// Absolute path on the host (TS resolved it against the bundle).
+    pub path: String,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Process {
+    #[serde(default)]
+    pub terminal: bool,
+    #[serde(default)]
+    pub user: User,
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Absolute path inside the container.
+    pub cwd: String,
+    #[serde(default)]
+    pub capabilities: Option<Capabilities>,
+    #[serde(default)]
+    pub rlimits: Vec<Rlimit>,
+    #[serde(default)]
+    pub no_new_privileges: bool,
+    #[serde(default)]
+    pub oom_score_adj: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+    #[serde(default)]
+    pub umask: Option<u32>,
+    #[serde(default)]
+    pub additional_gids: Vec<u32>,
+}
+
+/// Capability names as in the spec (`CAP_CHOWN`); TS rejected unknown names.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    #[serde(default)]
+    pub bounding: Vec<String>,
+    #[serde(default)]
+    pub effective: Vec<String>,
+    #[serde(default)]
+    pub inheritable: Vec<String>,
+    #[serde(default)]
+    pub permitted: Vec<String>,
+    #[serde(default)]
+    pub ambient: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rlimit {
+    /// `RLIMIT_NOFILE` etc.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mount {
+    /// Absolute path inside the container.
+    pub destination: String,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// For binds: an absolute host path (TS resolved relative sources against the bundle).
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Linux {
+    #[serde(default)]
+    pub namespaces: Vec<Namespace>,
+    #[serde(default)]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub gid_mappings: Vec<IdMapping>,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    #[serde(default)]
+    pub masked_paths: Vec<String>,
+    #[serde(default)]
+    pub readonly_paths: Vec<String>,
+    #[serde(default)]
+    pub rootfs_propagation: Option<String>,
+    #[serde(default)]
+    pub sysctl: HashMap<String, String>,
+    #[serde(default)]
+    pub resources: Option<serde_json::Value>,
+    #[serde(default)]
+    pub time_offsets: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Namespace {
+    /// `pid`, `network`, `mount`, `ipc`, `uts`, `user`, `cgroup`, `time`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdMapping {
+    #[serde(rename = "containerID")]
+    pub container_id: u32,
+    #[serde(rename = "hostID")]
+    pub host_id: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub path: String,
+    /// `c`, `b`, `u` or `p`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub major: i64,
+    #[serde(default)]
+    pub minor: i64,
+    #[serde(default)]
+    pub file_mode: Option<u32>,
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub gid: Option<u32>,
+}
+
+/// Messages the helper sends back on the control channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Report {
+    #[serde(rename_all = "camelCase")]
+    Created {
+        pid: i32,
+        start_time: u64,
+        cgroups: Vec<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Exited {
+        exit_code: i32,
+        status: Option<i32>,
+        signal: Option<i32>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Error {
+        code: String,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        syscall: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        errno: Option<i32>,
+    },
+}

@@ -1,0 +1,2 @@
+#![deny(clippy::all)]
+//! napi binding for lxts: conversions and error mapping over `lxts-core`.
