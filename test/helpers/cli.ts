@@ -1,0 +1,82 @@
+/**
+ * Run the real CLI (`node bin/lxts.js --root R …`) and capture its output.
+ *
+ * stdout/stderr go to temp FILES, not pipes: after `create` the container init keeps the CLI's
+ * stdio open, so waiting for a pipe to close would hang until the container dies.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { REPO } from './env.js'
+
+/** The outcome of one CLI run. */
+export interface CliResult {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** The command line, for assertion messages. */
+  argv: string[]
+  timedOut: boolean
+}
+
+/** Options of {@link lxts}. */
+export interface CliOptions {
+  /** Written to the CLI's stdin (else stdin is /dev/null). */
+  input?: string
+  /** Kill the CLI (SIGKILL) after this many ms. Default 30 s. */
+  timeout?: number
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+/** Path of the CLI entry. */
+export const CLI: string = join(REPO, 'bin', 'lxts.js')
+
+/** Run `lxts [--root root] ...args`. `root` null means no --root flag. */
+export async function lxts(root: string | null, args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  const argv = [CLI, ...(root === null ? [] : ['--root', root]), ...args]
+  const dir = mkdtempSync(join(tmpdir(), 'lxts-cli-'))
+  const inPath = join(dir, 'stdin')
+  writeFileSync(inPath, opts.input ?? '')
+  const stdin = opts.input === undefined ? openSync('/dev/null', 'r') : openSync(inPath, 'r')
+  const stdout = openSync(join(dir, 'stdout'), 'w')
+  const stderr = openSync(join(dir, 'stderr'), 'w')
+  try {
+    const child = spawn(process.execPath, argv, {
+      stdio: [stdin, stdout, stderr],
+      cwd: opts.cwd ?? REPO,
+      env: opts.env ?? process.env,
+    })
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      child.kill('SIGKILL')
+    }, opts.timeout ?? 30_000)
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('exit', (c, s) => resolve([c, s]))
+    })
+    clearTimeout(timer)
+    return {
+      code,
+      signal,
+      stdout: readFileSync(join(dir, 'stdout'), 'utf8'),
+      stderr: readFileSync(join(dir, 'stderr'), 'utf8'),
+      argv: ['lxts', ...argv.slice(1)],
+      timedOut,
+    }
+  } finally {
+    closeSync(stdin)
+    closeSync(stdout)
+    closeSync(stderr)
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** One line describing a result, for assertion messages. */
+export function describe(r: CliResult): string {
+  return `${r.argv.join(' ')} → code=${r.code} signal=${r.signal}${r.timedOut ? ' (TIMED OUT)' : ''}\n--- stdout ---\n${r.stdout}--- stderr ---\n${r.stderr}`
+}

@@ -1,0 +1,77 @@
+/**
+ * Per-spec-file setup for the integration tier: a private `--root`, bundle bookkeeping, and
+ * after-hooks that force-delete leftovers and FAIL if anything leaked (state dir, cgroup, process).
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { TestFn } from 'ava'
+import { type Bundle, cgroupDirsOf, makeBundle, makeStateRoot, processesOf, removeBundle, removeCgroupParents, type TestConfig } from './bundle.js'
+import { describe, lxts, type CliOptions, type CliResult } from './cli.js'
+import { integrationSkipReason, type Register, skipUnlessRoot } from './env.js'
+
+/** What a spec file works with. */
+export interface Harness {
+  /** Register a serial test (skipped with a visible reason when not root). */
+  it: Register
+  /** This file's `--root`. */
+  root(): string
+  /** A new bundle; its container id is tracked for the leak check. */
+  bundle(args?: string[], edit?: (c: TestConfig) => void): Bundle
+  /** Run the CLI with this file's `--root`. */
+  cli(args: string[], opts?: CliOptions): Promise<CliResult>
+  /** Track an id created without {@link Harness.bundle} (e.g. sandboxes). */
+  track(id: string): void
+}
+
+/** Install the hooks on `test` and return the helpers. */
+export function harness(test: TestFn): Harness {
+  const it = skipUnlessRoot(test)
+  const enabled = integrationSkipReason() === undefined
+  let root = ''
+  const ids = new Set<string>()
+  const bundles: string[] = []
+
+  test.before(() => {
+    if (enabled) root = makeStateRoot()
+  })
+
+  test.after.always('force-delete leftovers; nothing may leak', async (t) => {
+    if (!enabled) return
+    const leaks: string[] = []
+    for (const id of ids) {
+      if (existsSync(join(root, id))) {
+        // a failed test may leave its container: force-delete it, which itself must work
+        const r = await lxts(root, ['delete', '--force', id])
+        if (r.code !== 0) leaks.push(`delete --force ${id} failed: ${describe(r)}`)
+        if (existsSync(join(root, id))) leaks.push(`state dir ${join(root, id)} survived delete --force`)
+      }
+      for (const pid of processesOf(id)) leaks.push(`process ${pid} of ${id} still alive`)
+      for (const dir of cgroupDirsOf(id)) leaks.push(`cgroup ${dir} left behind`)
+    }
+    const rest = existsSync(root) ? readdirSync(root) : []
+    if (rest.length > 0) leaks.push(`--root ${root} not empty: ${rest.join(', ')}`)
+    for (const dir of bundles) {
+      try {
+        removeBundle(dir)
+      } catch (e) {
+        leaks.push(String(e))
+      }
+    }
+    if (leaks.length === 0) rmSync(root, { recursive: true, force: true })
+    removeCgroupParents()
+    t.deepEqual(leaks, [], 'the tests must leave nothing behind')
+  })
+
+  return {
+    it,
+    root: () => root,
+    bundle(args, edit) {
+      const b = makeBundle(args, edit)
+      ids.add(b.id)
+      bundles.push(b.dir)
+      return b
+    },
+    cli: (args, opts) => lxts(root, args, opts),
+    track: (id) => ids.add(id),
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The OCI lifecycle through the CLI on real containers: create → start → kill → delete, the
+ * state reported at each step, the pid file, the cgroups, and what is left after delete (nothing).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { cgroupDirsOf, cgroupMounts, CGROUP_PARENT, processAlive, processesOf } from '../helpers/bundle.js'
+import { describe, type CliResult } from '../helpers/cli.js'
+import { harness } from '../helpers/harness.js'
+import { waitFor } from '../helpers/wait.js'
+
+const h = harness(test)
+
+/** The OCI state fields the tests read. */
+interface State {
+  ociVersion: string
+  id: string
+  status: string
+  pid: number
+  bundle: string
+  [k: string]: unknown
+}
+
+const TRAP_TERM = ['sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']
+
+function ok(t: ExecutionContext, r: CliResult): void {
+  t.is(r.code, 0, describe(r))
+}
+
+async function state(t: ExecutionContext, id: string): Promise<State> {
+  const r = await h.cli(['state', id])
+  ok(t, r)
+  return JSON.parse(r.stdout) as State
+}
+
+async function statusBecomes(id: string, want: string, timeout = 10_000): Promise<string> {
+  let last = ''
+  await waitFor(async () => {
+    const r = await h.cli(['state', id])
+    last = r.code === 0 ? (JSON.parse(r.stdout) as State).status : `exit ${r.code}: ${r.stderr.trim()}`
+    return last === want ? true : undefined
+  }, timeout, 100)
+  return last
+}
+
+/** Every v1 controller hierarchy and the cgroup2 one must hold the container's cgroup with its pid. */
+function assertCgroupsHold(t: ExecutionContext, id: string, pid: number): void {
+  for (const m of cgroupMounts()) {
+    if (m.named) continue // name=systemd: not a controller; creating a cgroup there is optional
+    const dir = join(m.path, CGROUP_PARENT, id)
+    t.true(existsSync(dir), `cgroup ${dir} must exist while the container lives`)
+    if (!existsSync(dir)) continue
+    const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number)
+    t.true(procs.includes(pid), `${dir}/cgroup.procs must list the init ${pid}, has [${procs.join(' ')}]`)
+  }
+}
+
+async function assertGone(t: ExecutionContext, id: string, pid: number): Promise<void> {
+  t.false(existsSync(join(h.root(), id)), 'state dir removed')
+  const s = await h.cli(['state', id])
+  t.not(s.code, 0, `state of a deleted container must fail: ${describe(s)}`)
+  t.regex(s.stderr, /ERR_LXTS_NOT_FOUND|not found|does not exist/i, describe(s))
+  t.false(processAlive(pid), `init ${pid} must be gone`)
+  t.deepEqual(processesOf(id), [], 'no process left in the container cgroups')
+  t.deepEqual(cgroupDirsOf(id), [], 'cgroup dirs removed')
+}
+
+h.it('create → created → start → running → kill TERM → stopped → delete', async (t) => {
+  const b = h.bundle(TRAP_TERM)
+  const pidFile = join(b.dir, 'container.pid')
+  ok(t, await h.cli(['create', '--bundle', b.dir, '--pid-file', pidFile, b.id]))
+
+  const created = await state(t, b.id)
+  t.is(created.status, 'created')
+  t.is(created.id, b.id)
+  t.is(created.bundle, b.dir)
+  t.regex(created.ociVersion, /^1\.\d+\.\d+/)
+  t.true(Number.isInteger(created.pid) && created.pid > 0, `pid ${created.pid}`)
+  t.is(readFileSync(pidFile, 'utf8'), String(created.pid), 'pid file holds the pid, no newline')
+  t.true(processAlive(created.pid), 'init is alive while created')
+  assertCgroupsHold(t, b.id, created.pid)
+
+  ok(t, await h.cli(['start', b.id]))
+  const running = await state(t, b.id)
+  t.is(running.status, 'running')
+  t.is(running.pid, created.pid)
+
+  ok(t, await h.cli(['kill', b.id, 'TERM']))
+  t.is(await statusBecomes(b.id, 'stopped'), 'stopped')
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, created.pid)
+})
+
+h.it('kill KILL stops a PID 1 that ignores TERM (busybox sleep)', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), b.id]))
+  ok(t, await h.cli(['start', b.id]))
+  const s = await state(t, b.id)
+  t.is(s.status, 'running')
+  ok(t, await h.cli(['kill', b.id, 'KILL']))
+  t.is(await statusBecomes(b.id, 'stopped'), 'stopped')
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
+
+h.it('kill accepts SIGKILL and 9 spellings', async (t) => {
+  for (const sig of ['SIGKILL', '9']) {
+    const b = h.bundle(['sleep', '1000'])
+    ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
+    ok(t, await h.cli(['start', b.id]))
+    const s = await state(t, b.id)
+    ok(t, await h.cli(['kill', b.id, sig]))
+    t.is(await statusBecomes(b.id, 'stopped'), 'stopped', `after kill ${sig}`)
+    ok(t, await h.cli(['delete', b.id]))
+    await assertGone(t, b.id, s.pid)
+  }
+})
+
+h.it('list --format json shows the containers with their status', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
+  const r = await h.cli(['list', '--format', 'json'])
+  ok(t, r)
+  const list = JSON.parse(r.stdout) as State[]
+  const mine = list.find((c) => c.id === b.id)
+  t.truthy(mine, `list must include ${b.id}: ${r.stdout}`)
+  t.is(mine?.status, 'created')
+  t.is(mine?.bundle, b.dir)
+  const s = await state(t, b.id)
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
+
+h.it('delete of a created (never started) container kills its init', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
+  const s = await state(t, b.id)
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
+
+h.it('wrong transitions fail clearly and change nothing; delete --force works on running', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
+
+  const again = await h.cli(['create', '--bundle', b.dir, b.id])
+  t.not(again.code, 0, `create of an existing id must fail: ${describe(again)}`)
+  t.regex(again.stderr, /ERR_LXTS_EXISTS|exists/i, describe(again))
+  t.is((await state(t, b.id)).status, 'created', 'the existing container is untouched')
+
+  ok(t, await h.cli(['start', b.id]))
+  const twice = await h.cli(['start', b.id])
+  t.not(twice.code, 0, `second start must fail: ${describe(twice)}`)
+  t.regex(twice.stderr, /ERR_LXTS_INVALID_STATE|running|not created|cannot start/i, describe(twice))
+
+  const del = await h.cli(['delete', b.id])
+  t.not(del.code, 0, `plain delete of a running container must fail: ${describe(del)}`)
+  t.regex(del.stderr, /ERR_LXTS_INVALID_STATE|running|--force/i, describe(del))
+  const s = await state(t, b.id)
+  t.is(s.status, 'running', 'still running after the refused delete')
+  t.true(processAlive(s.pid))
+
+  ok(t, await h.cli(['delete', '--force', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
+
+h.it('start/kill/delete of an unknown id fail with not found', async (t) => {
+  for (const verb of [['start'], ['kill'], ['delete'], ['state']]) {
+    const r = await h.cli([...verb, 'lxts-t-does-not-exist'])
+    t.not(r.code, 0, describe(r))
+    t.regex(r.stderr, /ERR_LXTS_NOT_FOUND|not found|does not exist/i, describe(r))
+  }
+})
