@@ -1,9 +1,22 @@
 //! Create, fill and remove a container's cgroup under every hierarchy.
+//!
+//! Every function works on paths taken from a [`Host`] or given by the caller, so
+//! tests run them against a temporary directory standing in for the cgroup tree.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::Host;
-use crate::Result;
+use nix::errno::Errno;
+
+use super::detect::io_error;
+use super::{Hierarchy, Host};
+use crate::{Code, Error, Result};
+
+/// How often, and how long apart, a leaf that reports `EBUSY` is retried (the
+/// kernel releases a cgroup shortly after its last task is reaped).
+const BUSY_RETRIES: u32 = 10;
+const BUSY_DELAY: Duration = Duration::from_millis(20);
 
 /// A container's cgroup: one directory per hierarchy.
 #[derive(Debug, Clone, Default)]
@@ -19,24 +32,224 @@ pub struct ContainerCgroup {
 impl ContainerCgroup {
     /// Move `pid` into every v1 directory (and v2 unless `skip_v2`, when
     /// `CLONE_INTO_CGROUP` already placed it).
-    pub fn add_pid(&self, _pid: i32, _skip_v2: bool) -> Result<()> {
-        Err(crate::Error::new(crate::Code::Cgroup, "not implemented"))
+    pub fn add_pid(&self, pid: i32, skip_v2: bool) -> Result<()> {
+        for dir in &self.dirs {
+            if skip_v2 && Some(dir) == self.v2_dir.as_ref() {
+                continue;
+            }
+            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
     }
 }
 
 /// Create `cgroup_path` (absolute, e.g. `/lxts/c1`) under every hierarchy.
 /// A directory that already exists and is populated is an error (id clash).
-pub fn create(_host: &Host, _cgroup_path: &str) -> Result<ContainerCgroup> {
-    Err(crate::Error::new(crate::Code::Cgroup, "not implemented"))
+/// On error, every directory this call created is removed again.
+pub fn create(host: &Host, cgroup_path: &str) -> Result<ContainerCgroup> {
+    let wanted = components(cgroup_path)?;
+    let mut cg = ContainerCgroup::default();
+    for h in &host.hierarchies {
+        if let Err(e) = create_one(h, &wanted, &mut cg) {
+            // Best effort: the error that made us stop matters more than a failed cleanup.
+            let _ = remove(&cg.created);
+            return Err(e);
+        }
+    }
+    Ok(cg)
 }
 
 /// Pids in the given cgroup directories (union, sorted, deduplicated).
-pub fn pids(_dirs: &[PathBuf]) -> Result<Vec<i32>> {
-    Ok(Vec::new())
+/// A directory that no longer exists holds no pids.
+pub fn pids(dirs: &[PathBuf]) -> Result<Vec<i32>> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let file = dir.join("cgroup.procs");
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error("read", &file, &e)),
+        };
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let pid = line
+                .parse::<i32>()
+                .map_err(|_| Error::new(Code::Cgroup, format!("read {}: bad pid {line:?}", file.display())))?;
+            out.push(pid);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 /// Remove directories (deepest first). The container's own leaf must go;
 /// shared parents that are busy (EBUSY/ENOTEMPTY) are left. ENOENT is fine.
-pub fn remove(_dirs: &[PathBuf]) -> Result<()> {
+///
+/// A leaf is a directory with no descendant in `dirs`. Child cgroups inside a leaf
+/// (made by a process in the container) are removed with it. All directories are
+/// tried; the first failure is returned.
+pub fn remove(dirs: &[PathBuf]) -> Result<()> {
+    let mut order: Vec<&PathBuf> = dirs.iter().collect();
+    order.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    order.dedup();
+    let mut first_err = None;
+    for dir in order {
+        let leaf = !dirs.iter().any(|d| d != dir && d.starts_with(dir));
+        let res = if leaf { rmdir_tree(dir) } else { rmdir_shared(dir) };
+        if let Err(e) = res {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// Split an absolute cgroup path into its components, refusing `.`/`..` and `/`.
+fn components(cgroup_path: &str) -> Result<Vec<&str>> {
+    let bad = |why: &str| Error::new(Code::Cgroup, format!("cgroup path {cgroup_path:?}: {why}"));
+    if !cgroup_path.starts_with('/') {
+        return Err(bad("must be absolute"));
+    }
+    let parts: Vec<&str> = cgroup_path.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(bad("must not contain . or .."));
+    }
+    if parts.is_empty() {
+        return Err(bad("must not be the root cgroup"));
+    }
+    Ok(parts)
+}
+
+/// The part of `wanted` below the hierarchy's mountinfo root. A path outside the
+/// root (the mount shows only a subtree) is taken as relative to the mount, as runc does.
+fn below_root<'a>(root: &str, wanted: &'a [&'a str]) -> &'a [&'a str] {
+    let root: Vec<&str> = root.split('/').filter(|p| !p.is_empty()).collect();
+    if wanted.len() >= root.len() && wanted[..root.len()] == root[..] {
+        &wanted[root.len()..]
+    } else {
+        wanted
+    }
+}
+
+/// mkdir -p `wanted` under one hierarchy, recording what was created.
+fn create_one(h: &Hierarchy, wanted: &[&str], cg: &mut ContainerCgroup) -> Result<()> {
+    let rel = below_root(&h.root, wanted);
+    if rel.is_empty() {
+        let what = format!("cgroup path {} is the root of {}", wanted.join("/"), h.mount_point.display());
+        return Err(Error::new(Code::Cgroup, what));
+    }
+    let cpuset = !h.v2 && h.controllers.iter().any(|c| c == "cpuset");
+    let mut dir = h.mount_point.clone();
+    let mut leaf_created = false;
+    for part in rel {
+        let parent = dir.clone();
+        dir.push(part);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                cg.created.push(dir.clone());
+                leaf_created = true;
+                if cpuset {
+                    inherit_cpuset(&parent, &dir)?;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => leaf_created = false,
+            Err(e) => return Err(io_error("mkdir", &dir, &e)),
+        }
+    }
+    if !leaf_created && populated(&dir)? {
+        let msg = format!("cgroup {} already exists and has processes", dir.display());
+        return Err(Error { path: Some(dir.to_string_lossy().into_owned()), ..Error::new(Code::Cgroup, msg) });
+    }
+    if h.v2 {
+        cg.v2_dir = Some(dir.clone());
+    }
+    cg.dirs.push(dir);
     Ok(())
 }
+
+/// A new v1 cpuset group starts with empty `cpus`/`mems`, and attaching a task then
+/// fails; copy the parent's values (honouring a `noprefix` mount).
+fn inherit_cpuset(parent: &Path, dir: &Path) -> Result<()> {
+    let prefix = if parent.join("cpuset.cpus").exists() { "cpuset." } else { "" };
+    for name in ["cpus", "mems"] {
+        let file = format!("{prefix}{name}");
+        let mine = read_or_empty(&dir.join(&file))?;
+        if mine.trim().is_empty() {
+            let theirs = read_or_empty(&parent.join(&file))?;
+            // O_CREAT is a no-op on cgroupfs, where the file always exists.
+            write_opts(&dir.join(&file), theirs.trim(), true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a cgroup holds processes (its own `cgroup.procs`, or v2 `cgroup.events`).
+fn populated(dir: &Path) -> Result<bool> {
+    let events = read_or_empty(&dir.join("cgroup.events"))?;
+    if events.lines().any(|l| l.trim() == "populated 1") {
+        return Ok(true);
+    }
+    Ok(!read_or_empty(&dir.join("cgroup.procs"))?.trim().is_empty())
+}
+
+fn read_or_empty(file: &Path) -> Result<String> {
+    match std::fs::read_to_string(file) {
+        Ok(t) => Ok(t),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(io_error("read", file, &e)),
+    }
+}
+
+/// Write a cgroup interface file in one `write(2)` (cgroupfs acts per write).
+fn write_file(file: &Path, value: &str) -> Result<()> {
+    write_opts(file, value, false)
+}
+
+fn write_opts(file: &Path, value: &str, create: bool) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .create(create)
+        .open(file)
+        .map_err(|e| io_error("open", file, &e))?;
+    f.write_all(value.as_bytes()).map_err(|e| io_error("write", file, &e))
+}
+
+/// `rmdir(2)` with the errno as `nix` reports it.
+fn rmdir(dir: &Path) -> std::result::Result<(), Errno> {
+    std::fs::remove_dir(dir).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// rmdir a shared parent: gone or still in use by someone else are both fine.
+fn rmdir_shared(dir: &Path) -> Result<()> {
+    match rmdir(dir) {
+        Ok(()) | Err(Errno::ENOENT | Errno::EBUSY | Errno::ENOTEMPTY | Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Error::sys(Code::Cgroup, "rmdir", Some(&dir.to_string_lossy()), e)),
+    }
+}
+
+/// rmdir a container's leaf and any child cgroups in it, retrying EBUSY briefly.
+fn rmdir_tree(dir: &Path) -> Result<()> {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                rmdir_tree(&entry.path())?;
+            }
+        }
+    }
+    let mut tries = 0;
+    loop {
+        match rmdir(dir) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EBUSY) if tries < BUSY_RETRIES => {
+                tries += 1;
+                std::thread::sleep(BUSY_DELAY);
+            }
+            Err(e) => return Err(Error::sys(Code::Cgroup, "rmdir", Some(&dir.to_string_lossy()), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "manage_tests.rs"]
+mod tests;
