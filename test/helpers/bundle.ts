@@ -105,6 +105,8 @@ export function makeBundle(args: string[] = ['sh'], edit?: (c: TestConfig) => vo
   const rootfs = join(dir, 'rootfs')
   copyRootfs(rootfs)
   chmodSync(join(rootfs, 'tmp'), 0o1777)
+  // lets a test prove that / inside the container is this bundle's rootfs
+  writeFileSync(join(rootfs, 'lxts-marker'), `marker-${id}\n`)
   const config = defaultConfig(id, args)
   edit?.(config)
   const bundle: Bundle = {

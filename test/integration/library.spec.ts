@@ -1,0 +1,101 @@
+/**
+ * The TypeScript library on real containers: the same lifecycle as the CLI through
+ * `new Runtime({ root })`, `LxtsError` codes on bad input, `wait()` and `run()` exit statuses.
+ */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { cgroupDirsOf, processAlive, processesOf } from '../helpers/bundle.js'
+import { harness } from '../helpers/harness.js'
+import { waitFor } from '../helpers/wait.js'
+import { LxtsError, Runtime } from '../../ts/index.js'
+
+const h = harness(test)
+const rt = (): Runtime => new Runtime({ root: h.root() })
+
+function assertGone(t: ExecutionContext, id: string, pid: number): void {
+  t.false(existsSync(join(h.root(), id)), 'state dir removed')
+  t.false(processAlive(pid), `init ${pid} gone`)
+  t.deepEqual(processesOf(id), [])
+  t.deepEqual(cgroupDirsOf(id), [])
+}
+
+h.it('library lifecycle: create → start → kill → stopped → delete', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  const c = await rt().create(b.id, { bundle: b.dir })
+  t.is(c.id, b.id)
+  const created = await c.state()
+  t.is(created.status, 'created')
+  t.is(created.bundle, b.dir)
+  t.true(created.pid > 0 && processAlive(created.pid))
+
+  await c.start()
+  t.is((await c.state()).status, 'running')
+  const again = await rt().get(b.id)
+  t.is((await again.state()).pid, created.pid, 'get() sees the same container')
+  const listed = await rt().list()
+  t.true(listed.some((s) => s.id === b.id && s.status === 'running'), 'list() includes it')
+
+  await c.kill('SIGKILL')
+  const stopped = await waitFor(async () => ((await c.state()).status === 'stopped' ? true : undefined))
+  t.true(stopped, 'status becomes stopped')
+  await c.delete()
+  assertGone(t, b.id, created.pid)
+  await t.throwsAsync(rt().get(b.id), { instanceOf: LxtsError, code: 'ERR_LXTS_NOT_FOUND' })
+})
+
+h.it('library: wrong transitions throw ERR_LXTS_INVALID_STATE; delete({force}) works', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  const c = await rt().create(b.id, { bundle: b.dir })
+  await c.start()
+  await t.throwsAsync(c.start(), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_STATE' })
+  await t.throwsAsync(c.delete(), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_STATE' })
+  const { pid } = await c.state()
+  await c.delete({ force: true })
+  assertGone(t, b.id, pid)
+})
+
+h.it('library: bad input gets stable codes and leaves nothing', async (t) => {
+  const b = h.bundle(['true'], (c) => (c.process.cwd = 'relative'))
+  const e = await t.throwsAsync(rt().create(b.id, { bundle: b.dir }), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_CONFIG' })
+  t.regex(e?.message ?? '', /process\.cwd/)
+  t.false(existsSync(join(h.root(), b.id)))
+
+  await t.throwsAsync(rt().create('../bad', { bundle: b.dir }), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_ID' })
+  await t.throwsAsync(rt().get('lxts-t-nope'), { instanceOf: LxtsError, code: 'ERR_LXTS_NOT_FOUND' })
+
+  const missing = h.bundle(['/bin/no-such-binary'])
+  await t.throwsAsync(rt().create(missing.id, { bundle: missing.dir }), { instanceOf: LxtsError, code: 'ERR_LXTS_EXEC_NOT_FOUND' })
+  t.false(existsSync(join(h.root(), missing.id)))
+  t.deepEqual(cgroupDirsOf(missing.id), [])
+})
+
+h.it('library: wait() returns the exit status of a monitored container', async (t) => {
+  const b = h.bundle(['sh', '-c', 'exit 5'])
+  const c = await rt().create(b.id, { bundle: b.dir, monitor: true })
+  await c.start()
+  const r = await c.wait()
+  t.is(r.exitCode, 5)
+  t.is(r.signal, null)
+  t.is((await c.state()).status, 'stopped')
+  await c.delete()
+  t.false(existsSync(join(h.root(), b.id)))
+})
+
+h.it('library: run() returns the exit status', async (t) => {
+  const b = h.bundle(['sh', '-c', 'exit 9'])
+  const r = await rt().run(b.id, { bundle: b.dir })
+  t.is(r.exitCode, 9)
+  t.is(r.signal, null)
+  const s = await rt().get(b.id).catch(() => undefined)
+  if (s !== undefined) await s.delete({ force: true })
+})
+
+h.it('library: create from an in-memory config', async (t) => {
+  const b = h.bundle(['sh', '-c', 'exit 4'])
+  b.config.root.path = b.rootfs
+  const r = await rt().run(b.id, { config: b.config as never })
+  t.is(r.exitCode, 4)
+  const s = await rt().get(b.id).catch(() => undefined)
+  if (s !== undefined) await s.delete({ force: true })
+})

@@ -1,0 +1,55 @@
+/**
+ * The no-image sandbox, `lxts run -- CMD`: the host's tree, read-only, with private /tmp,
+ * new pid/net/uts namespaces, and the command's exit status.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, rmSync } from 'node:fs'
+import test from 'ava'
+import { describe } from '../helpers/cli.js'
+import { harness } from '../helpers/harness.js'
+
+const h = harness(test)
+
+h.it('sandbox: the command is PID 1 and has a hostname', async (t) => {
+  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'echo $$; hostname'])
+  t.is(r.code, 0, describe(r))
+  const [pid, host] = r.stdout.trim().split('\n')
+  t.is(pid, '1')
+  t.truthy(host && host.length > 0, 'a hostname is printed')
+})
+
+h.it('sandbox: the network namespace has only lo', async (t) => {
+  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1'])
+  t.is(r.code, 0, describe(r))
+  t.is(r.stdout.trim(), 'lo')
+})
+
+h.it('sandbox: /usr is read-only', async (t) => {
+  const probe = `/usr/.lxts-probe-${randomBytes(4).toString('hex')}`
+  t.teardown(() => rmSync(probe, { force: true })) // should never exist; never leave it on the host
+  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', `touch ${probe} 2>&1; echo rc=$?`])
+  t.is(r.code, 0, describe(r))
+  t.notRegex(r.stdout, /rc=0/, `writing ${probe} must fail: ${r.stdout}`)
+  t.regex(r.stdout, /Read-only file system|Permission denied/)
+  t.false(existsSync(probe), 'nothing was written to the host /usr')
+})
+
+h.it('sandbox: /tmp is private', async (t) => {
+  const probe = `/tmp/lxts-sbx-${randomBytes(4).toString('hex')}`
+  t.teardown(() => rmSync(probe, { force: true }))
+  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', `echo hi > ${probe} && cat ${probe}`])
+  t.is(r.code, 0, describe(r))
+  t.is(r.stdout, 'hi\n', 'the sandbox can write its /tmp')
+  t.false(existsSync(probe), 'the file does not appear in the host /tmp')
+})
+
+h.it('sandbox: exit status propagates', async (t) => {
+  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'exit 42'])
+  t.is(r.code, 42, describe(r))
+})
+
+h.it('sandbox: stdin and stdout pass through', async (t) => {
+  const r = await h.cli(['run', '--rm', '--', 'cat'], { input: 'piped\n' })
+  t.is(r.code, 0, describe(r))
+  t.is(r.stdout, 'piped\n')
+})
