@@ -1,0 +1,73 @@
+/**
+ * What `lxts features` reports (runtime-spec `features.md`). Engines act on it: containerd
+ * enables user namespaces only when `linux.mountExtensions.idmap.enabled` is true and
+ * recursive read-only mounts only when `rro` is listed. So it lists only what is
+ * implemented; widen an entry in the same change that implements it.
+ */
+
+/** The runtime-spec `features` document (the parts lxts fills). */
+export interface Features {
+  ociVersionMin: string
+  ociVersionMax: string
+  hooks: string[]
+  mountOptions: string[]
+  linux: {
+    namespaces: string[]
+    capabilities: string[]
+    cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean }
+    seccomp: { enabled: boolean }
+    apparmor: { enabled: boolean }
+    selinux: { enabled: boolean }
+    intelRdt: { enabled: boolean }
+    mountExtensions: { idmap: { enabled: boolean } }
+  }
+  annotations: Record<string, string>
+}
+
+/** The lxts version the CLI reports. */
+export const LXTS_VERSION = '0.1.0'
+
+/** The runtime-spec version lxts implements (the `spec:` line of `--version`). */
+export const SPEC_VERSION = '1.2.0'
+
+/**
+ * Mount options that map onto mount(2) flags and propagation types, which the helper
+ * applies. Not listed (not implemented): the recursive `mount_setattr` forms (`rro`, `rrw`,
+ * `rnosuid`…), `idmap`/`ridmap`, `tmpcopyup`, `nosymfollow`, `lazytime`, `acl`, `iversion`.
+ */
+const MOUNT_OPTIONS = [
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'mand',
+  'noatime', 'nodev', 'nodiratime', 'noexec', 'nomand', 'norelatime', 'nostrictatime', 'nosuid',
+  'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
+  'rw', 'shared', 'slave', 'strictatime', 'suid', 'sync', 'unbindable',
+]
+
+/** Every capability the kernel headers lxts is built against know (CAP_CHOWN … CAP_CHECKPOINT_RESTORE). */
+const CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
+  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
+  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+]
+
+/** The features document `lxts features` prints. */
+export const FEATURES: Features = {
+  ociVersionMin: '1.0.0',
+  ociVersionMax: '1.3.0',
+  hooks: [],
+  mountOptions: MOUNT_OPTIONS,
+  linux: {
+    namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'],
+    capabilities: CAPABILITIES,
+    cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
+    seccomp: { enabled: false },
+    apparmor: { enabled: false },
+    selinux: { enabled: false },
+    intelRdt: { enabled: false },
+    mountExtensions: { idmap: { enabled: false } },
+  },
+  annotations: { 'org.lxts.version': LXTS_VERSION },
+}

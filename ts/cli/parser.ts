@@ -1,0 +1,62 @@
+/** Builds the yargs parser: global flags, one command module per verb, runc's conventions. */
+import type { Argv } from 'yargs'
+import { CliError } from './cli-error.js'
+import { createCommand } from './commands/create.js'
+import { deleteCommand } from './commands/delete.js'
+import { featuresCommand } from './commands/features.js'
+import { killCommand } from './commands/kill.js'
+import { listCommand } from './commands/list.js'
+import { runCommand } from './commands/run.js'
+import { specCommand } from './commands/spec.js'
+import { startCommand } from './commands/start.js'
+import { stateCommand } from './commands/state.js'
+import type { CliContext } from './context.js'
+import { LXTS_VERSION, SPEC_VERSION } from './features-data.js'
+import { checkRootlessValue, withGlobalOptions, type GlobalArgs } from './global-options.js'
+import type { YargsFactory } from './load-yargs.js'
+
+/** What `--version` prints; go-runc reads the first line as `<name> version X`. */
+export const VERSION_TEXT = `lxts version ${LXTS_VERSION}\nspec: ${SPEC_VERSION}`
+
+/**
+ * The parser for `lxts`. Handlers act through `ctx` only, so tests pass a fake library
+ * and capture output. Errors (usage or from a verb) are thrown, never printed here.
+ */
+export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<GlobalArgs> {
+  return withGlobalOptions(factory().scriptName('lxts'))
+    .usage('$0 [global options] <command> [options]')
+    .middleware((argv) => {
+      const file = argv.log
+      ctx.logger.configure({ ...(file === undefined ? {} : { file }), format: argv['log-format'], debug: argv.debug })
+      ctx.logger.debug('lxts invoked', { argv: JSON.stringify(argv._) })
+    })
+    .check((argv) => checkRootlessValue(argv.rootless))
+    .command(createCommand(ctx))
+    .command(startCommand(ctx))
+    .command(runCommand(ctx))
+    .command(stateCommand(ctx))
+    .command(killCommand(ctx))
+    .command(deleteCommand(ctx))
+    .command(listCommand(ctx))
+    .command(specCommand(ctx))
+    .command(featuresCommand(ctx))
+    .demandCommand(1, 'no command given (try lxts --help)')
+    .recommendCommands()
+    .strict()
+    .parserConfiguration({ 'populate--': true })
+    .version(VERSION_TEXT)
+    .alias('version', 'v')
+    .help()
+    .alias('help', 'h')
+    .showHelpOnFail(false)
+    .exitProcess(false)
+    .wrap(100)
+    .fail((message, error) => {
+      // yargs reports its own validation failures as YError (or only a message); anything
+      // else was thrown by a verb and keeps its code.
+      if (error === undefined || error === null || error.name === 'YError') {
+        throw new CliError('ERR_LXTS_USAGE', message || (error?.message ?? 'invalid arguments'))
+      }
+      throw error
+    })
+}
