@@ -26,6 +26,8 @@ export interface CliResult {
 export interface CliOptions {
   /** Written to the CLI's stdin (else stdin is /dev/null). */
   input?: string
+  /** Deliver `input` through a pipe instead of a regular file. */
+  pipeInput?: boolean
   /** Kill the CLI (SIGKILL) after this many ms. Default 30 s. */
   timeout?: number
   env?: NodeJS.ProcessEnv
@@ -46,10 +48,14 @@ export async function lxts(root: string | null, args: string[], opts: CliOptions
   const stderr = openSync(join(dir, 'stderr'), 'w')
   try {
     const child = spawn(process.execPath, argv, {
-      stdio: [stdin, stdout, stderr],
+      stdio: [opts.pipeInput === true ? 'pipe' : stdin, stdout, stderr],
       cwd: opts.cwd ?? REPO,
       env: opts.env ?? process.env,
     })
+    if (opts.pipeInput === true) {
+      child.stdin?.on('error', () => {}) // EPIPE if the container never reads
+      child.stdin?.end(opts.input ?? '')
+    }
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true

@@ -139,6 +139,8 @@ h.it('killed by a signal → 128+n (KILL → 137)', async (t) => {
 h.it('stdio: stdin reaches cat; stdout and stderr stay separate', async (t) => {
   const c = await inside(t, ['cat'], undefined, { input: 'hello from stdin\n' })
   t.is(c.stdout, 'hello from stdin\n')
+  const p = await inside(t, ['cat'], undefined, { input: 'through a pipe\n', pipeInput: true })
+  t.is(p.stdout, 'through a pipe\n')
   const r = await inside(t, sh('echo to-out; echo to-err >&2'))
   t.is(r.stdout, 'to-out\n')
   t.regex(r.stderr, /to-err/)
