@@ -206,7 +206,7 @@ fn remove_reports_a_leaf_it_cannot_remove() {
     let leaf = t.0.join("c1");
     fs::create_dir_all(&leaf).unwrap();
     fs::write(leaf.join("cgroup.procs"), "1\n").unwrap(); // a regular file keeps it non-empty
-    let e = remove(&[leaf.clone()]).unwrap_err();
+    let e = remove(std::slice::from_ref(&leaf)).unwrap_err();
     assert_eq!(e.code, Code::Cgroup);
     assert_eq!(e.syscall, Some("rmdir"));
     assert_eq!(e.errno, Some(libc::ENOTEMPTY));
