@@ -46,6 +46,25 @@ impl Code {
             Code::Protocol => "ERR_LXTS_PROTOCOL",
         }
     }
+
+    /// The inverse of [`Code::as_str`] (used when the container init reports an error).
+    pub fn from_str_code(s: &str) -> Option<Code> {
+        [
+            Code::Syscall,
+            Code::InvalidConfig,
+            Code::Mount,
+            Code::UnsafePath,
+            Code::Namespace,
+            Code::Cgroup,
+            Code::ExecNotFound,
+            Code::ExecFailed,
+            Code::NoSuchProcess,
+            Code::Process,
+            Code::Protocol,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
 }
 
 /// An error with its code and whatever context is known.

@@ -1,10 +1,168 @@
 //! The container side: everything `lxts-helper` does, from reading the plan to
 //! `execve`. Only the helper (single-threaded) calls into this module.
+//!
+//! Parent (this file): validate, create `exec.fifo` and cgroups, join user/pid
+//! namespaces given by path, `clone3`, move the init into v1 cgroups, write id
+//! maps, send `go`, wait for `ready`, report `created`, then exit (create) or
+//! monitor. The init's side lives in [`init`].
 
-use crate::plan::Plan;
-use crate::Result;
+pub mod caps;
+pub mod exec;
+pub mod fds;
+pub mod init;
+pub mod monitor;
+pub mod namespaces;
+pub mod net;
+pub mod rootfs;
+pub mod spawn;
+pub mod sync;
+pub mod sys;
+pub mod user;
+
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use crate::cgroups::{self, ContainerCgroup};
+use crate::plan::{Mode, Plan, Report};
+use crate::{Code, Error, Result};
+use namespaces::NsPlan;
+
+const FIFO: &str = "exec.fifo";
+
+/// Write one report as a JSON line on the control channel.
+pub fn write_report(control: &OwnedFd, report: &Report) -> Result<()> {
+    let mut line = serde_json::to_vec(report).map_err(|e| Error::new(Code::Protocol, format!("encode report: {e}")))?;
+    line.push(b'\n');
+    // SAFETY: a File borrowing the fd only for this write; ManuallyDrop keeps it open.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(control.as_raw_fd()) });
+    f.write_all(&line).map_err(|e| Error::sys(Code::Protocol, "write", Some("control channel"), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+}
+
+/// Check what the helper itself cannot honour, before anything is created.
+fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
+    let cfg = &plan.config;
+    let ns = NsPlan::new(cfg.linux.as_ref().map_or(&[][..], |l| &l.namespaces))?;
+    if !ns.creates(libc::CLONE_NEWNS as u64) {
+        return Err(Error::new(Code::InvalidConfig, "linux.namespaces must create a new mount namespace (type \"mount\" without a path)"));
+    }
+    let Some(process) = cfg.process.as_ref() else {
+        return Err(Error::new(Code::InvalidConfig, "process is required"));
+    };
+    if process.args.is_empty() {
+        return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
+    }
+    if process.terminal || plan.console_socket.is_some() {
+        return Err(Error::new(Code::InvalidConfig, "process.terminal: a console socket is not supported yet"));
+    }
+    if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) {
+        return Err(Error::new(Code::InvalidConfig, "hostname/domainname need a new uts namespace in linux.namespaces"));
+    }
+    if !cfg.root.path.starts_with('/') {
+        return Err(Error::new(Code::InvalidConfig, "root.path must be absolute"));
+    }
+    let sets = caps::Sets::from_config(process.capabilities.as_ref())?;
+    Ok((ns, sets))
+}
+
+/// `mkfifo <stateDir>/exec.fifo` with mode 0622 whatever the umask; returns an `O_PATH` fd.
+fn make_fifo(state_dir: &OwnedFd, shown: &str) -> Result<OwnedFd> {
+    let name = sys::cstr(FIFO)?;
+    // SAFETY: `state_dir` is an open directory and `name` a valid C string.
+    sys::cvt(unsafe { libc::mkfifoat(state_dir.as_raw_fd(), name.as_ptr(), 0o600) }, Code::Syscall, "mkfifoat", Some(shown))?;
+    // SAFETY: as above; O_NOFOLLOW|O_PATH opens the fifo we just made without blocking.
+    let fd = unsafe { libc::openat(state_dir.as_raw_fd(), name.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    let fd = sys::owned(sys::cvt(fd, Code::Syscall, "openat", Some(shown))?);
+    // SAFETY: fchmodat on the entry just created (fchmod does not take O_PATH fds).
+    sys::cvt(unsafe { libc::fchmodat(state_dir.as_raw_fd(), name.as_ptr(), 0o622, 0) }, Code::Syscall, "fchmodat", Some(shown))?;
+    Ok(fd)
+}
+
+fn remove_fifo(state_dir: &OwnedFd) {
+    if let Ok(name) = sys::cstr(FIFO) {
+        // SAFETY: unlinkat of a name in an open directory.
+        unsafe { libc::unlinkat(state_dir.as_raw_fd(), name.as_ptr(), 0) };
+    }
+}
 
 /// Run the helper for one plan. `control` is fd 3 (the control channel).
-pub fn run(_plan: Plan, _control: std::os::fd::OwnedFd) -> Result<i32> {
-    Err(crate::Error::new(crate::Code::Syscall, "not implemented"))
+/// Returns the helper's exit code.
+pub fn run(plan: Plan, control: OwnedFd) -> Result<i32> {
+    let (ns, sets) = validate(&plan)?;
+    let state_dir = sys::open(&plan.state_dir, libc::O_PATH | libc::O_DIRECTORY, Code::Syscall).map_err(|e| e.context("stateDir"))?;
+    let fifo_shown = format!("{}/{FIFO}", plan.state_dir);
+    let fifo = make_fifo(&state_dir, &fifo_shown)?;
+    let mut cgroup: Option<ContainerCgroup> = None;
+    let res = (|| {
+        if let Some(c) = &plan.cgroup {
+            let host = cgroups::detect()?;
+            cgroup = Some(cgroups::create(&host, &c.path)?);
+        }
+        create(&plan, &ns, sets, &control, &state_dir, fifo, cgroup.as_ref())
+    })();
+    match res {
+        Ok(pidfd) => {
+            if plan.mode == Mode::Create {
+                return Ok(0);
+            }
+            let exit = monitor::watch(&pidfd)?;
+            monitor::write_exit_json(&plan.state_dir, &exit)?;
+            write_report(&control, &exit.report())?;
+            Ok(exit.code())
+        }
+        Err(e) => {
+            if let Some(cg) = &cgroup {
+                let _ = cgroups::remove(&cg.created);
+            }
+            remove_fifo(&state_dir);
+            Err(e)
+        }
+    }
+}
+
+/// Everything from the pre-clone joins to the `created` report. On error the
+/// init, if any, is killed and reaped.
+fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_dir: &OwnedFd, fifo: OwnedFd, cg: Option<&ContainerCgroup>) -> Result<OwnedFd> {
+    let proc_fd = sys::open_host_proc()?;
+    let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
+        Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
+        None => None,
+    };
+    for (kind, f, path) in ns.before_clone() {
+        namespaces::join(kind, *f, path)?;
+    }
+    let (parent_end, child_end) = sync::pair()?;
+    if plan.mode == Mode::Monitor {
+        monitor::block_forwarded()?;
+    }
+    let (pid, pidfd, into_cgroup) = match spawn::spawn(ns.new_flags, cg_fd.as_ref().map(|f| f.as_fd()))? {
+        spawn::Forked::Child => {
+            let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
+            close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close })
+        }
+        spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
+    };
+    drop(child_end);
+    let res = (|| {
+        if let Some(c) = cg {
+            c.add_pid(pid, into_cgroup)?;
+        }
+        if ns.creates(libc::CLONE_NEWUSER as u64) {
+            let linux = plan.config.linux.as_ref();
+            user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
+        }
+        sync::send(&parent_end, sync::GO)?;
+        sync::parse_reply(&sync::recv(&parent_end)?)?;
+        let start_time = monitor::start_time(pid)?;
+        let cgroups = cg.map(|c| c.dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect()).unwrap_or_default();
+        write_report(control, &Report::Created { pid, start_time, cgroups })
+    })();
+    if let Err(e) = res {
+        let _ = monitor::pidfd_signal(&pidfd, libc::SIGKILL);
+        let _ = monitor::reap(&pidfd);
+        return Err(e);
+    }
+    Ok(pidfd)
 }

@@ -1,0 +1,127 @@
+//! The container init: runs in the child of `clone3` until `execve`. It waits for
+//! the helper's `go`, joins and sets up namespaces, the rootfs, the process
+//! attributes and credentials, reports `ready`, then blocks on `exec.fifo`.
+
+use std::os::fd::{OwnedFd, RawFd};
+
+use super::exec::{self, Exec};
+use super::namespaces::NsPlan;
+use super::{caps, fds, monitor, net, rootfs, sync, sys, user};
+use crate::plan::Plan;
+use crate::{Code, Error, Result};
+
+/// Everything the init inherits from the helper.
+pub struct InitCtx<'a> {
+    pub plan: &'a Plan,
+    pub ns: &'a NsPlan,
+    pub caps: caps::Sets,
+    pub sync: OwnedFd,
+    pub fifo: OwnedFd,
+    pub proc_fd: OwnedFd,
+    /// Helper fds the init must not keep (control channel, state dir, cgroup dir).
+    pub close: Vec<RawFd>,
+}
+
+fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) }, Code::Process, "prctl", Some(what)).map(|_| ())
+}
+
+/// Never returns: ends in `execve` or `_exit`.
+pub fn main(ctx: InitCtx<'_>) -> ! {
+    for fd in &ctx.close {
+        // SAFETY: closing fds this process inherited and will not use.
+        unsafe { libc::close(*fd) };
+    }
+    monitor::reset_in_child();
+    match setup(&ctx) {
+        Ok(e) => finish(ctx, e),
+        Err(err) => {
+            sync::send_error(&ctx.sync, &err);
+            // SAFETY: _exit skips the helper's destructors and atexit handlers.
+            unsafe { libc::_exit(1) }
+        }
+    }
+}
+
+fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
+    let plan = ctx.plan;
+    prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
+    if sync::recv(&ctx.sync)? != sync::GO {
+        return Err(Error::new(Code::Protocol, "the helper did not send go"));
+    }
+    for (kind, f, path) in ctx.ns.in_child() {
+        super::namespaces::join(kind, *f, path)?;
+    }
+    if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {
+        user::become_ns_root()?;
+    }
+    // SAFETY: umask cannot fail; 0 so device and directory modes are exact.
+    unsafe { libc::umask(0) };
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64))?;
+    if ctx.ns.creates(libc::CLONE_NEWUTS as u64) {
+        if let Some(h) = plan.config.hostname.as_deref() {
+            nix::unistd::sethostname(h).map_err(|e| Error::sys(Code::Process, "sethostname", None, e).context("hostname"))?;
+        }
+        if let Some(d) = plan.config.domainname.as_deref() {
+            let c = sys::cstr(d)?;
+            // SAFETY: `c` is valid for `len` bytes.
+            sys::cvt(unsafe { libc::setdomainname(c.as_ptr(), d.len()) }, Code::Process, "setdomainname", None).map_err(|e| e.context("domainname"))?;
+        }
+    }
+    if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
+        net::loopback_up().map_err(|e| e.context("bring lo up"))?;
+    }
+    let Some(process) = plan.config.process.as_ref() else {
+        return Err(Error::new(Code::InvalidConfig, "process is required"));
+    };
+    user::set_rlimits(&process.rlimits)?;
+    if let Some(adj) = process.oom_score_adj {
+        user::set_oom_score_adj(&ctx.proc_fd, adj)?;
+    }
+    user::set_umask(&process.user);
+    let cwd = sys::cstr(&process.cwd)?;
+    // SAFETY: `cwd` is a valid C string; after pivot_root the walk cannot leave the root.
+    sys::cvt(unsafe { libc::chdir(cwd.as_ptr()) }, Code::Process, "chdir", Some(&process.cwd)).map_err(|e| e.context("process.cwd"))?;
+    // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".
+    let here = std::env::current_dir().map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
+    if !here.is_absolute() || here.to_string_lossy().starts_with("(unreachable)") {
+        return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
+    }
+    let e = exec::lookup(process)?;
+    caps::drop_bounding(ctx.caps.bounding)?;
+    user::switch(&process.user)?;
+    caps::apply(&ctx.caps)?;
+    if process.no_new_privileges {
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
+    }
+    prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG")?;
+    Ok(e)
+}
+
+fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
+    let die = |code: i32| -> ! {
+        // SAFETY: _exit skips the helper's destructors.
+        unsafe { libc::_exit(code) }
+    };
+    if sync::send(&ctx.sync, sync::READY).is_err() {
+        die(1);
+    }
+    drop(ctx.sync);
+    let fifo = match exec::open_fifo(&ctx.proc_fd, &ctx.fifo) {
+        Ok(f) => f,
+        Err(_) => die(1),
+    };
+    drop(ctx.fifo);
+    drop(ctx.proc_fd);
+    let n = ctx.plan.preserve_fds;
+    let fifo = match fds::raise(fifo, fds::PRESERVE_SOURCE + n as RawFd) {
+        Ok(f) => f,
+        Err(_) => die(1),
+    };
+    if fds::prepare(n).is_err() {
+        die(1);
+    }
+    exec::exec(&e, fifo)
+}

@@ -1,0 +1,178 @@
+//! Monitor mode: stay the init's parent, forward signals to it (signalfd, no
+//! handlers), reap it with `waitid(P_PIDFD)`, record `exit.json` atomically.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use super::sys;
+use crate::plan::Report;
+use crate::{Code, Error, Result};
+
+/// The signals a foreground `run` passes on to the container.
+pub const FORWARDED: [libc::c_int; 7] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
+
+const P_PIDFD: libc::idtype_t = 3;
+
+fn forwarded_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a local sigset_t.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+/// Block the forwarded signals (before clone, so none is lost).
+pub fn block_forwarded() -> Result<()> {
+    let set = forwarded_set();
+    // SAFETY: `set` is initialised; the old mask is not needed.
+    let ret = unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    sys::cvt(ret, Code::Syscall, "sigprocmask", None).map(|_| ())
+}
+
+/// In the init: an empty signal mask and default dispositions for what the
+/// helper changed (SIGPIPE), since both survive `execve`.
+pub fn reset_in_child() {
+    // SAFETY: sigemptyset fills a local set; sigprocmask and signal take valid arguments.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Send a signal through the pidfd (never by pid).
+pub fn pidfd_signal(pidfd: &OwnedFd, sig: libc::c_int) -> std::result::Result<(), Errno> {
+    // SAFETY: pidfd_send_signal with a valid pidfd, no siginfo, no flags.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0) };
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// How the init ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub status: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+impl Exit {
+    /// The shell convention: the status, or 128 + signal.
+    pub fn code(&self) -> i32 {
+        self.status.unwrap_or_else(|| 128 + self.signal.unwrap_or(0))
+    }
+
+    pub fn report(&self) -> Report {
+        Report::Exited { exit_code: self.code(), status: self.status, signal: self.signal }
+    }
+}
+
+/// Reap the child (blocking) through its pidfd.
+pub fn reap(pidfd: &OwnedFd) -> Result<Exit> {
+    loop {
+        // SAFETY: an all-zero siginfo_t is valid; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid(P_PIDFD) on our own child's pidfd with a writable siginfo.
+        let ret = unsafe { libc::waitid(P_PIDFD, pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED) };
+        if ret < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "waitid", Some("P_PIDFD"), Errno::last()));
+        }
+        // SAFETY: waitid succeeded for a child event, so si_status is the valid member.
+        let status = unsafe { info.si_status() };
+        return Ok(if info.si_code == libc::CLD_EXITED {
+            Exit { status: Some(status), signal: None }
+        } else {
+            Exit { status: None, signal: Some(status) }
+        });
+    }
+}
+
+/// Forward signals until the init exits, then reap it.
+pub fn watch(pidfd: &OwnedFd) -> Result<Exit> {
+    let set = forwarded_set();
+    // SAFETY: `set` is initialised; -1 asks for a new signalfd.
+    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    let sfd = sys::owned(sys::cvt(sfd, Code::Syscall, "signalfd", None)?);
+    loop {
+        let mut fds = [
+            libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: `fds` is a valid array of two pollfd.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        if n < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "poll", None, Errno::last()));
+        }
+        if fds[1].revents & libc::POLLIN != 0 {
+            // SAFETY: an all-zero signalfd_siginfo is valid; read fills it.
+            let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            // SAFETY: reading exactly one signalfd_siginfo into `si`.
+            let r = unsafe { libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>()) };
+            if r > 0 {
+                // ESRCH: it is exiting; the pidfd will become readable.
+                let _ = pidfd_signal(pidfd, si.ssi_signo as libc::c_int);
+            }
+        }
+        if fds[0].revents != 0 {
+            return reap(pidfd);
+        }
+    }
+}
+
+/// Write `<stateDir>/exit.json` via a temporary file and rename.
+pub fn write_exit_json(state_dir: &str, exit: &Exit) -> Result<()> {
+    let body = serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal }).to_string();
+    let tmp = format!("{state_dir}/exit.json.tmp");
+    let fin = format!("{state_dir}/exit.json");
+    let io = |e: std::io::Error, sc: &'static str, p: &str| Error::sys(Code::Syscall, sc, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
+    std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;
+    std::fs::rename(&tmp, &fin).map_err(|e| io(e, "rename", &fin))
+}
+
+/// `/proc/<pid>/stat` field 22 (start time in clock ticks since boot).
+pub fn start_time(pid: i32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::sys(Code::NoSuchProcess, "read", Some(&path), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+    parse_start_time(&text).ok_or_else(|| Error::new(Code::Syscall, format!("cannot parse {path}")))
+}
+
+/// Field 22, counted after the last `)` (the comm field may contain spaces and parens).
+pub fn parse_start_time(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // After ")" come fields 3.. ; field 22 is the 20th of them.
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parser_handles_hostile_comm() {
+        let line = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
+        assert_eq!(parse_start_time(line), Some(987654));
+        assert_eq!(parse_start_time("garbage"), None);
+        assert!(start_time(std::process::id() as i32).unwrap() > 0);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Exit { status: Some(3), signal: None }.code(), 3);
+        assert_eq!(Exit { status: None, signal: Some(9) }.code(), 137);
+    }
+}

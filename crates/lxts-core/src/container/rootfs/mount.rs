@@ -1,0 +1,122 @@
+//! One OCI mount: resolve its destination inside the rootfs, create it if missing,
+//! and mount onto `/proc/self/fd/N` of the resolved handle (never onto a string
+//! path that a symlink could redirect).
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use super::options::{self, MountOptions};
+use super::resolve;
+use crate::container::sys::{self, fd_path};
+use crate::plan::Mount;
+use crate::{Code, Error, Result};
+
+/// Flags that `MS_REMOUNT|MS_BIND` may change and that must be carried over
+/// from the existing mount (the kernel refuses to drop locked ones in a userns,
+/// and dropping `nosuid`/`nodev` silently would weaken a bind).
+fn carried_flags(statvfs_flags: u64) -> u64 {
+    let mut f = 0;
+    for (st, ms) in [
+        (libc::ST_NOSUID, libc::MS_NOSUID),
+        (libc::ST_NODEV, libc::MS_NODEV),
+        (libc::ST_NOEXEC, libc::MS_NOEXEC),
+        (libc::ST_NOATIME, libc::MS_NOATIME),
+        (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
+        (libc::ST_RELATIME, libc::MS_RELATIME),
+    ] {
+        if statvfs_flags & st != 0 {
+            f |= ms;
+        }
+    }
+    f
+}
+
+/// Remount the mount at `dest` (reopened in-root) with `flags` plus carried flags.
+pub fn remount_bind(root: BorrowedFd<'_>, dest: &str, flags: u64) -> Result<()> {
+    let fd = resolve::open_existing(root, dest, libc::O_PATH)?;
+    let carried = carried_flags(sys::mount_flags_of(fd.as_fd(), dest)?);
+    sys::mount(None, &fd_path(fd.as_fd()), None, libc::MS_REMOUNT | libc::MS_BIND | flags | carried, None, dest)
+        .map_err(|e| e.context(format!("remount {dest}")))
+}
+
+/// Refuse a `/proc` or `/sys` destination that is a symlink or not a directory
+/// (CVE-2019-19921). Checked without following the last component.
+fn check_special(root: BorrowedFd<'_>, dest: &str) -> Result<()> {
+    let fd = match resolve::open_in_root(root, dest, libc::O_PATH | libc::O_NOFOLLOW) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(Error::sys(Code::UnsafePath, "openat2", Some(dest), e)),
+    };
+    let mode = sys::fstat(fd.as_fd(), dest)?.st_mode & libc::S_IFMT;
+    if mode != libc::S_IFDIR {
+        let what = if mode == libc::S_IFLNK { "a symlink" } else { "not a directory" };
+        let mut e = Error::new(Code::UnsafePath, format!("mount destination {dest} is {what} in the rootfs"));
+        e.path = Some(dest.to_owned());
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn apply_propagation(target: &OwnedFd, opts: &MountOptions, dest: &str) -> Result<()> {
+    for &p in &opts.propagation {
+        sys::mount(None, &fd_path(target.as_fd()), None, p, None, dest)?;
+    }
+    Ok(())
+}
+
+/// Perform one mount of the config, in order, inside the rootfs.
+pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
+    let dest = resolve::absolute(&m.destination);
+    let kind = m.kind.as_deref().unwrap_or("");
+    let mut opts = options::parse(&m.options);
+    if kind == "bind" {
+        opts.flags |= libc::MS_BIND;
+    }
+    let what = format!("mount {dest}");
+    if matches!(dest.as_str(), "/proc" | "/sys") || matches!(kind, "proc" | "sysfs") {
+        check_special(root, &dest).map_err(|e| e.context(&what))?;
+    }
+    if opts.is_bind() {
+        bind(root, m, &dest, &opts).map_err(|e| e.context(&what))
+    } else {
+        let target = resolve::mkdir_all(root, &dest, 0o755).map_err(|e| e.context(&what))?;
+        let fstype = if kind == "cgroup" { "cgroup2" } else { kind };
+        if fstype.is_empty() {
+            return Err(Error::new(Code::InvalidConfig, format!("mounts[{dest}]: type is required unless options contain bind or rbind")));
+        }
+        let source = m.source.as_deref().unwrap_or(fstype);
+        sys::mount(Some(source), &fd_path(target.as_fd()), Some(fstype), opts.flags, Some(&opts.data), &dest)
+            .map_err(|e| e.context(&what))?;
+        let mounted = resolve::open_existing(root, &dest, libc::O_PATH)?;
+        apply_propagation(&mounted, &opts, &dest).map_err(|e| e.context(&what))
+    }
+}
+
+fn bind(root: BorrowedFd<'_>, m: &Mount, dest: &str, opts: &MountOptions) -> Result<()> {
+    let Some(source) = m.source.as_deref() else {
+        return Err(Error::new(Code::InvalidConfig, format!("mounts[{dest}]: a bind mount needs a source")));
+    };
+    let src = sys::open(source, libc::O_PATH, Code::Mount)?;
+    let src_dir = resolve::is_dir(&src, source)?;
+    let target = if src_dir { resolve::mkdir_all(root, dest, 0o755)? } else { resolve::mkfile(root, dest, 0o644)? };
+    if resolve::is_dir(&target, dest)? != src_dir {
+        return Err(Error::new(Code::Mount, format!("source {source} and destination {dest} differ in type (directory vs file)")));
+    }
+    sys::mount(Some(&fd_path(src.as_fd())), &fd_path(target.as_fd()), None, libc::MS_BIND | (opts.flags & libc::MS_REC), None, dest)?;
+    let rest = opts.flags & !(libc::MS_BIND | libc::MS_REC);
+    if rest != 0 {
+        remount_bind(root, dest, rest)?;
+    }
+    let mounted = resolve::open_existing(root, dest, libc::O_PATH)?;
+    apply_propagation(&mounted, opts, dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_flags_map_statvfs_bits() {
+        assert_eq!(carried_flags(libc::ST_NOSUID | libc::ST_NODEV | libc::ST_RDONLY), libc::MS_NOSUID | libc::MS_NODEV);
+        assert_eq!(carried_flags(libc::ST_RELATIME), libc::MS_RELATIME);
+    }
+}

@@ -1,0 +1,119 @@
+//! Thin wrappers over raw syscalls used by the container side: errno capture,
+//! `openat2`, procfs checks and C strings. Every error names its syscall and path.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use crate::{Code, Error, Result};
+
+/// `PROC_SUPER_MAGIC` from `<linux/magic.h>`.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// `struct open_how` of `openat2(2)`.
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// Turn a `-1` return into an [`Error`] carrying errno, syscall and path.
+pub fn cvt(ret: libc::c_int, code: Code, syscall: &'static str, path: Option<&str>) -> Result<libc::c_int> {
+    if ret < 0 {
+        Err(Error::sys(code, syscall, path, Errno::last()))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Take ownership of a freshly returned fd.
+pub fn owned(fd: libc::c_int) -> OwnedFd {
+    // SAFETY: callers pass an fd that a syscall just returned and nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// A C string; interior NULs are a config error naming the value.
+pub fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::new(Code::InvalidConfig, format!("string contains a NUL byte: {s:?}")))
+}
+
+/// `openat2(dirfd, path, flags, mode, resolve)`; `O_CLOEXEC` is always added.
+pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, mode: u32, resolve: u64) -> std::result::Result<OwnedFd, Errno> {
+    let c = CString::new(path).map_err(|_| Errno::EINVAL)?;
+    let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: u64::from(mode), resolve };
+    // SAFETY: `c` is a valid NUL-terminated string and `how` a properly sized open_how
+    // that both outlive the call.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_openat2, dir.as_raw_fd(), c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+    };
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(owned(ret as RawFd))
+    }
+}
+
+/// Plain `open(path, flags|O_CLOEXEC)` for host paths.
+pub fn open(path: &str, flags: i32, code: Code) -> Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: `c` is a valid C string for the duration of the call.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, 0o600) };
+    cvt(fd, code, "open", Some(path)).map(owned)
+}
+
+/// `fstat` an fd.
+pub fn fstat(fd: BorrowedFd<'_>, what: &str) -> Result<libc::stat> {
+    // SAFETY: an all-zero `stat` is a valid value; the kernel fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` is a writable stat buffer.
+    cvt(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) }, Code::Syscall, "fstat", Some(what))?;
+    Ok(st)
+}
+
+/// `fstatvfs` flags (`ST_RDONLY`, `ST_NOSUID`, …) of the mount holding `fd`.
+pub fn mount_flags_of(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
+    // SAFETY: an all-zero `statvfs` is valid; the kernel fills it.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` is a writable statvfs buffer.
+    cvt(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) }, Code::Mount, "fstatvfs", Some(what))?;
+    Ok(st.f_flag)
+}
+
+/// Open `/proc` of the current mount namespace and check that it really is procfs.
+pub fn open_host_proc() -> Result<OwnedFd> {
+    let fd = open("/proc", libc::O_PATH | libc::O_DIRECTORY, Code::Mount)?;
+    // SAFETY: an all-zero `statfs` is valid; the kernel fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` is a writable statfs buffer.
+    cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::Mount, "fstatfs", Some("/proc"))?;
+    if st.f_type as i64 != PROC_SUPER_MAGIC {
+        return Err(Error::new(Code::UnsafePath, "/proc on the host is not procfs").context("fstatfs /proc"));
+    }
+    Ok(fd)
+}
+
+/// The magic-link path that names `fd` for `mount(2)`: `/proc/self/fd/N`.
+/// Only used after [`open_host_proc`] verified that `/proc` is procfs.
+pub fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// `mount(2)` with optional source, fstype and data.
+pub fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: u64, data: Option<&str>, what: &str) -> Result<()> {
+    let src_c = src.map(cstr).transpose()?;
+    let target_c = cstr(target)?;
+    let fstype_c = fstype.map(cstr).transpose()?;
+    let data_c = data.filter(|d| !d.is_empty()).map(cstr).transpose()?;
+    let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is either null or a valid C string living across the call.
+    let ret = unsafe {
+        libc::mount(ptr(&src_c), target_c.as_ptr(), ptr(&fstype_c), flags as libc::c_ulong, ptr(&data_c) as *const libc::c_void)
+    };
+    cvt(ret, Code::Mount, "mount", Some(what)).map(|_| ())
+}

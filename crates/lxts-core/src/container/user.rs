@@ -1,0 +1,131 @@
+//! Users and groups: `uid_map`/`gid_map` written by the helper for a new user
+//! namespace, and the init's switch to `process.user`.
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+
+use nix::errno::Errno;
+
+use super::sys;
+use crate::plan::{IdMapping, User};
+use crate::{Code, Error, Result};
+
+/// Render a mapping list as the kernel expects it (`"0 100000 65536\n"`).
+pub fn map_text(maps: &[IdMapping]) -> String {
+    maps.iter().map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size)).collect()
+}
+
+fn write_proc(pid: i32, file: &str, text: &str) -> Result<()> {
+    let path = format!("/proc/{pid}/{file}");
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| io_err(e, "open", &path))?;
+    f.write_all(text.as_bytes()).map_err(|e| io_err(e, "write", &path))
+}
+
+fn io_err(e: std::io::Error, syscall: &'static str, path: &str) -> Error {
+    Error::sys(Code::Namespace, syscall, Some(path), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// Write the id maps of `pid`'s new user namespace. As root in the parent user
+/// namespace we may map anything and keep `setgroups` allowed.
+pub fn write_maps(pid: i32, uid: &[IdMapping], gid: &[IdMapping]) -> Result<()> {
+    if uid.is_empty() || gid.is_empty() {
+        return Err(Error::new(Code::InvalidConfig, "linux.uidMappings and linux.gidMappings are required with a new user namespace"));
+    }
+    write_proc(pid, "uid_map", &map_text(uid)).map_err(|e| e.context("linux.uidMappings"))?;
+    write_proc(pid, "gid_map", &map_text(gid)).map_err(|e| e.context("linux.gidMappings"))
+}
+
+/// In a fresh user namespace: become its root.
+pub fn become_ns_root() -> Result<()> {
+    // SAFETY: plain credential syscalls with integer arguments.
+    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }, Code::Process, "setresgid", None)?;
+    // SAFETY: as above.
+    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }, Code::Process, "setresuid", None).map(|_| ())
+}
+
+/// Switch to `process.user`, keeping capabilities across the uid change so that
+/// the configured sets can be applied afterwards.
+pub fn switch(user: &User) -> Result<()> {
+    let groups: Vec<libc::gid_t> = user.additional_gids.clone();
+    // SAFETY: `groups` holds `len` gids.
+    let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
+    sys::cvt(ret, Code::Process, "setgroups", None).map_err(|e| e.context("process.user.additionalGids"))?;
+    // SAFETY: credential syscalls with integer arguments.
+    sys::cvt(unsafe { libc::setresgid(user.gid, user.gid, user.gid) }, Code::Process, "setresgid", None)
+        .map_err(|e| e.context("process.user.gid"))?;
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_KEEPCAPS"))?;
+    // SAFETY: credential syscall with integer arguments.
+    sys::cvt(unsafe { libc::setresuid(user.uid, user.uid, user.uid) }, Code::Process, "setresuid", None)
+        .map_err(|e| e.context("process.user.uid"))?;
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_KEEPCAPS"))?;
+    Ok(())
+}
+
+/// `umask` (default 0022 as runc).
+pub fn set_umask(user: &User) {
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(user.umask.unwrap_or(0o022) as libc::mode_t) };
+}
+
+/// Write `oomScoreAdj` through the verified host procfs fd.
+pub fn set_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: i32) -> Result<()> {
+    let path = "self/oom_score_adj";
+    let c = sys::cstr(path)?;
+    // SAFETY: `proc_fd` is an open procfs directory and `c` a valid C string.
+    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    let fd = sys::owned(sys::cvt(fd, Code::Process, "openat", Some("/proc/self/oom_score_adj"))?);
+    let text = value.to_string();
+    // SAFETY: `text` is a valid buffer of its length.
+    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
+    sys::cvt(n as libc::c_int, Code::Process, "write", Some("/proc/self/oom_score_adj")).map_err(|e| e.context("process.oomScoreAdj"))?;
+    Ok(())
+}
+
+/// Apply `process.rlimits`.
+pub fn set_rlimits(limits: &[crate::plan::Rlimit]) -> Result<()> {
+    for l in limits {
+        let res = rlimit_number(&l.kind).ok_or_else(|| Error::new(Code::InvalidConfig, format!("process.rlimits: unknown type {:?}", l.kind)))?;
+        let r = libc::rlimit { rlim_cur: l.soft, rlim_max: l.hard };
+        // SAFETY: `r` is a valid rlimit for the duration of the call.
+        let ret = unsafe { libc::setrlimit(res, &r) };
+        sys::cvt(ret, Code::Process, "setrlimit", Some(&l.kind)).map_err(|e| e.context("process.rlimits"))?;
+    }
+    Ok(())
+}
+
+fn rlimit_number(name: &str) -> Option<libc::__rlimit_resource_t> {
+    Some(match name {
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_text_format() {
+        let m = [IdMapping { container_id: 0, host_id: 100000, size: 65536 }, IdMapping { container_id: 65536, host_id: 1, size: 1 }];
+        assert_eq!(map_text(&m), "0 100000 65536\n65536 1 1\n");
+        assert!(rlimit_number("RLIMIT_NOFILE").is_some());
+        assert!(rlimit_number("RLIMIT_BOGUS").is_none());
+    }
+}
