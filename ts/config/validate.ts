@@ -1,0 +1,332 @@
+/**
+ * Validate an OCI config. Every problem is collected (never just the first), each naming
+ * its field path. Unknown fields and annotations are ignored; features a runtime user
+ * relies on but lxts does not implement yet are reported as ERR_LXTS_UNSUPPORTED, never
+ * silently dropped.
+ */
+import { LxtsError, type ConfigIssue, type ErrorCode } from '../errors.js'
+import type { OciConfig } from './types.js'
+
+/** The 41 Linux capabilities, in kernel order (CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40). */
+export const CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
+  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
+  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+]
+
+/** The rlimit types of `process.rlimits[].type`. */
+export const RLIMITS: readonly string[] = [
+  'RLIMIT_AS', 'RLIMIT_CORE', 'RLIMIT_CPU', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_LOCKS', 'RLIMIT_MEMLOCK',
+  'RLIMIT_MSGQUEUE', 'RLIMIT_NICE', 'RLIMIT_NOFILE', 'RLIMIT_NPROC', 'RLIMIT_RSS', 'RLIMIT_RTPRIO',
+  'RLIMIT_RTTIME', 'RLIMIT_SIGPENDING', 'RLIMIT_STACK',
+]
+
+/** The namespace types of `linux.namespaces[].type`. */
+export const NAMESPACE_TYPES: readonly string[] = ['pid', 'network', 'mount', 'ipc', 'uts', 'user', 'cgroup', 'time']
+
+const PROPAGATIONS = ['private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable']
+const HOOK_KINDS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']
+const MAX_ID = 0xffffffff
+
+/** Options that change what a config may ask for. */
+export interface ValidateOptions {
+  /** `--console-socket`: required when `process.terminal` is true. */
+  consoleSocket?: string | undefined
+}
+
+type Obj = Record<string, unknown>
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isUint32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_ID
+const isAbs = (v: unknown): v is string => typeof v === 'string' && v.startsWith('/')
+const isEmpty = (v: unknown): boolean =>
+  v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0)
+
+/** Collects issues while walking the config. */
+class Issues {
+  readonly list: ConfigIssue[] = []
+  add(code: ErrorCode, field: string, message: string): void {
+    this.list.push({ code, field, message })
+  }
+  invalid(field: string, message: string): void {
+    this.add('ERR_LXTS_INVALID_CONFIG', field, message)
+  }
+  unsupported(field: string, message = 'is not supported by lxts yet'): void {
+    this.add('ERR_LXTS_UNSUPPORTED', field, message)
+  }
+  /** Check that `v` (if present) is an array of strings; returns it when it is. */
+  strings(field: string, v: unknown): string[] | undefined {
+    if (v === undefined) return undefined
+    if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
+      this.invalid(field, 'must be an array of strings')
+      return undefined
+    }
+    return v as string[]
+  }
+  /** Check that `v` (if present) is an array; returns it when it is. */
+  array(field: string, v: unknown): unknown[] | undefined {
+    if (v === undefined) return undefined
+    if (!Array.isArray(v)) {
+      this.invalid(field, 'must be an array')
+      return undefined
+    }
+    return v
+  }
+  /** Check that `v` (if present) is an object; returns it when it is. */
+  object(field: string, v: unknown): Obj | undefined {
+    if (v === undefined) return undefined
+    if (!isObj(v)) {
+      this.invalid(field, 'must be an object')
+      return undefined
+    }
+    return v
+  }
+  bool(field: string, v: unknown): void {
+    if (v !== undefined && typeof v !== 'boolean') this.invalid(field, 'must be a boolean')
+  }
+  string(field: string, v: unknown): void {
+    if (v !== undefined && typeof v !== 'string') this.invalid(field, 'must be a string')
+  }
+}
+
+function checkVersion(is: Issues, v: unknown): void {
+  if (typeof v !== 'string') return is.invalid('ociVersion', 'is required (a string such as "1.2.0")')
+  if (!/^1\.[0-3]\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?$/.test(v)) {
+    is.invalid('ociVersion', `"${v}" is not supported (lxts accepts 1.0.x to 1.3.x)`)
+  }
+}
+
+function checkRoot(is: Issues, v: unknown): void {
+  if (v === undefined) return is.invalid('root', 'is required')
+  const root = is.object('root', v)
+  if (root === undefined) return
+  if (typeof root['path'] !== 'string' || root['path'] === '') is.invalid('root.path', 'is required (a non-empty string)')
+  is.bool('root.readonly', root['readonly'])
+}
+
+function checkUser(is: Issues, v: unknown): void {
+  const user = is.object('process.user', v)
+  if (user === undefined) return
+  for (const k of ['uid', 'gid'] as const) {
+    if (user[k] !== undefined && !isUint32(user[k])) is.invalid(`process.user.${k}`, 'must be an integer from 0 to 4294967295')
+  }
+  if (user['umask'] !== undefined && !(Number.isInteger(user['umask']) && (user['umask'] as number) >= 0 && (user['umask'] as number) <= 0o777)) {
+    is.invalid('process.user.umask', 'must be an integer from 0 to 0o777')
+  }
+  is.array('process.user.additionalGids', user['additionalGids'])?.forEach((g, i) => {
+    if (!isUint32(g)) is.invalid(`process.user.additionalGids[${i}]`, 'must be an integer from 0 to 4294967295')
+  })
+}
+
+function checkCapabilities(is: Issues, v: unknown): void {
+  const caps = is.object('process.capabilities', v)
+  if (caps === undefined) return
+  for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
+    is.strings(`process.capabilities.${set}`, caps[set])?.forEach((c, i) => {
+      if (!CAPABILITIES.includes(c)) is.invalid(`process.capabilities.${set}[${i}]`, `unknown capability "${c}"`)
+    })
+  }
+}
+
+function checkRlimits(is: Issues, v: unknown): void {
+  const seen = new Set<string>()
+  is.array('process.rlimits', v)?.forEach((r, i) => {
+    const f = `process.rlimits[${i}]`
+    if (!isObj(r)) return is.invalid(f, 'must be an object')
+    const type = r['type']
+    if (typeof type !== 'string' || !RLIMITS.includes(type)) is.invalid(`${f}.type`, `unknown rlimit type ${JSON.stringify(type)}`)
+    else if (seen.has(type)) is.invalid(`${f}.type`, `duplicate rlimit type "${type}"`)
+    else seen.add(type)
+    const ok = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0
+    if (!ok(r['soft'])) is.invalid(`${f}.soft`, 'must be a non-negative integer')
+    if (!ok(r['hard'])) is.invalid(`${f}.hard`, 'must be a non-negative integer')
+    if (ok(r['soft']) && ok(r['hard']) && r['soft'] > r['hard']) is.invalid(`${f}.soft`, 'must not exceed hard')
+  })
+}
+
+function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
+  if (v === undefined) return is.invalid('process', 'is required to create a container')
+  const p = is.object('process', v)
+  if (p === undefined) return
+  const args = is.strings('process.args', p['args'])
+  if (p['args'] === undefined || (args !== undefined && args.length === 0)) is.invalid('process.args', 'must be a non-empty array')
+  if (typeof p['cwd'] !== 'string') is.invalid('process.cwd', 'is required (an absolute path)')
+  else if (!isAbs(p['cwd'])) is.invalid('process.cwd', `"${p['cwd']}" is not an absolute path`)
+  is.strings('process.env', p['env'])?.forEach((e, i) => {
+    if (!/^[^=]+=/.test(e)) is.invalid(`process.env[${i}]`, `"${e}" is not KEY=value`)
+  })
+  if (p['user'] === undefined) is.invalid('process.user', 'is required')
+  else checkUser(is, p['user'])
+  checkCapabilities(is, p['capabilities'])
+  checkRlimits(is, p['rlimits'])
+  is.bool('process.terminal', p['terminal'])
+  is.bool('process.noNewPrivileges', p['noNewPrivileges'])
+  if (p['oomScoreAdj'] !== undefined && !(Number.isInteger(p['oomScoreAdj']) && Math.abs(p['oomScoreAdj'] as number) <= 1000)) {
+    is.invalid('process.oomScoreAdj', 'must be an integer from -1000 to 1000')
+  }
+  if (p['terminal'] === true && o.consoleSocket === undefined) {
+    is.add('ERR_LXTS_USAGE', 'process.terminal', 'is true: a console socket (--console-socket) is required')
+  }
+  if (p['terminal'] !== true && o.consoleSocket !== undefined) {
+    is.add('ERR_LXTS_USAGE', 'process.terminal', 'is false: a console socket cannot be used without a terminal')
+  }
+  for (const k of ['apparmorProfile', 'selinuxLabel', 'ioPriority', 'scheduler', 'execCPUAffinity']) {
+    if (!isEmpty(p[k])) is.unsupported(`process.${k}`)
+  }
+}
+
+function checkMounts(is: Issues, v: unknown): void {
+  is.array('mounts', v)?.forEach((m, i) => {
+    const f = `mounts[${i}]`
+    if (!isObj(m)) return is.invalid(f, 'must be an object')
+    if (typeof m['destination'] !== 'string') is.invalid(`${f}.destination`, 'is required (an absolute path)')
+    else if (!isAbs(m['destination'])) is.invalid(`${f}.destination`, `"${m['destination']}" is not an absolute path`)
+    is.string(`${f}.type`, m['type'])
+    is.string(`${f}.source`, m['source'])
+    is.strings(`${f}.options`, m['options'])
+    if (!isEmpty(m['uidMappings'])) is.unsupported(`${f}.uidMappings`)
+    if (!isEmpty(m['gidMappings'])) is.unsupported(`${f}.gidMappings`)
+  })
+}
+
+function checkMappings(is: Issues, field: string, v: unknown): number {
+  const ranges: [number, number][] = []
+  is.array(field, v)?.forEach((m, i) => {
+    const f = `${field}[${i}]`
+    if (!isObj(m)) return is.invalid(f, 'must be an object')
+    let ok = true
+    for (const k of ['containerID', 'hostID', 'size']) {
+      if (!isUint32(m[k])) {
+        is.invalid(`${f}.${k}`, 'must be an integer from 0 to 4294967295')
+        ok = false
+      }
+    }
+    if (!ok) return
+    const [c, h, s] = [m['containerID'] as number, m['hostID'] as number, m['size'] as number]
+    if (s === 0) return is.invalid(`${f}.size`, 'must be at least 1')
+    if (c + s - 1 > MAX_ID || h + s - 1 > MAX_ID) return is.invalid(`${f}.size`, 'makes the range exceed 4294967295')
+    if (ranges.some(([a, b]) => c < b && a < c + s)) return is.invalid(`${f}.containerID`, 'overlaps another mapping')
+    ranges.push([c, c + s])
+  })
+  return ranges.length
+}
+
+function checkNamespaces(is: Issues, v: unknown): Set<string> {
+  const types = new Set<string>()
+  is.array('linux.namespaces', v)?.forEach((n, i) => {
+    const f = `linux.namespaces[${i}]`
+    if (!isObj(n)) return is.invalid(f, 'must be an object')
+    const t = n['type']
+    if (typeof t !== 'string' || !NAMESPACE_TYPES.includes(t)) is.invalid(`${f}.type`, `unknown namespace type ${JSON.stringify(t)}`)
+    else if (types.has(t)) is.invalid(`${f}.type`, `duplicate namespace type "${t}"`)
+    else types.add(t)
+    if (n['path'] !== undefined && !isAbs(n['path'])) is.invalid(`${f}.path`, 'must be an absolute path')
+  })
+  return types
+}
+
+function checkDevices(is: Issues, v: unknown): void {
+  is.array('linux.devices', v)?.forEach((d, i) => {
+    const f = `linux.devices[${i}]`
+    if (!isObj(d)) return is.invalid(f, 'must be an object')
+    if (!isAbs(d['path'])) is.invalid(`${f}.path`, 'is required (an absolute path)')
+    const t = d['type']
+    if (t !== 'c' && t !== 'b' && t !== 'u' && t !== 'p') is.invalid(`${f}.type`, `must be "c", "b", "u" or "p", not ${JSON.stringify(t)}`)
+    else if (t !== 'p') {
+      for (const k of ['major', 'minor']) if (!Number.isInteger(d[k]) || (d[k] as number) < 0) is.invalid(`${f}.${k}`, 'is required for this device type')
+    }
+    for (const k of ['fileMode', 'uid', 'gid']) if (d[k] !== undefined && !isUint32(d[k])) is.invalid(`${f}.${k}`, 'must be a non-negative integer')
+  })
+}
+
+function checkResources(is: Issues, v: unknown): void {
+  const r = is.object('linux.resources', v)
+  if (r === undefined) return
+  // Device rules are passed to the helper; engines always send them.
+  is.array('linux.resources.devices', r['devices'])?.forEach((d, i) => {
+    if (!isObj(d) || typeof d['allow'] !== 'boolean') is.invalid(`linux.resources.devices[${i}].allow`, 'is required (a boolean)')
+  })
+  for (const [k, val] of Object.entries(r)) {
+    if (k !== 'devices' && !isEmpty(val)) is.unsupported(`linux.resources.${k}`, 'resource limits are not supported by lxts yet')
+  }
+}
+
+function checkLinux(is: Issues, v: unknown, c: Obj): void {
+  const l = is.object('linux', v) ?? {}
+  const ns = checkNamespaces(is, l['namespaces'])
+  const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
+  const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
+  const userNs = (l['namespaces'] as Obj[] | undefined)?.find((n) => isObj(n) && n['type'] === 'user')
+  if ((uids > 0 || gids > 0) && userNs === undefined) is.invalid('linux.uidMappings', 'id mappings need a user namespace')
+  if (userNs !== undefined && userNs['path'] === undefined && (uids === 0 || gids === 0)) {
+    is.invalid(uids === 0 ? 'linux.uidMappings' : 'linux.gidMappings', 'a new user namespace needs uid and gid mappings')
+  }
+  checkDevices(is, l['devices'])
+  checkResources(is, l['resources'])
+  const cg = l['cgroupsPath']
+  is.string('linux.cgroupsPath', cg)
+  if (typeof cg === 'string' && cg.includes(':')) is.unsupported('linux.cgroupsPath', `"${cg}" is a systemd cgroup path; lxts manages cgroupfs paths only`)
+  const prop = l['rootfsPropagation']
+  if (prop !== undefined && (typeof prop !== 'string' || !PROPAGATIONS.includes(prop))) {
+    is.invalid('linux.rootfsPropagation', `must be one of ${PROPAGATIONS.join(', ')}`)
+  }
+  const sysctl = is.object('linux.sysctl', l['sysctl'])
+  for (const [k, val] of Object.entries(sysctl ?? {})) if (typeof val !== 'string') is.invalid(`linux.sysctl.${k}`, 'must be a string')
+  for (const k of ['maskedPaths', 'readonlyPaths']) {
+    is.strings(`linux.${k}`, l[k])?.forEach((p, i) => {
+      if (!isAbs(p)) is.invalid(`linux.${k}[${i}]`, `"${p}" is not an absolute path`)
+    })
+  }
+  for (const k of ['seccomp', 'timeOffsets', 'intelRdt', 'personality', 'mountLabel']) {
+    if (!isEmpty(l[k])) is.unsupported(`linux.${k}`)
+  }
+  for (const k of ['hostname', 'domainname']) {
+    if (c[k] !== undefined && typeof c[k] !== 'string') is.invalid(k, 'must be a string')
+    else if (!isEmpty(c[k]) && !ns.has('uts')) is.invalid(k, 'cannot be set without a private UTS namespace')
+  }
+}
+
+function checkHooks(is: Issues, v: unknown): void {
+  const hooks = is.object('hooks', v)
+  for (const k of HOOK_KINDS) if (!isEmpty(hooks?.[k])) is.unsupported(`hooks.${k}`, 'hooks are not supported by lxts yet')
+}
+
+/**
+ * Every issue in `config` (empty when it is valid). Issues are values, so a caller can
+ * show them all; {@link assertValidConfig} throws them as one error.
+ */
+export function validateConfig(config: unknown, o: ValidateOptions = {}): ConfigIssue[] {
+  const is = new Issues()
+  if (!isObj(config)) {
+    is.invalid('(config)', 'must be a JSON object')
+    return is.list
+  }
+  checkVersion(is, config['ociVersion'])
+  checkRoot(is, config['root'])
+  checkProcess(is, config['process'], o)
+  checkMounts(is, config['mounts'])
+  checkLinux(is, config['linux'], config)
+  checkHooks(is, config['hooks'])
+  return is.list
+}
+
+const SEVERITY: ErrorCode[] = ['ERR_LXTS_INVALID_CONFIG', 'ERR_LXTS_USAGE', 'ERR_LXTS_UNSUPPORTED']
+
+/**
+ * Throw when `config` has issues: the code is the most severe one (invalid, then usage,
+ * then unsupported), the message lists every issue as `field: message`, and `issues`
+ * holds them all.
+ */
+export function assertValidConfig(config: unknown, o: ValidateOptions = {}): OciConfig {
+  const issues = validateConfig(config, o)
+  if (issues.length === 0) return config as OciConfig
+  const code = SEVERITY.find((c) => issues.some((i) => i.code === c)) ?? 'ERR_LXTS_INVALID_CONFIG'
+  const first = issues.find((i) => i.code === code) ?? issues[0]
+  const text = issues.map((i) => `${i.field}: ${i.message}`).join('; ')
+  const details = first === undefined ? { issues } : { issues, field: first.field }
+  throw new LxtsError(code, `invalid config: ${text}`, details)
+}

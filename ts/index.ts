@@ -1,0 +1,25 @@
+/**
+ * lxts, the library: create and drive OCI containers from TypeScript.
+ *
+ * ```ts
+ * import { Runtime, sandboxConfig } from 'lxts'
+ * const rt = new Runtime({ root: '/run/lxts' })
+ * const exit = await rt.run('c1', { config: sandboxConfig(['echo', 'hi'], { id: 'c1', root: rt.root }) })
+ * ```
+ *
+ * This module never loads the CLI (yargs); the native binding is loaded on first use.
+ */
+export { Runtime, type CreateOptions, type RuntimeOptions } from './lifecycle/runtime.js'
+export { Container } from './lifecycle/container.js'
+export type { ContainerState, ExitStatus } from './lifecycle/types.js'
+export type { StdioSpec } from './lifecycle/helper.js'
+export { STATUSES, TRANSITIONS, assertCan, can, type ContainerStatus, type Verb } from './lifecycle/status.js'
+export { DEFAULT_ROOT, assertValidId } from './lifecycle/state-store.js'
+export { LxtsError, ERROR_CODES, isLxtsError, type ConfigIssue, type ErrorCode } from './errors.js'
+export { defaultSpec, type DefaultSpecOptions } from './config/defaults.js'
+export { sandboxConfig, type SandboxOptions } from './config/sandbox.js'
+export { parseConfig, parseConfigText } from './config/parse.js'
+export { validateConfig, assertValidConfig, CAPABILITIES, RLIMITS, NAMESPACE_TYPES, type ValidateOptions } from './config/validate.js'
+export { buildPlan, type Plan, type PlanMode } from './config/plan.js'
+export { signalNumber, signalName, SIGNALS } from './signals.js'
+export type * from './config/types.js'

@@ -1,0 +1,202 @@
+/** One container: start, kill, delete, wait and its live state. */
+import { constants } from 'node:fs'
+import { open, readFile, unlink } from 'node:fs/promises'
+
+import { LxtsError, errnoCode, fromNative } from '../errors.js'
+import { cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
+import { signalNumber } from '../signals.js'
+import type { Helper } from './helper.js'
+import { isAlive, liveState, liveStatus } from './live-status.js'
+import { withLock } from './lock.js'
+import type { StateStore } from './state-store.js'
+import { assertCan } from './status.js'
+import type { ContainerState, ExitStatus, StoredState } from './types.js'
+
+/** How long `delete` waits for a killed init to die. */
+const KILL_TIMEOUT_MS = 10_000
+/** How often `start` checks that the init is still alive while waiting on `exec.fifo`. */
+const FIFO_POLL_MS = 100
+
+const SIGKILL = 9
+
+/** Kill (pid, startTime) with SIGKILL and wait for it to be gone. */
+export async function killAndWait(pid: number, startTime: number | undefined, what: string): Promise<void> {
+  const info = await processInfo(pid)
+  if (info === null || (startTime !== undefined && info.startTime !== startTime)) return
+  try {
+    await signalProcess(pid, info.startTime, SIGKILL)
+  } catch (err) {
+    if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_NO_SUCH_PROCESS')) throw err
+  }
+  if (!(await waitProcessExit(pid, info.startTime, KILL_TIMEOUT_MS))) {
+    throw new LxtsError('ERR_LXTS_TIMEOUT', `${what} (pid ${pid}) did not die within ${KILL_TIMEOUT_MS} ms of SIGKILL`)
+  }
+}
+
+/** Signal every pid in `cgroups` (skipping ones that vanish). */
+async function signalCgroup(cgroups: string[], signal: number): Promise<number> {
+  let n = 0
+  for (const pid of await cgroupPids(cgroups)) {
+    const info = await processInfo(pid)
+    if (info === null) continue
+    try {
+      await signalProcess(pid, info.startTime, signal)
+      n++
+    } catch (err) {
+      if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_NO_SUCH_PROCESS')) throw err
+    }
+  }
+  return n
+}
+
+/**
+ * Read `exec.fifo` to EOF, which releases the init. While the open blocks, poll the init:
+ * if it dies first, open the fifo for writing ourselves so the blocked reader sees EOF.
+ */
+async function releaseInit(fifo: string, pid: number, startTime: number | undefined): Promise<Buffer> {
+  let done = false
+  const read = readFile(fifo).finally(() => {
+    done = true
+  })
+  const watch = (async () => {
+    while (!done) {
+      await new Promise((r) => setTimeout(r, FIFO_POLL_MS))
+      if (done || (await isAlive(pid, startTime))) continue
+      const fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
+      await fh?.close()
+    }
+  })()
+  try {
+    return await read
+  } finally {
+    await watch.catch(() => {})
+  }
+}
+
+/** What `exec.fifo` held: one 0 byte is success, else the init's JSON error line. */
+function checkFifo(id: string, data: Buffer): void {
+  if (data.length === 1 && data[0] === 0) return
+  if (data.length === 0) throw new LxtsError('ERR_LXTS_EXEC_FAILED', `container "${id}": the init exited before starting the process`)
+  const text = data.toString('utf8').replace(/^\0/, '').trim()
+  let report: unknown
+  try {
+    report = JSON.parse(text.split('\n').pop() ?? '')
+  } catch {
+    throw new LxtsError('ERR_LXTS_PROTOCOL', `container "${id}": unexpected data in exec.fifo: ${JSON.stringify(text.slice(0, 200))}`)
+  }
+  throw fromNative(report, 'ERR_LXTS_EXEC_FAILED')
+}
+
+/** A container under a runtime root. Get one from `Runtime.create` or `Runtime.get`. */
+export class Container {
+  /** The container id. */
+  readonly id: string
+  readonly #store: StateStore
+  readonly #helper: Helper | undefined
+
+  /** @internal Use `Runtime.create` / `Runtime.get`. */
+  constructor(store: StateStore, id: string, helper?: Helper) {
+    this.id = id
+    this.#store = store
+    this.#helper = helper
+  }
+
+  /** The OCI state with the live status. */
+  async state(): Promise<ContainerState> {
+    return liveState(this.#store, await this.#store.read(this.id))
+  }
+
+  /** Run the container's process: release the init waiting on `exec.fifo`. */
+  async start(): Promise<void> {
+    await withLock(this.#store, this.id, async () => {
+      const s = await this.#store.read(this.id)
+      assertCan('start', await liveStatus(this.#store, s), this.id)
+      const fifo = this.#store.file(this.id, 'exec.fifo')
+      const data = await releaseInit(fifo, s.pid ?? 0, s.startTime)
+      await unlink(fifo).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err
+      })
+      checkFifo(this.id, data)
+      await this.#store.write({ ...s, status: 'running' })
+    })
+  }
+
+  /** Send a signal (name or number, default TERM) to the init, or with `all` to every process of the container. */
+  async kill(signal: string | number = 'TERM', o: { all?: boolean } = {}): Promise<void> {
+    const sig = signalNumber(signal)
+    const s = await this.#store.read(this.id)
+    const status = await liveStatus(this.#store, s)
+    if (o.all === true && status !== 'creating') {
+      await signalCgroup(s.cgroups ?? [], sig)
+      if (status === 'stopped') return
+    }
+    assertCan('kill', status, this.id)
+    if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${this.id}" has no pid`)
+    await signalProcess(s.pid, s.startTime, sig)
+  }
+
+  /**
+   * Remove the container: its cgroups and state directory. A created container's init is
+   * killed first; a running one needs `force` (SIGKILL, then wait for it to die).
+   */
+  async delete(o: { force?: boolean } = {}): Promise<void> {
+    await withLock(this.#store, this.id, async () => {
+      const s = await this.#store.read(this.id)
+      const status = await liveStatus(this.#store, s)
+      assertCan(o.force === true ? 'forceDelete' : 'delete', status, this.id)
+      if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'creating')) {
+        await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
+      }
+      const cgroups = s.cgroups ?? []
+      if (cgroups.length > 0 && (await signalCgroup(cgroups, SIGKILL)) > 0) {
+        // Without a pid namespace the init's death leaves its descendants: give them a moment.
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      await this.#waitMonitor(s, 2000)
+      if (cgroups.length > 0) await cgroupRemove(cgroups)
+      await this.#store.remove(this.id)
+    })
+  }
+
+  /**
+   * Wait for the container's process to end. A container created by this object in
+   * monitor mode gets the monitor's report; otherwise the init is polled and `exit.json`
+   * read. Without `exit.json` (created in `create` mode, so no monitor saw the exit) the
+   * result is `{ exitCode: -1, signal: null }`.
+   */
+  async wait(): Promise<ExitStatus> {
+    const helper = this.#helper
+    if (helper !== undefined) {
+      helper.ref()
+      try {
+        return await helper.exited
+      } catch (err) {
+        const exit = await this.#store.readExit(this.id).catch(() => undefined)
+        if (exit !== undefined) return exit
+        throw err
+      } finally {
+        helper.unref()
+      }
+    }
+    const s = await this.#store.read(this.id)
+    if (s.pid !== undefined) {
+      while ((await liveStatus(this.#store, s)) !== 'stopped') {
+        const info = await processInfo(s.pid)
+        if (info === null) break
+        await waitProcessExit(s.pid, info.startTime, 60_000)
+      }
+    }
+    await this.#waitMonitor(s, 5000)
+    return (await this.#store.readExit(this.id)) ?? { exitCode: -1, signal: null }
+  }
+
+  /** Give a monitor helper time to reap the init and write `exit.json`. */
+  async #waitMonitor(s: StoredState, ms: number): Promise<void> {
+    if (s.monitorPid === undefined || s.monitorStartTime === undefined) return
+    if (this.#helper !== undefined) {
+      await Promise.race([this.#helper.exited.catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())])
+      return
+    }
+    await waitProcessExit(s.monitorPid, s.monitorStartTime, ms).catch(() => false)
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Spawning `lxts-helper` and speaking the control protocol on its fd 3: one plan line
+ * out, report lines (`created`, `error`, `exited`) back. See docs/ARCHITECTURE.md.
+ */
+import { spawn, type ChildProcess, type StdioNull, type StdioPipe } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import type { Socket } from 'node:net'
+import { createInterface } from 'node:readline'
+import type { Stream } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+
+import { LxtsError, fromNative } from '../errors.js'
+import type { Plan } from '../config/plan.js'
+import type { ExitStatus } from './types.js'
+
+/** One of the container's stdio: inherited, ignored, piped, an fd or a stream with an fd. */
+export type StdioSpec = StdioNull | StdioPipe | number | Stream
+
+/** `{"type":"created",…}`. */
+export interface CreatedReport {
+  pid: number
+  startTime: number
+  cgroups: string[]
+}
+
+/** Where the helper binary is: `$LXTS_HELPER`, else `<package root>/lxts-helper`. */
+export function helperPath(): string {
+  const env = process.env['LXTS_HELPER']
+  if (env !== undefined && env !== '') return env
+  // ts/lifecycle/helper.ts and dist/lifecycle/helper.js are both two levels below the root.
+  const path = fileURLToPath(new URL('../../lxts-helper', import.meta.url))
+  try {
+    accessSync(path, constants.X_OK)
+  } catch (err) {
+    throw new LxtsError('ERR_LXTS_NATIVE_UNAVAILABLE', `lxts-helper not found at ${path} (run \`npm run build:native\` or set LXTS_HELPER)`, {
+      path,
+      cause: err,
+    })
+  }
+  return path
+}
+
+/** A running helper. */
+export interface Helper {
+  readonly child: ChildProcess
+  /** Resolves on the `created` report (create mode: once the helper has also exited). */
+  readonly created: Promise<CreatedReport>
+  /** Monitor mode: how the container ended (from the `exited` report). */
+  readonly exited: Promise<ExitStatus>
+  /** Keep the caller's event loop alive until the helper exits (undo with {@link Helper.unref}). */
+  ref(): void
+  /** Let the caller's process exit while the helper (and container) lives on. */
+  unref(): void
+}
+
+/** Options of {@link startHelper}. */
+export interface StartHelperOptions {
+  /** The container's stdio (default: inherit the caller's). */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+}
+
+function reportError(o: Record<string, unknown>): LxtsError {
+  return fromNative(
+    { ...o, message: typeof o['message'] === 'string' ? o['message'] : 'the helper reported an error' },
+    'ERR_LXTS_HELPER',
+  )
+}
+
+function exitOf(o: Record<string, unknown>): ExitStatus {
+  const code = o['exitCode']
+  const sig = o['signal']
+  return { exitCode: Number.isInteger(code) ? (code as number) : -1, signal: Number.isInteger(sig) ? (sig as number) : null }
+}
+
+/** Spawn the helper for `plan`, send the plan and follow its reports. */
+export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
+  const monitor = plan.mode === 'monitor'
+  const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
+  const child = spawn(helperPath(), [], { stdio: [i, out, err, 'pipe'], detached: monitor })
+  const control = child.stdio[3] as Socket | null | undefined
+  let resolveCreated!: (r: CreatedReport) => void
+  let rejectCreated!: (e: LxtsError) => void
+  let resolveExited!: (e: ExitStatus) => void
+  let rejectExited!: (e: LxtsError) => void
+  const created = new Promise<CreatedReport>((res, rej) => ((resolveCreated = res), (rejectCreated = rej)))
+  const exited = new Promise<ExitStatus>((res, rej) => ((resolveExited = res), (rejectExited = rej)))
+  // Nobody may ever await `exited` (create mode); never report it as unhandled.
+  exited.catch(() => {})
+  let report: CreatedReport | undefined
+  let failure: LxtsError | undefined
+  let exitReport: ExitStatus | undefined
+  let spawnError: Error | undefined
+
+  child.on('error', (e) => {
+    spawnError = e
+    if (report !== undefined) return
+    const le = new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e })
+    rejectCreated(le)
+    rejectExited(le)
+  })
+  if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
+  control.on('error', () => {})
+  const lines = createInterface({ input: control, crlfDelay: Infinity })
+  lines.on('line', (line) => {
+    if (line.trim() === '') return
+    let msg: Record<string, unknown>
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed report: ${line.slice(0, 200)}`)
+      return
+    }
+    if (msg['type'] === 'created') {
+      const pid = msg['pid']
+      const startTime = msg['startTime']
+      const cgroups = Array.isArray(msg['cgroups']) ? msg['cgroups'].filter((c) => typeof c === 'string') : []
+      if (!Number.isInteger(pid) || !Number.isInteger(startTime)) {
+        failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed created report: ${line}`)
+        return
+      }
+      report = { pid: pid as number, startTime: startTime as number, cgroups }
+      if (monitor) resolveCreated(report)
+    } else if (msg['type'] === 'error') {
+      failure ??= reportError(msg)
+      rejectCreated(failure)
+    } else if (msg['type'] === 'exited') {
+      exitReport = exitOf(msg)
+      resolveExited(exitReport)
+    }
+  })
+
+  child.on('close', (code, signal) => {
+    const how = signal === null ? `exit code ${code}` : `signal ${signal}`
+    if (report === undefined || failure !== undefined) {
+      const e =
+        failure ??
+        (spawnError === undefined
+          ? new LxtsError('ERR_LXTS_HELPER', `lxts-helper ended (${how}) before creating the container`)
+          : new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${spawnError.message}`, { cause: spawnError }))
+      rejectCreated(e)
+      rejectExited(e)
+      return
+    }
+    resolveCreated(report)
+    if (exitReport === undefined) {
+      rejectExited(new LxtsError('ERR_LXTS_HELPER', `lxts-helper ended (${how}) without reporting how the container exited`))
+    }
+  })
+
+  control.write(`${JSON.stringify(plan)}\n`)
+
+  return {
+    child,
+    created,
+    exited,
+    ref() {
+      child.ref()
+      control.ref()
+    },
+    unref() {
+      child.unref()
+      control.unref()
+    },
+  }
+}

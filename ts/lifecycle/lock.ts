@@ -1,0 +1,31 @@
+/**
+ * Per-container lock: an exclusive flock on `<root>/<id>/lock`, taken by every mutation.
+ * Deleting the directory while holding it is fine: waiters then re-read the state and
+ * find the container gone.
+ */
+import { close } from 'node:fs'
+import { promisify } from 'node:util'
+
+import { LxtsError, errnoCode } from '../errors.js'
+import { lockFile } from '../native.js'
+import type { StateStore } from './state-store.js'
+
+const closeFd = promisify(close)
+
+/** Run `fn` while holding the lock of container `id`. ERR_LXTS_NOT_FOUND when it does not exist. */
+export async function withLock<T>(store: StateStore, id: string, fn: () => Promise<T>): Promise<T> {
+  let fd: number
+  try {
+    fd = await lockFile(store.file(id, 'lock'))
+  } catch (err) {
+    if (err instanceof LxtsError && (err.errno === 2 || errnoCode(err.cause) === 'ENOENT') && !(await store.exists(id))) {
+      throw new LxtsError('ERR_LXTS_NOT_FOUND', `container "${id}" does not exist`)
+    }
+    throw err
+  }
+  try {
+    return await fn()
+  } finally {
+    await closeFd(fd).catch(() => {})
+  }
+}

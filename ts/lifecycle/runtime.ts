@@ -1,0 +1,201 @@
+/** A runtime root (`--root`): create, find and list containers, or run one to completion. */
+import { mkdir } from 'node:fs/promises'
+import { userInfo } from 'node:os'
+import { join, resolve } from 'node:path'
+
+import { buildPlan, type Plan } from '../config/plan.js'
+import { parseConfig } from '../config/parse.js'
+import type { OciConfig } from '../config/types.js'
+import { assertValidConfig } from '../config/validate.js'
+import { LxtsError, errnoCode } from '../errors.js'
+import { cgroupRemove, processInfo } from '../native.js'
+import { Container, killAndWait } from './container.js'
+import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
+import { liveState } from './live-status.js'
+import { withLock } from './lock.js'
+import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
+import type { ContainerState, ExitStatus, StoredState } from './types.js'
+
+/** Options of a {@link Runtime}. */
+export interface RuntimeOptions {
+  /** State root, default `/run/lxts`. */
+  root?: string | undefined
+}
+
+/** Options of {@link Runtime.create} and {@link Runtime.run}. */
+export interface CreateOptions {
+  /** Bundle directory (default: the current directory). Its `config.json` is read unless `config` is given. */
+  bundle?: string | undefined
+  /** The config to use instead of `<bundle>/config.json`. */
+  config?: OciConfig | undefined
+  /** Write the init's pid here (atomically, no trailing newline). */
+  pidFile?: string | undefined
+  /** Unix socket receiving the pty master when `process.terminal` is true. */
+  consoleSocket?: string | undefined
+  /** Use chroot-like `MS_MOVE` instead of `pivot_root`. */
+  noPivot?: boolean | undefined
+  /** Accepted for runc compatibility; lxts never creates a session keyring. */
+  noNewKeyring?: boolean | undefined
+  /** Pass fds 3 … 3+N-1 of this process to the container. */
+  preserveFds?: number | undefined
+  /** Keep a helper as the init's parent to record how it exits (default true; runc-style `create` passes false). */
+  monitor?: boolean | undefined
+  /** The container's stdio (default: this process's own). */
+  stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+}
+
+/** Signals `run` forwards to the container while it runs in the foreground. */
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
+
+function owner(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return String(process.geteuid?.() ?? '')
+  }
+}
+
+/** A state root holding containers. */
+export class Runtime {
+  /** Absolute state root. */
+  readonly root: string
+  readonly #store: StateStore
+
+  constructor(o: RuntimeOptions = {}) {
+    this.root = resolve(o.root ?? DEFAULT_ROOT)
+    this.#store = new StateStore(this.root)
+  }
+
+  /**
+   * Create a container: validate, claim `<root>/<id>`, spawn the helper, record `created`.
+   * The process waits on `exec.fifo` until {@link Container.start}. On failure nothing is
+   * left behind (no process, cgroup or state directory).
+   */
+  async create(id: string, o: CreateOptions = {}): Promise<Container> {
+    assertValidId(id)
+    const bundle = resolve(o.bundle ?? process.cwd())
+    const config = assertValidConfig(o.config ?? (await parseConfig(bundle)), { consoleSocket: o.consoleSocket })
+    const preserveFds = o.preserveFds ?? 0
+    if (!Number.isInteger(preserveFds) || preserveFds < 0) {
+      throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${preserveFds}`, { field: 'preserveFds' })
+    }
+    const stateDir = await this.#store.claim(id)
+    let helper: Helper | undefined
+    let report: CreatedReport | undefined
+    try {
+      return await withLock(this.#store, id, async () => {
+        await this.#sandboxRoot(id, bundle, config)
+        const plan: Plan = buildPlan(config, {
+          mode: o.monitor === false ? 'create' : 'monitor',
+          id,
+          bundle,
+          stateDir,
+          noPivot: o.noPivot,
+          preserveFds,
+          consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
+        })
+        const base: StoredState = {
+          ociVersion: config.ociVersion,
+          id,
+          status: 'creating',
+          bundle,
+          rootfs: plan.config.root?.path ?? '',
+          created: new Date().toISOString(),
+          owner: owner(),
+          creatorPid: process.pid,
+        }
+        if (config.annotations !== undefined) base.annotations = config.annotations
+        await this.#store.write(base)
+        await this.#store.writeConfig(id, plan.config)
+        helper = startHelper(plan, { stdio: o.stdio })
+        report = await helper.created
+        const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups }
+        delete created.creatorPid
+        const monitorPid = plan.mode === 'monitor' ? helper.child.pid : undefined
+        const monitor = monitorPid === undefined ? null : await processInfo(monitorPid)
+        if (monitorPid !== undefined && monitor !== null) {
+          created.monitorPid = monitorPid
+          created.monitorStartTime = monitor.startTime
+        }
+        await this.#store.write(created)
+        if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
+        if (plan.mode === 'monitor') helper.unref()
+        return new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
+      })
+    } catch (err) {
+      await this.#undoCreate(id, helper, report)
+      throw err
+    }
+  }
+
+  /** The root of a sandbox config (`<root>/<id>/rootfs`) is made here, inside the claimed directory. */
+  async #sandboxRoot(id: string, bundle: string, config: OciConfig): Promise<void> {
+    const root = config.root?.path
+    const mine = this.#store.file(id, 'rootfs')
+    if (root === undefined || resolve(bundle, root) !== mine) return
+    await mkdir(mine, { mode: 0o755 }).catch((err: unknown) => {
+      if (errnoCode(err) !== 'EEXIST') throw err
+    })
+  }
+
+  async #undoCreate(id: string, helper: Helper | undefined, report: CreatedReport | undefined): Promise<void> {
+    try {
+      if (report !== undefined) await killAndWait(report.pid, report.startTime, `container "${id}" init`)
+      if (helper !== undefined) await helper.exited.catch(() => {})
+      if (report !== undefined && report.cgroups.length > 0) await cgroupRemove(report.cgroups)
+    } catch {
+      // Best effort: the state directory below is still removed so the id is free again.
+    }
+    await this.#store.remove(id).catch(() => {})
+  }
+
+  /** An existing container (ERR_LXTS_NOT_FOUND otherwise). */
+  async get(id: string): Promise<Container> {
+    assertValidId(id)
+    await this.#store.read(id)
+    return new Container(this.#store, id)
+  }
+
+  /** The live state of every container under the root, by id. */
+  async list(): Promise<ContainerState[]> {
+    const out: ContainerState[] = []
+    for (const s of await this.#store.list()) out.push(await liveState(this.#store, s))
+    return out
+  }
+
+  /**
+   * Create (with a monitor), start, wait and delete: the foreground `lxts run`. While it
+   * runs, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to this process are
+   * forwarded to the container instead of ending this process.
+   */
+  async run(id: string, o: CreateOptions = {}): Promise<ExitStatus> {
+    const container = await this.create(id, { ...o, monitor: true })
+    const s = await this.#store.read(id)
+    const forward = (sig: NodeJS.Signals): void => {
+      if (s.monitorPid !== undefined) {
+        try {
+          process.kill(s.monitorPid, sig)
+        } catch {
+          // the monitor is gone: the container has ended
+        }
+      }
+    }
+    for (const sig of FORWARDED) process.on(sig, forward)
+    try {
+      await container.start()
+      return await container.wait()
+    } finally {
+      for (const sig of FORWARDED) process.off(sig, forward)
+      await container.delete({ force: true }).catch(async (err: unknown) => {
+        if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_NOT_FOUND')) throw err
+      })
+    }
+  }
+
+  /** Where `<root>/<id>` is (for tools and tests). */
+  stateDir(id: string): string {
+    assertValidId(id)
+    return join(this.root, id)
+  }
+}
+

@@ -1,0 +1,224 @@
+/**
+ * Persisted container state: `<root>/<id>/state.json`, written atomically (temp file,
+ * fsync, rename). The per-id directory is created with a plain `mkdir`, which is also how
+ * two concurrent creates of one id resolve: exactly one wins, the other gets ERR_LXTS_EXISTS.
+ */
+import { constants } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+
+import { LxtsError, errnoCode } from '../errors.js'
+import { STATUSES } from './status.js'
+import type { ExitStatus, StoredState } from './types.js'
+
+/** The default state root, as runc's `/run/runc`. */
+export const DEFAULT_ROOT = '/run/lxts'
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/
+
+/** Throw ERR_LXTS_INVALID_ID unless `id` is a safe container id. */
+export function assertValidId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !ID_RE.test(id) || id === '.' || id === '..') {
+    throw new LxtsError(
+      'ERR_LXTS_INVALID_ID',
+      `invalid container id ${JSON.stringify(id)}: use 1 to 1024 of [A-Za-z0-9_.+-], starting with a letter or digit`,
+    )
+  }
+}
+
+/** Write `data` to `file` atomically: a temp file in the same directory, fsync, rename. */
+export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode)
+  try {
+    try {
+      await fh.writeFile(data)
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, file)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
+  }
+}
+
+function corrupt(file: string, why: string, cause?: unknown): LxtsError {
+  return new LxtsError('ERR_LXTS_STATE_CORRUPT', `${file}: ${why}`, cause === undefined ? { path: file } : { path: file, cause })
+}
+
+function notFound(id: string): LxtsError {
+  return new LxtsError('ERR_LXTS_NOT_FOUND', `container "${id}" does not exist`)
+}
+
+function parseState(file: string, text: string): StoredState {
+  let v: unknown
+  try {
+    v = JSON.parse(text)
+  } catch (err) {
+    throw corrupt(file, `invalid JSON: ${(err as Error).message}`, err)
+  }
+  if (typeof v !== 'object' || v === null) throw corrupt(file, 'not a JSON object')
+  const s = v as Record<string, unknown>
+  for (const k of ['id', 'bundle', 'rootfs', 'created', 'owner', 'ociVersion']) {
+    if (typeof s[k] !== 'string') throw corrupt(file, `field "${k}" is missing or not a string`)
+  }
+  if (!STATUSES.includes(s['status'] as never)) throw corrupt(file, `field "status" is ${JSON.stringify(s['status'])}`)
+  for (const k of ['pid', 'startTime']) {
+    if (s[k] !== undefined && !Number.isInteger(s[k])) throw corrupt(file, `field "${k}" is not an integer`)
+  }
+  return v as StoredState
+}
+
+/** The container state directories under one root. */
+export class StateStore {
+  /** Absolute state root. */
+  readonly root: string
+
+  constructor(root: string = DEFAULT_ROOT) {
+    this.root = root
+  }
+
+  /** `<root>/<id>`. */
+  dir(id: string): string {
+    assertValidId(id)
+    return join(this.root, id)
+  }
+
+  /** A file inside `<root>/<id>`. */
+  file(id: string, name: 'state.json' | 'config.json' | 'lock' | 'exec.fifo' | 'exit.json' | 'rootfs'): string {
+    return join(this.dir(id), name)
+  }
+
+  /** Create the root (mode 0700) when missing. */
+  async ensureRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 })
+  }
+
+  /** Claim `id`: `mkdir <root>/<id>`. ERR_LXTS_EXISTS when it is taken. */
+  async claim(id: string): Promise<string> {
+    const dir = this.dir(id)
+    await this.ensureRoot()
+    try {
+      await mkdir(dir, { mode: 0o700 })
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') throw new LxtsError('ERR_LXTS_EXISTS', `container "${id}" already exists`, { path: dir })
+      throw err
+    }
+    return dir
+  }
+
+  /** Whether `<root>/<id>` exists. */
+  async exists(id: string): Promise<boolean> {
+    try {
+      await readdir(this.dir(id))
+      return true
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false
+      throw err
+    }
+  }
+
+  /** Write `state.json` atomically. */
+  async write(state: StoredState): Promise<void> {
+    await writeFileAtomic(this.file(state.id, 'state.json'), JSON.stringify(state))
+  }
+
+  /** Write the normalized config next to the state. */
+  async writeConfig(id: string, config: unknown): Promise<void> {
+    await writeFileAtomic(this.file(id, 'config.json'), JSON.stringify(config))
+  }
+
+  /** Read `state.json`: ERR_LXTS_NOT_FOUND when the container does not exist, ERR_LXTS_STATE_CORRUPT when unreadable. */
+  async read(id: string): Promise<StoredState> {
+    const file = this.file(id, 'state.json')
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        if (!(await this.exists(id))) throw notFound(id)
+        throw corrupt(file, 'missing (the container may still be being created)', err)
+      }
+      throw corrupt(file, (err as Error).message, err)
+    }
+    const s = parseState(file, text)
+    if (s.id !== id) throw corrupt(file, `holds id "${s.id}", not "${id}"`)
+    return s
+  }
+
+  /** `exit.json` written by a monitor, or undefined when absent. */
+  async readExit(id: string): Promise<ExitStatus | undefined> {
+    const file = this.file(id, 'exit.json')
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined
+      throw corrupt(file, (err as Error).message, err)
+    }
+    try {
+      const v = JSON.parse(text) as Record<string, unknown>
+      const exitCode = v['exitCode']
+      const signal = v['signal']
+      if (!Number.isInteger(exitCode)) throw new Error('"exitCode" is not an integer')
+      return { exitCode: exitCode as number, signal: Number.isInteger(signal) ? (signal as number) : null }
+    } catch (err) {
+      throw corrupt(file, (err as Error).message, err)
+    }
+  }
+
+  /** Ids of every container under the root (directories with a valid id name). */
+  async ids(): Promise<string[]> {
+    let entries
+    try {
+      entries = await readdir(this.root, { withFileTypes: true })
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return []
+      throw err
+    }
+    return entries.filter((e) => e.isDirectory() && ID_RE.test(e.name)).map((e) => e.name).sort()
+  }
+
+  /**
+   * Every readable state. Containers that vanish meanwhile or are mid-creation are
+   * skipped; unreadable ones are passed to `onError` (default: skipped).
+   */
+  async list(onError?: (id: string, err: LxtsError) => void): Promise<StoredState[]> {
+    const out: StoredState[] = []
+    for (const id of await this.ids()) {
+      try {
+        out.push(await this.read(id))
+      } catch (err) {
+        if (err instanceof LxtsError && err.code === 'ERR_LXTS_STATE_CORRUPT') onError?.(id, err)
+        else if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_NOT_FOUND')) throw err
+      }
+    }
+    return out
+  }
+
+  /**
+   * Remove `<root>/<id>`: its files, an empty `rootfs` directory (never recursively, so a
+   * stray mount is never descended into), then the directory itself.
+   */
+  async remove(id: string): Promise<void> {
+    const dir = this.dir(id)
+    let entries
+    try {
+      entries = await readdir(dir, { withFileTypes: true })
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return
+      throw err
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name)
+      await (e.isDirectory() ? rmdir(p) : unlink(p)).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err
+      })
+    }
+    await rmdir(dir).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err
+    })
+  }
+}

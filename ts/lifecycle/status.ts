@@ -1,0 +1,54 @@
+/** The OCI container statuses and which verb may run in which status: the lifecycle as data. */
+import { LxtsError } from '../errors.js'
+
+/** OCI statuses. */
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped'
+
+/** Every status. */
+export const STATUSES: readonly ContainerStatus[] = ['creating', 'created', 'running', 'stopped']
+
+/** Verbs that act on an existing container. */
+export type Verb = 'start' | 'kill' | 'delete' | 'forceDelete' | 'state'
+
+/** Every verb. */
+export const VERBS: readonly Verb[] = ['start', 'kill', 'delete', 'forceDelete', 'state']
+
+/** What a verb leads to: a status, or `deleted` when the container is gone. */
+export type Outcome = ContainerStatus | 'deleted'
+
+/**
+ * The transition table. A verb missing from a status's row is refused with
+ * ERR_LXTS_INVALID_STATE. `delete` of a created container kills its init first (runc does
+ * the same); a running one needs `forceDelete`.
+ */
+export const TRANSITIONS: Readonly<Record<ContainerStatus, Readonly<Partial<Record<Verb, Outcome>>>>> = {
+  creating: { state: 'creating', forceDelete: 'deleted' },
+  created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted' },
+  running: { state: 'running', kill: 'running', forceDelete: 'deleted' },
+  stopped: { state: 'stopped', delete: 'deleted', forceDelete: 'deleted' },
+}
+
+/** Whether `verb` is allowed in `status`. */
+export function can(verb: Verb, status: ContainerStatus): boolean {
+  return TRANSITIONS[status][verb] !== undefined
+}
+
+/** Where `verb` leads from `status`, or undefined when it is not allowed. */
+export function next(verb: Verb, status: ContainerStatus): Outcome | undefined {
+  return TRANSITIONS[status][verb]
+}
+
+const VERB_TEXT: Record<Verb, string> = {
+  start: 'start',
+  kill: 'kill',
+  delete: 'delete',
+  forceDelete: 'force-delete',
+  state: 'query',
+}
+
+/** Throw ERR_LXTS_INVALID_STATE (`cannot start container "c1": it is running`) unless allowed. */
+export function assertCan(verb: Verb, status: ContainerStatus, id = '?'): void {
+  if (can(verb, status)) return
+  const hint = verb === 'delete' && status === 'running' ? ' (stop it first or use force)' : ''
+  throw new LxtsError('ERR_LXTS_INVALID_STATE', `cannot ${VERB_TEXT[verb]} container "${id}": it is ${status}${hint}`)
+}
