@@ -1,4 +1,51 @@
-//! lxts-helper: reads one plan from fd 3 and creates the container.
+//! lxts-helper: re-exec from a sealed copy, read one plan from fd 3, create the container.
+
+mod sealed;
+
+use std::io::Read;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use lxts_core::container;
+use lxts_core::plan::Plan;
+use lxts_core::{Code, Error, Result};
+
+/// The control channel Node passes.
+const CONTROL_FD: i32 = 3;
+
+/// Read exactly one line (the plan) without consuming anything after it.
+fn read_plan(control: &OwnedFd) -> Result<Plan> {
+    // SAFETY: a File view of fd 3 that must not close it.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(std::os::fd::AsRawFd::as_raw_fd(control)) });
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match f.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::new(Code::Protocol, format!("read plan from fd 3: {e}"))),
+        }
+    }
+    serde_json::from_slice(&line).map_err(|e| Error::new(Code::Protocol, format!("plan is not valid JSON: {e}")))
+}
+
 fn main() {
-    std::process::exit(1);
+    // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if std::env::args().nth(1).as_deref() == Some("--version") {
+        println!("lxts-helper {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    // SAFETY: fd 3 is the control channel handed over by Node; we own it from here.
+    let control = unsafe { OwnedFd::from_raw_fd(CONTROL_FD) };
+    let plan = match sealed::ensure().and_then(|()| read_plan(&control)) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let _ = container::write_report(&control, &e.to_report());
+            std::process::exit(1);
+        }
+    };
+    // `run` reports its own errors on the channel (it owns it, so the init can close it).
+    std::process::exit(container::run(plan, control).unwrap_or(1));
 }
