@@ -85,15 +85,15 @@ export class LxtsError extends Error {
   /** Stable code to branch on. */
   readonly code: ErrorCode
   /** Kernel errno when a syscall failed. */
-  readonly errno?: number
+  declare readonly errno?: number
   /** The syscall that failed. */
-  readonly syscall?: string
+  declare readonly syscall?: string
   /** The file or path the failure is about. */
-  readonly path?: string
+  declare readonly path?: string
   /** The config field the failure is about. */
-  readonly field?: string
+  declare readonly field?: string
   /** Every problem found, when several were collected (config validation). */
-  readonly issues?: readonly ConfigIssue[]
+  declare readonly issues?: readonly ConfigIssue[]
 
   constructor(code: ErrorCode, message: string, details: LxtsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })

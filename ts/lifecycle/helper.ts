@@ -101,6 +101,8 @@ export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})
   const lines = createInterface({ input: control, crlfDelay: Infinity })
+  // A helper that dies early makes writes fail with EPIPE; its exit is reported by 'close'.
+  lines.on('error', () => {})
   lines.on('line', (line) => {
     if (line.trim() === '') return
     let msg: Record<string, unknown>

@@ -4,7 +4,7 @@
  * two concurrent creates of one id resolve: exactly one wins, the other gets ERR_LXTS_EXISTS.
  */
 import { constants } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
+import { lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import { LxtsError, errnoCode } from '../errors.js'
@@ -69,6 +69,18 @@ function parseState(file: string, text: string): StoredState {
     if (s[k] !== undefined && !Number.isInteger(s[k])) throw corrupt(file, `field "${k}" is not an integer`)
   }
   return v as StoredState
+}
+
+/** Remove a directory tree that must lie entirely on device `dev` (refuses to cross a mount). */
+async function removeTree(dir: string, dev: number): Promise<void> {
+  const st = await lstat(dir)
+  if (st.dev !== dev) throw new LxtsError('ERR_LXTS_UNSAFE_PATH', `refusing to remove ${dir}: it is a mount point`, { path: dir })
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) await removeTree(p, dev)
+    else await unlink(p)
+  }
+  await rmdir(dir)
 }
 
 /** The container state directories under one root. */
@@ -199,8 +211,9 @@ export class StateStore {
   }
 
   /**
-   * Remove `<root>/<id>`: its files, an empty `rootfs` directory (never recursively, so a
-   * stray mount is never descended into), then the directory itself.
+   * Remove `<root>/<id>`: its files, the sandbox `rootfs` lxts made (holding only the
+   * mount points the helper created; a directory on another filesystem, i.e. a stray
+   * mount, is never descended into), then the directory itself.
    */
   async remove(id: string): Promise<void> {
     const dir = this.dir(id)
@@ -213,7 +226,7 @@ export class StateStore {
     }
     for (const e of entries) {
       const p = join(dir, e.name)
-      await (e.isDirectory() ? rmdir(p) : unlink(p)).catch((err: unknown) => {
+      await (e.isDirectory() ? removeTree(p, (await lstat(dir)).dev) : unlink(p)).catch((err: unknown) => {
         if (errnoCode(err) !== 'ENOENT') throw err
       })
     }

@@ -1,0 +1,146 @@
+import test from 'ava'
+
+import { defaultSpec } from '../../ts/config/defaults.js'
+import { parseConfigText } from '../../ts/config/parse.js'
+import { assertValidConfig, validateConfig, CAPABILITIES } from '../../ts/config/validate.js'
+import type { OciConfig } from '../../ts/config/types.js'
+import { LxtsError } from '../../ts/errors.js'
+
+/** A valid config (runc's default without a terminal). */
+function good(): OciConfig {
+  const c = defaultSpec()
+  if (c.process !== undefined) c.process.terminal = false
+  return c
+}
+
+/** Validate `mutate(good())` and return the issues' fields. */
+function fieldsOf(mutate: (c: any) => void): string[] {
+  const c = good()
+  mutate(c)
+  return validateConfig(c).map((i) => i.field)
+}
+
+test('runc default config passes (with a console socket for its terminal)', (t) => {
+  t.deepEqual(validateConfig(defaultSpec(), { consoleSocket: '/tmp/sock' }), [])
+  t.deepEqual(validateConfig(defaultSpec({ rootless: true, hostUid: 1000, hostGid: 1000 }), { consoleSocket: '/tmp/s' }), [])
+  t.deepEqual(validateConfig(good()), [])
+})
+
+test('terminal without console socket is ERR_LXTS_USAGE naming process.terminal', (t) => {
+  const e = t.throws(() => assertValidConfig(defaultSpec()), { instanceOf: LxtsError })
+  t.is(e?.code, 'ERR_LXTS_USAGE')
+  t.is(e?.field, 'process.terminal')
+})
+
+test('ociVersion range 1.0.x – 1.3.x', (t) => {
+  for (const v of ['1.0.0', '1.0.2-dev', '1.1.0', '1.2.1', '1.3.0', '1.3.10']) {
+    t.deepEqual(fieldsOf((c) => (c.ociVersion = v)), [], v)
+  }
+  for (const v of ['0.9.0', '1.4.0', '2.0.0', 'x', '', 1]) {
+    t.deepEqual(fieldsOf((c) => (c.ociVersion = v)), ['ociVersion'], String(v))
+  }
+  t.deepEqual(fieldsOf((c) => delete c.ociVersion), ['ociVersion'])
+})
+
+const bad: [string, (c: any) => void, string][] = [
+  ['missing root.path', (c) => delete c.root.path, 'root.path'],
+  ['missing root', (c) => delete c.root, 'root'],
+  ['empty args', (c) => (c.process.args = []), 'process.args'],
+  ['missing args', (c) => delete c.process.args, 'process.args'],
+  ['args not strings', (c) => (c.process.args = ['sh', 1]), 'process.args'],
+  ['relative cwd', (c) => (c.process.cwd = 'tmp'), 'process.cwd'],
+  ['missing process', (c) => delete c.process, 'process'],
+  ['bad env', (c) => (c.process.env = ['PATH=/bin', 'NOEQUALS']), 'process.env[1]'],
+  ['bad uid', (c) => (c.process.user.uid = -1), 'process.user.uid'],
+  ['unknown namespace', (c) => c.linux.namespaces.push({ type: 'foo' }), 'linux.namespaces[6].type'],
+  ['duplicate namespace', (c) => c.linux.namespaces.splice(2, 0, { type: 'pid' }), 'linux.namespaces[2].type'],
+  ['relative namespace path', (c) => (c.linux.namespaces[1].path = 'netns'), 'linux.namespaces[1].path'],
+  ['unknown capability', (c) => c.process.capabilities.bounding.push('CAP_FLY'), 'process.capabilities.bounding[3]'],
+  ['unknown rlimit', (c) => c.process.rlimits.push({ type: 'RLIMIT_FOO', soft: 1, hard: 1 }), 'process.rlimits[1].type'],
+  ['soft > hard', (c) => (c.process.rlimits[0].soft = 4096), 'process.rlimits[0].soft'],
+  ['relative mount destination', (c) => (c.mounts[3].destination = 'dev/shm'), 'mounts[3].destination'],
+  ['missing mount destination', (c) => delete c.mounts[0].destination, 'mounts[0].destination'],
+  ['mapping without user ns', (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), 'linux.uidMappings'],
+  ['hostname without uts', (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'uts')), 'hostname'],
+  ['bad propagation', (c) => (c.linux.rootfsPropagation = 'sideways'), 'linux.rootfsPropagation'],
+  ['relative masked path', (c) => c.linux.maskedPaths.push('proc/x'), 'linux.maskedPaths[10]'],
+  ['bad device type', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'q' }]), 'linux.devices[0].type'],
+]
+
+for (const [name, mutate, field] of bad) {
+  test(`invalid: ${name} names ${field}`, (t) => {
+    const c = good()
+    mutate(c)
+    const issues = validateConfig(c)
+    t.true(issues.some((i) => i.field === field && i.code === 'ERR_LXTS_INVALID_CONFIG'), JSON.stringify(issues))
+    const e = t.throws(() => assertValidConfig(c), { instanceOf: LxtsError })
+    t.is(e?.code, 'ERR_LXTS_INVALID_CONFIG')
+    t.true(e?.message.includes(field))
+  })
+}
+
+test('bad id mappings: zero size, overlap, overflow', (t) => {
+  const withUser = (m: unknown[]) => (c: any) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux.uidMappings = m
+    c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]
+  }
+  t.deepEqual(fieldsOf(withUser([{ containerID: 0, hostID: 1000, size: 0 }])), ['linux.uidMappings[0].size', 'linux.uidMappings'])
+  t.deepEqual(
+    fieldsOf(withUser([{ containerID: 0, hostID: 1000, size: 10 }, { containerID: 5, hostID: 5000, size: 10 }])),
+    ['linux.uidMappings[1].containerID'],
+  )
+  t.deepEqual(fieldsOf(withUser([{ containerID: 0, hostID: 4294967295, size: 2 }])), ['linux.uidMappings[0].size', 'linux.uidMappings'])
+  t.deepEqual(fieldsOf(withUser([{ containerID: 0, hostID: -1, size: 1 }])), ['linux.uidMappings[0].hostID', 'linux.uidMappings'])
+  t.deepEqual(fieldsOf(withUser([{ containerID: 0, hostID: 100000, size: 65536 }])), [])
+  t.deepEqual(fieldsOf((c) => c.linux.namespaces.push({ type: 'user' })), ['linux.uidMappings'])
+})
+
+test('all issues are collected, not just the first', (t) => {
+  const fields = fieldsOf((c) => {
+    c.process.args = []
+    c.process.cwd = 'x'
+    c.mounts[0].destination = 'proc'
+  })
+  t.deepEqual(fields, ['process.args', 'process.cwd', 'mounts[0].destination'])
+})
+
+const unsupported: [string, (c: any) => void, string][] = [
+  ['seccomp', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' }), 'linux.seccomp'],
+  ['memory limit', (c) => (c.linux.resources.memory = { limit: 1000000 }), 'linux.resources.memory'],
+  ['hooks', (c) => (c.hooks = { prestart: [{ path: '/bin/true' }] }), 'hooks.prestart'],
+  ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
+  ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
+  ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
+  ['systemd cgroup path', (c) => (c.linux.cgroupsPath = 'system.slice:lxts:c1'), 'linux.cgroupsPath'],
+]
+
+for (const [name, mutate, field] of unsupported) {
+  test(`unsupported: ${name} is ERR_LXTS_UNSUPPORTED naming ${field}`, (t) => {
+    const c = good()
+    mutate(c)
+    const e = t.throws(() => assertValidConfig(c), { instanceOf: LxtsError })
+    t.is(e?.code, 'ERR_LXTS_UNSUPPORTED')
+    t.is(e?.field, field)
+  })
+}
+
+test('empty unsupported sections and the default device rule are accepted', (t) => {
+  t.deepEqual(fieldsOf((c) => ((c.hooks = { prestart: [] }), (c.linux.resources.memory = {}))), [])
+})
+
+test('unknown fields and annotations are ignored', (t) => {
+  t.deepEqual(fieldsOf((c) => ((c.somethingNew = { x: 1 }), (c.annotations = { 'a.b': 'c' }), (c.process.foo = 1))), [])
+})
+
+test('all 41 capabilities are known', (t) => {
+  t.is(CAPABILITIES.length, 41)
+  t.deepEqual(fieldsOf((c) => (c.process.capabilities.bounding = [...CAPABILITIES])), [])
+})
+
+test('JSON errors carry a position', (t) => {
+  const e = t.throws(() => parseConfigText('{\n  "ociVersion": "1.0.0",\n  oops\n}', 'b/config.json'), { instanceOf: LxtsError })
+  t.is(e?.code, 'ERR_LXTS_INVALID_CONFIG')
+  t.regex(e?.message ?? '', /^b\/config\.json:3:\d+: invalid JSON/)
+  t.throws(() => parseConfigText('[]'), { code: 'ERR_LXTS_INVALID_CONFIG' } as never)
+})
