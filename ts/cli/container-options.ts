@@ -1,6 +1,7 @@
 /** The flags `create` and `run` share, and their translation into library `CreateOptions`. */
 import { resolve } from 'node:path'
 import type { Argv } from 'yargs'
+import { CliError } from './cli-error.js'
 import type { CreateOptions } from './library.js'
 
 /** The parsed container flags. */
@@ -45,6 +46,9 @@ export function sandboxOptions(argv: ContainerArgs, cwd: string, monitor: boolea
 }
 
 /** `--preserve-fds` must be a non-negative integer. */
-export function checkPreserveFds(value: number): string | true {
-  return Number.isInteger(value) && value >= 0 ? true : `invalid --preserve-fds value "${value}": expected a non-negative integer`
+export function checkPreserveFds(value: number): true {
+  if (Number.isInteger(value) && value >= 0) return true
+  throw new CliError('ERR_LXTS_USAGE', `invalid --preserve-fds value "${value}": expected a non-negative integer`, {
+    field: '--preserve-fds',
+  })
 }

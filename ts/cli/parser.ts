@@ -43,7 +43,8 @@ export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<Global
     .demandCommand(1, 'no command given (try lxts --help)')
     .recommendCommands()
     .strict()
-    .parserConfiguration({ 'populate--': true })
+    // runc's flags include --no-pivot and --no-new-keyring: never read them as "not --pivot".
+    .parserConfiguration({ 'populate--': true, 'boolean-negation': false })
     .version(VERSION_TEXT)
     .alias('version', 'v')
     .help()

@@ -15,8 +15,8 @@ import { NOT_FOUND_CODE } from './delete.js'
 export interface RunArgs extends GlobalArgs, ContainerArgs {
   id: string | undefined
   detach: boolean
-  keep: boolean
-  rm: boolean
+  keep: boolean | undefined
+  rm: boolean | undefined
 }
 
 /** What to run: an OCI bundle, or the no-image sandbox around a command. */
@@ -75,15 +75,15 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
       withContainerOptions(parser)
         .positional('id', { type: 'string', describe: 'container id' })
         .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once started' })
-        .option('keep', { type: 'boolean', default: false, describe: 'keep the stopped container (foreground only)' })
-        .option('rm', { type: 'boolean', default: false, describe: 'delete the container after it exits (the default)' })
+        .option('keep', { type: 'boolean', describe: 'keep the stopped container (foreground only)' })
+        .option('rm', { type: 'boolean', describe: 'delete the container after it exits (the default)' })
         .conflicts('keep', 'rm')
         .check((argv) => checkPreserveFds(argv['preserve-fds']))
         .epilogue(HELP_EPILOGUE),
     handler: async (argv) => {
       rejectUnsupportedGlobals(argv)
-      if (argv.detach && (argv.rm || argv.keep)) {
-        throw new CliError('ERR_LXTS_UNSUPPORTED', 'run -d does not delete the container when it exits; drop --rm/--keep and use "lxts delete ID"', { field: argv.rm ? '--rm' : '--keep' })
+      if (argv.detach && (argv.rm === true || argv.keep === true)) {
+        throw new CliError('ERR_LXTS_UNSUPPORTED', 'run -d does not delete the container when it exits; drop --rm/--keep and use "lxts delete ID"', { field: argv.rm === true ? '--rm' : '--keep' })
       }
       const plan = await planRun(argv, ctx)
       const runtime = (await ctx.library()).openRuntime({ root: argv.root })
@@ -100,7 +100,7 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
       } finally {
         restoreSignals()
       }
-      if (!argv.keep) await deleteAfterRun(runtime, plan.id)
+      if (argv.keep !== true) await deleteAfterRun(runtime, plan.id)
     },
   }
 }
