@@ -74,8 +74,11 @@ export function cgroupPath(cgroupsPath: string | undefined, id: string, ownCgrou
       field: 'linux.cgroupsPath',
     })
   }
+  if (cgroupsPath.split('/').includes('..')) {
+    throw new LxtsError('ERR_LXTS_INVALID_CONFIG', `linux.cgroupsPath: "${cgroupsPath}" must not contain ".."`, { field: 'linux.cgroupsPath' })
+  }
   const p = cgroupsPath.startsWith('/') ? posix.normalize(cgroupsPath) : posix.join(ownCgroup ?? ownCgroupPath(), cgroupsPath)
-  if (p === '/' || p.split('/').includes('..')) {
+  if (p === '/') {
     throw new LxtsError('ERR_LXTS_INVALID_CONFIG', `linux.cgroupsPath: "${cgroupsPath}" does not name a cgroup below the root`, {
       field: 'linux.cgroupsPath',
     })
