@@ -99,7 +99,7 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
       return behaviour.runStatus ?? { exitCode: 0, signal: null }
     },
   }
-  const spec: OciConfig = { ociVersion: '1.2.0', process: { args: ['sh'] }, root: { path: 'rootfs' } }
+  const spec: OciConfig = { ociVersion: '1.2.0', process: { args: ['sh'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' } }
   return {
     openRuntime: (options) => {
       calls.push({ op: 'openRuntime', root: options.root })
@@ -111,7 +111,7 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
     },
     sandboxConfig: (argv, options) => {
       calls.push({ op: 'sandboxConfig', argv, id: options.id, root: options.root })
-      return { ...spec, process: { args: argv } }
+      return { ...spec, process: { args: argv, cwd: '/', user: { uid: 0, gid: 0 } } }
     },
   }
 }

@@ -12,7 +12,7 @@ test('run -- CMD is the sandbox: generated id, sandboxConfig, monitor, exit code
   const run = r.calls.find((c) => c.op === 'run')
   t.like(run, { op: 'run', id: 'lxts-abababab', options: { monitor: true, config: { process: { args: ['sh', '-c', 'exit 42'] } } } })
   t.false(run !== undefined && 'options' in run && 'bundle' in run.options, 'the sandbox has no bundle')
-  t.deepEqual(r.calls.at(-1), { op: 'delete', id: 'lxts-abababab', force: true })
+  t.is(r.calls.at(-1), run, 'Runtime.run itself deletes the container afterwards')
   t.deepEqual(r.signalScopes, { ignored: 1, restored: 1 }, 'signals are ignored only while waiting')
 })
 
@@ -20,7 +20,7 @@ test('run ID -- CMD names the sandbox; --rm spelt out is the default', async (t)
   const r = await cli(['--root', '/tmp/r', 'run', '--rm', 'box', '--', 'cat'], { states: [stateOf('box', 'stopped')] })
   t.is(r.code, 0, r.stderr)
   t.like(r.calls[0], { op: 'sandboxConfig', id: 'box', root: '/tmp/r' })
-  t.deepEqual(r.calls.at(-1), { op: 'delete', id: 'box', force: true })
+  t.like(r.calls.at(-1), { op: 'run', id: 'box' })
 })
 
 test('a container killed by a signal exits 128+signal', async (t) => {
@@ -28,12 +28,15 @@ test('a container killed by a signal exits 128+signal', async (t) => {
   t.is(r.code, 137)
 })
 
-test('run --keep leaves the stopped container; the run already deleted is fine', async (t) => {
-  const kept = await cli(['run', '--keep', '--', 'true'])
-  t.is(kept.code, 0, kept.stderr)
-  t.false(kept.calls.some((c) => c.op === 'delete' || c.op === 'get'))
-  const gone = await cli(['run', '--', 'true'])
-  t.is(gone.code, 0, gone.stderr)
+test('run --keep creates, starts and waits itself, so the stopped container stays', async (t) => {
+  const kept = await cli(['run', '--keep', '--', 'sh', '-c', 'exit 5'], { runStatus: { exitCode: 5, signal: null } })
+  t.is(kept.code, 5, kept.stderr)
+  t.deepEqual(
+    kept.calls.slice(2).map((c) => c.op),
+    ['create', 'start', 'wait'],
+  )
+  t.like(kept.calls[2], { op: 'create', options: { monitor: true } })
+  t.deepEqual(kept.signalScopes, { ignored: 1, restored: 1 })
 })
 
 test('run -b DIR ID runs the bundle with every create flag', async (t) => {

@@ -30,7 +30,7 @@ test('spec writes config.json (valid JSON from defaultSpec) and refuses to overw
     const r = await cli(['spec'], {}, dir)
     t.is(r.code, 0, r.stderr)
     const path = join(dir, 'config.json')
-    t.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { ociVersion: '1.2.0', process: { args: ['sh'] }, root: { path: 'rootfs' } })
+    t.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { ociVersion: '1.2.0', process: { args: ['sh'], cwd: '/', user: { uid: 0, gid: 0 } }, root: { path: 'rootfs' } })
     t.deepEqual(r.calls, [{ op: 'defaultSpec', rootless: false }])
     writeFileSync(path, 'mine')
     const again = await cli(['spec'], {}, dir)

@@ -40,6 +40,7 @@ export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<Global
     .command(listCommand(ctx))
     .command(specCommand(ctx))
     .command(featuresCommand(ctx))
+    .group(['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'criu'], 'Global options (before the command):')
     .demandCommand(1, 'no command given (try lxts --help)')
     .recommendCommands()
     .strict()

@@ -3,13 +3,12 @@
  * [--no-new-keyring] [--preserve-fds N] [ID] [-- CMD ARGS…]`
  */
 import type { CommandModule } from 'yargs'
-import { CliError, errorFacts } from '../cli-error.js'
+import { CliError } from '../cli-error.js'
 import { checkPreserveFds, createOptions, sandboxOptions, withContainerOptions, type ContainerArgs } from '../container-options.js'
 import type { CliContext } from '../context.js'
 import { containerExitCode } from '../exit-codes.js'
 import { rejectUnsupportedGlobals, type GlobalArgs } from '../global-options.js'
-import type { CliRuntime, CreateOptions } from '../library.js'
-import { NOT_FOUND_CODE } from './delete.js'
+import type { CliRuntime, CreateOptions, ExitStatus } from '../library.js'
 
 /** Arguments of `run`. */
 export interface RunArgs extends GlobalArgs, ContainerArgs {
@@ -56,14 +55,15 @@ export async function planRun(
   return { id, options: { ...sandboxOptions(argv, ctx.cwd, true), config }, generatedId: argv.id === undefined }
 }
 
-/** Deletes the container after a foreground run; one already gone is fine. */
-async function deleteAfterRun(runtime: CliRuntime, id: string): Promise<void> {
-  try {
-    const container = await runtime.get(id)
-    await container.delete({ force: true })
-  } catch (error) {
-    if (errorFacts(error).code !== NOT_FOUND_CODE) throw error
-  }
+/**
+ * Runs in the foreground and returns the exit status. `Runtime.run` deletes the container
+ * afterwards; `--keep` drives create/start/wait itself so the stopped container stays.
+ */
+async function runForeground(runtime: CliRuntime, plan: RunPlan, keep: boolean): Promise<ExitStatus> {
+  if (!keep) return runtime.run(plan.id, plan.options)
+  const container = await runtime.create(plan.id, plan.options)
+  await container.start()
+  return container.wait()
 }
 
 /** The `run` verb. */
@@ -95,12 +95,11 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
       }
       const restoreSignals = ctx.ignoreSignals()
       try {
-        const status = await runtime.run(plan.id, plan.options)
+        const status = await runForeground(runtime, plan, argv.keep === true)
         ctx.exitCode = containerExitCode(status)
       } finally {
         restoreSignals()
       }
-      if (argv.keep !== true) await deleteAfterRun(runtime, plan.id)
     },
   }
 }
