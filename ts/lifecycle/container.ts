@@ -193,8 +193,16 @@ export class Container {
   /** Give a monitor helper time to reap the init and write `exit.json`. */
   async #waitMonitor(s: StoredState, ms: number): Promise<void> {
     if (s.monitorPid === undefined || s.monitorStartTime === undefined) return
-    if (this.#helper !== undefined) {
-      await Promise.race([this.#helper.exited.catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())])
+    const helper = this.#helper
+    if (helper !== undefined) {
+      helper.ref()
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([helper.exited.catch(() => {}), new Promise((r) => (timer = setTimeout(r, ms)))])
+      } finally {
+        clearTimeout(timer)
+        helper.unref()
+      }
       return
     }
     await waitProcessExit(s.monitorPid, s.monitorStartTime, ms).catch(() => false)

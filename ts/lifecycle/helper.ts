@@ -47,7 +47,7 @@ export interface Helper {
   readonly created: Promise<CreatedReport>
   /** Monitor mode: how the container ended (from the `exited` report). */
   readonly exited: Promise<ExitStatus>
-  /** Keep the caller's event loop alive until the helper exits (undo with {@link Helper.unref}). */
+  /** Keep the caller's event loop alive until the helper exits (undo with {@link Helper.unref}); calls nest. */
   ref(): void
   /** Let the caller's process exit while the helper (and container) lives on. */
   unref(): void
@@ -150,18 +150,24 @@ export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
   })
 
   control.write(`${JSON.stringify(plan)}\n`)
+  // Handles start referenced; ref()/unref() nest.
+  let refs = 1
 
   return {
     child,
     created,
     exited,
     ref() {
-      child.ref()
-      control.ref()
+      if (refs++ === 0) {
+        child.ref()
+        control.ref()
+      }
     },
     unref() {
-      child.unref()
-      control.unref()
+      if (--refs === 0) {
+        child.unref()
+        control.unref()
+      }
     },
   }
 }
