@@ -1,6 +1,7 @@
 /** One container: start, kill, delete, wait and its live state. */
 import { constants } from 'node:fs'
 import { open, readFile, unlink } from 'node:fs/promises'
+import type { Readable, Writable } from 'node:stream'
 
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
 import { cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
@@ -99,6 +100,15 @@ export class Container {
     this.id = id
     this.#store = store
     this.#helper = helper
+  }
+
+  /**
+   * The container's stdio streams when this object created it with `stdio: 'pipe'` entries
+   * (stdin writable, stdout/stderr readable); null for the others.
+   */
+  get stdio(): [Writable | null, Readable | null, Readable | null] {
+    const c = this.#helper?.child
+    return [c?.stdin ?? null, c?.stdout ?? null, c?.stderr ?? null]
   }
 
   /** The OCI state with the live status. */
