@@ -27,7 +27,8 @@ h.it('library lifecycle: create → start → kill → stopped → delete', asyn
   const created = await c.state()
   t.is(created.status, 'created')
   t.is(created.bundle, b.dir)
-  t.true(created.pid > 0 && processAlive(created.pid))
+  const pid = created.pid ?? 0
+  t.true(pid > 0 && processAlive(pid), `pid ${created.pid}`)
 
   await c.start()
   t.is((await c.state()).status, 'running')
@@ -40,7 +41,7 @@ h.it('library lifecycle: create → start → kill → stopped → delete', asyn
   const stopped = await waitFor(async () => ((await c.state()).status === 'stopped' ? true : undefined))
   t.true(stopped, 'status becomes stopped')
   await c.delete()
-  assertGone(t, b.id, created.pid)
+  assertGone(t, b.id, pid)
   await t.throwsAsync(rt().get(b.id), { instanceOf: LxtsError, code: 'ERR_LXTS_NOT_FOUND' })
 })
 
@@ -50,7 +51,7 @@ h.it('library: wrong transitions throw ERR_LXTS_INVALID_STATE; delete({force}) w
   await c.start()
   await t.throwsAsync(c.start(), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_STATE' })
   await t.throwsAsync(c.delete(), { instanceOf: LxtsError, code: 'ERR_LXTS_INVALID_STATE' })
-  const { pid } = await c.state()
+  const pid = (await c.state()).pid ?? 0
   await c.delete({ force: true })
   assertGone(t, b.id, pid)
 })
