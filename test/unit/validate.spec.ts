@@ -20,10 +20,18 @@ function fieldsOf(mutate: (c: any) => void): string[] {
   return validateConfig(c).map((i) => i.field)
 }
 
-test('runc default config passes (with a console socket for its terminal)', (t) => {
-  t.deepEqual(validateConfig(defaultSpec(), { consoleSocket: '/tmp/sock' }), [])
-  t.deepEqual(validateConfig(defaultSpec({ rootless: true, hostUid: 1000, hostGid: 1000 }), { consoleSocket: '/tmp/s' }), [])
+test('runc default config passes, but for its terminal', (t) => {
   t.deepEqual(validateConfig(good()), [])
+  const rootless = defaultSpec({ rootless: true, hostUid: 1000, hostGid: 1000 })
+  if (rootless.process !== undefined) rootless.process.terminal = false
+  t.deepEqual(validateConfig(rootless), [])
+  // terminals need a console socket, which lxts does not support yet
+  t.deepEqual(validateConfig(defaultSpec(), { consoleSocket: '/tmp/sock' }).map((i) => [i.code, i.field]), [['ERR_LXTS_UNSUPPORTED', 'process.terminal']])
+  t.deepEqual(validateConfig(defaultSpec()).map((i) => [i.code, i.field]), [['ERR_LXTS_USAGE', 'process.terminal']])
+})
+
+test('a console socket without a terminal is ERR_LXTS_USAGE', (t) => {
+  t.throws(() => assertValidConfig(good(), { consoleSocket: '/tmp/s' }), { code: 'ERR_LXTS_USAGE' } as never)
 })
 
 test('terminal without console socket is ERR_LXTS_USAGE naming process.terminal', (t) => {
@@ -65,6 +73,7 @@ const bad: [string, (c: any) => void, string][] = [
   ['bad propagation', (c) => (c.linux.rootfsPropagation = 'sideways'), 'linux.rootfsPropagation'],
   ['relative masked path', (c) => c.linux.maskedPaths.push('proc/x'), 'linux.maskedPaths[10]'],
   ['bad device type', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'q' }]), 'linux.devices[0].type'],
+  ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')), 'linux.namespaces'],
 ]
 
 for (const [name, mutate, field] of bad) {
@@ -112,6 +121,8 @@ const unsupported: [string, (c: any) => void, string][] = [
   ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
+  ['sysctl', (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), 'linux.sysctl'],
+  ['joining a mount namespace', (c) => (c.linux.namespaces[4].path = '/proc/1/ns/mnt'), 'linux.namespaces'],
   ['systemd cgroup path', (c) => (c.linux.cgroupsPath = 'system.slice:lxts:c1'), 'linux.cgroupsPath'],
 ]
 

@@ -170,6 +170,8 @@ function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
   }
   if (p['terminal'] === true && o.consoleSocket === undefined) {
     is.add('ERR_LXTS_USAGE', 'process.terminal', 'is true: a console socket (--console-socket) is required')
+  } else if (p['terminal'] === true) {
+    is.unsupported('process.terminal', 'is true: terminals (console sockets) are not supported by lxts yet')
   }
   if (p['terminal'] !== true && o.consoleSocket !== undefined) {
     is.add('ERR_LXTS_USAGE', 'process.terminal', 'is false: a console socket cannot be used without a terminal')
@@ -258,6 +260,9 @@ function checkResources(is: Issues, v: unknown): void {
 function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const l = is.object('linux', v) ?? {}
   const ns = checkNamespaces(is, l['namespaces'])
+  const mountNs = (l['namespaces'] as unknown[] | undefined)?.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
+  if (mountNs === undefined) is.invalid('linux.namespaces', 'must include a mount namespace')
+  else if (mountNs['path'] !== undefined) is.unsupported('linux.namespaces', 'joining an existing mount namespace is not supported by lxts')
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
   const userNs = (l['namespaces'] as Obj[] | undefined)?.find((n) => isObj(n) && n['type'] === 'user')
@@ -276,6 +281,7 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   }
   const sysctl = is.object('linux.sysctl', l['sysctl'])
   for (const [k, val] of Object.entries(sysctl ?? {})) if (typeof val !== 'string') is.invalid(`linux.sysctl.${k}`, 'must be a string')
+  if (!isEmpty(sysctl)) is.unsupported('linux.sysctl')
   for (const k of ['maskedPaths', 'readonlyPaths']) {
     is.strings(`linux.${k}`, l[k])?.forEach((p, i) => {
       if (!isAbs(p)) is.invalid(`linux.${k}[${i}]`, `"${p}" is not an absolute path`)
