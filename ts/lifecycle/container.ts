@@ -1,10 +1,11 @@
 /** One container: start, kill, delete, wait and its live state. */
 import { constants } from 'node:fs'
 import { open, readFile, unlink } from 'node:fs/promises'
+import { posix } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
-import { cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
+import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
 import type { Helper } from './helper.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
@@ -32,6 +33,22 @@ export async function killAndWait(pid: number, startTime: number | undefined, wh
   if (!(await waitProcessExit(pid, info.startTime, KILL_TIMEOUT_MS))) {
     throw new LxtsError('ERR_LXTS_TIMEOUT', `${what} (pid ${pid}) did not die within ${KILL_TIMEOUT_MS} ms of SIGKILL`)
   }
+}
+
+/**
+ * The cgroup directories a container whose creation was interrupted may have: its planned
+ * path under every mounted hierarchy.
+ */
+async function plannedCgroups(path: string | undefined): Promise<string[]> {
+  if (path === undefined) return []
+  const host = await cgroupHost()
+  const dirs = new Set<string>()
+  for (const h of host.hierarchies) {
+    const rel = posix.relative(h.root, path)
+    // Only strictly below the hierarchy's visible root: never the root itself, never outside it.
+    if (rel !== '' && !rel.startsWith('..')) dirs.add(posix.join(h.mountPoint, rel))
+  }
+  return [...dirs]
 }
 
 /** Signal every pid in `cgroups` (skipping ones that vanish). */
@@ -157,7 +174,7 @@ export class Container {
       if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'creating')) {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
       }
-      const cgroups = s.cgroups ?? []
+      const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))
       if (cgroups.length > 0 && (await signalCgroup(cgroups, SIGKILL)) > 0) {
         // Without a pid namespace the init's death leaves its descendants: give them a moment.
         await new Promise((r) => setTimeout(r, 100))

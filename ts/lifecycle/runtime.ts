@@ -104,6 +104,7 @@ export class Runtime {
           owner: owner(),
           creatorPid: process.pid,
         }
+        if (plan.cgroup !== null) base.cgroupPath = plan.cgroup.path
         if (config.annotations !== undefined) base.annotations = config.annotations
         await this.#store.write(base)
         await this.#store.writeConfig(id, plan.config)

@@ -32,6 +32,8 @@ export interface ContainerState {
 export interface StoredState extends Omit<ContainerState, 'exitStatus'> {
   /** `/proc/<pid>/stat` start time of the init, to tell a reused pid apart. */
   startTime?: number
+  /** The planned cgroup path (`/lxts/c1`), recorded before the helper runs. */
+  cgroupPath?: string
   /** Cgroup directories the helper created (absolute host paths). */
   cgroups?: string[]
   /** Pid of the monitoring helper, when the container runs in monitor mode. */
