@@ -47,6 +47,9 @@ let loaded: Promise<NativeBinding> | undefined
 /** Load (once) and return the native binding. Throws ERR_LXTS_NATIVE_UNAVAILABLE when missing. */
 export function loadNative(): Promise<NativeBinding> {
   loaded ??= (async () => {
+    if (process.platform !== 'linux') {
+      throw new LxtsError('ERR_LXTS_NATIVE_UNAVAILABLE', `lxts runs containers on Linux only (this is ${process.platform})`)
+    }
     const spec = '../index.js'
     try {
       const mod: unknown = await import(spec)
@@ -58,6 +61,7 @@ export function loadNative(): Promise<NativeBinding> {
       return b as NativeBinding
     } catch (err) {
       loaded = undefined
+      if (err instanceof LxtsError) throw err
       throw new LxtsError(
         'ERR_LXTS_NATIVE_UNAVAILABLE',
         `the native binding could not be loaded (run \`npm run build:native\`): ${(err as Error).message}`,

@@ -334,5 +334,6 @@ export function assertValidConfig(config: unknown, o: ValidateOptions = {}): Oci
   const first = issues.find((i) => i.code === code) ?? issues[0]
   const text = issues.map((i) => `${i.field}: ${i.message}`).join('; ')
   const details = first === undefined ? { issues } : { issues, field: first.field }
-  throw new LxtsError(code, `invalid config: ${text}`, details)
+  const prefix = code === 'ERR_LXTS_UNSUPPORTED' ? 'unsupported config' : code === 'ERR_LXTS_USAGE' ? 'config' : 'invalid config'
+  throw new LxtsError(code, `${prefix}: ${text}`, details)
 }
