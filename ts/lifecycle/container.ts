@@ -71,7 +71,7 @@ async function signalCgroup(cgroups: string[], signal: number): Promise<number> 
  * Read `exec.fifo` to EOF, which releases the init. While the open blocks, poll the init:
  * if it dies first, open the fifo for writing ourselves so the blocked reader sees EOF.
  */
-async function releaseInit(fifo: string, pid: number, startTime: number | undefined): Promise<Buffer> {
+export async function releaseInit(fifo: string, pid: number, startTime: number | undefined): Promise<Buffer> {
   let done = false
   const read = readFile(fifo).finally(() => {
     done = true
@@ -92,7 +92,7 @@ async function releaseInit(fifo: string, pid: number, startTime: number | undefi
 }
 
 /** What `exec.fifo` held: one 0 byte is success, else the init's JSON error line. */
-function checkFifo(id: string, data: Buffer): void {
+export function checkFifo(id: string, data: Buffer): void {
   if (data.length === 1 && data[0] === 0) return
   if (data.length === 0) throw new LxtsError('ERR_LXTS_EXEC_FAILED', `container "${id}": the init exited before starting the process`)
   const text = data.toString('utf8').replace(/^\0/, '').trim()
