@@ -161,10 +161,10 @@ export function cgroupMounts(): CgroupMount[] {
     })
 }
 
-/** Existing cgroup directories of container `id` (under {@link CGROUP_PARENT}) across all hierarchies. */
-export function cgroupDirsOf(id: string): string[] {
+/** Existing cgroup directories of container `id` (under `parent`) across all hierarchies. */
+export function cgroupDirsOf(id: string, parent: string = CGROUP_PARENT): string[] {
   return cgroupMounts()
-    .map((m) => join(m.path, CGROUP_PARENT, id))
+    .map((m) => join(m.path, parent, id))
     .filter((p) => existsSync(p))
 }
 
@@ -179,9 +179,9 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Live (non-zombie) processes whose cgroup membership names container `id`. */
-export function processesOf(id: string): number[] {
-  const needle = `${CGROUP_PARENT}/${id}`
+/** Live (non-zombie) processes whose cgroup membership names container `id` (under `parent`). */
+export function processesOf(id: string, parent: string = CGROUP_PARENT): number[] {
+  const needle = `${parent}/${id}`
   const pids: number[] = []
   for (const ent of readdirSync('/proc')) {
     if (!/^\d+$/.test(ent)) continue

@@ -4,14 +4,30 @@
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
-import test from 'ava'
-import { describe } from '../helpers/cli.js'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { cgroupDirsOf, newId, processesOf } from '../helpers/bundle.js'
+import { type CliOptions, type CliResult, describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 
 const h = harness(test)
 
+/** Sandboxes get the default cgroup path `/lxts/<id>` (no config to override it). */
+const SANDBOX_CGROUP_PARENT = '/lxts'
+
+/** `lxts run --rm ID -- ...cmd`, then check the sandbox left nothing (state, cgroups, processes). */
+async function sandbox(t: ExecutionContext, cmd: string[], opts?: CliOptions): Promise<CliResult> {
+  const id = newId()
+  h.track(id)
+  const r = await h.cli(['run', '--rm', id, '--', ...cmd], opts)
+  t.false(existsSync(join(h.root(), id)), `sandbox ${id} state removed after --rm`)
+  t.deepEqual(cgroupDirsOf(id, SANDBOX_CGROUP_PARENT), [], `sandbox ${id} cgroups removed`)
+  t.deepEqual(processesOf(id, SANDBOX_CGROUP_PARENT), [], `no process of sandbox ${id} left`)
+  return r
+}
+
 h.it('sandbox: the command is PID 1 and has a hostname', async (t) => {
-  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'echo $$; hostname'])
+  const r = await sandbox(t, ['sh', '-c', 'echo $$; hostname'])
   t.is(r.code, 0, describe(r))
   const [pid, host] = r.stdout.trim().split('\n')
   t.is(pid, '1')
@@ -19,7 +35,7 @@ h.it('sandbox: the command is PID 1 and has a hostname', async (t) => {
 })
 
 h.it('sandbox: the network namespace has only lo', async (t) => {
-  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1'])
+  const r = await sandbox(t, ['sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1'])
   t.is(r.code, 0, describe(r))
   t.is(r.stdout.trim(), 'lo')
 })
@@ -27,7 +43,7 @@ h.it('sandbox: the network namespace has only lo', async (t) => {
 h.it('sandbox: /usr is read-only', async (t) => {
   const probe = `/usr/.lxts-probe-${randomBytes(4).toString('hex')}`
   t.teardown(() => rmSync(probe, { force: true })) // should never exist; never leave it on the host
-  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', `touch ${probe} 2>&1; echo rc=$?`])
+  const r = await sandbox(t, ['sh', '-c', `touch ${probe} 2>&1; echo rc=$?`])
   t.is(r.code, 0, describe(r))
   t.notRegex(r.stdout, /rc=0/, `writing ${probe} must fail: ${r.stdout}`)
   t.regex(r.stdout, /Read-only file system|Permission denied/)
@@ -37,19 +53,19 @@ h.it('sandbox: /usr is read-only', async (t) => {
 h.it('sandbox: /tmp is private', async (t) => {
   const probe = `/tmp/lxts-sbx-${randomBytes(4).toString('hex')}`
   t.teardown(() => rmSync(probe, { force: true }))
-  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', `echo hi > ${probe} && cat ${probe}`])
+  const r = await sandbox(t, ['sh', '-c', `echo hi > ${probe} && cat ${probe}`])
   t.is(r.code, 0, describe(r))
   t.is(r.stdout, 'hi\n', 'the sandbox can write its /tmp')
   t.false(existsSync(probe), 'the file does not appear in the host /tmp')
 })
 
 h.it('sandbox: exit status propagates', async (t) => {
-  const r = await h.cli(['run', '--rm', '--', 'sh', '-c', 'exit 42'])
+  const r = await sandbox(t, ['sh', '-c', 'exit 42'])
   t.is(r.code, 42, describe(r))
 })
 
 h.it('sandbox: stdin and stdout pass through', async (t) => {
-  const r = await h.cli(['run', '--rm', '--', 'cat'], { input: 'piped\n' })
+  const r = await sandbox(t, ['cat'], { input: 'piped\n' })
   t.is(r.code, 0, describe(r))
   t.is(r.stdout, 'piped\n')
 })
