@@ -172,3 +172,30 @@ h.it('start/kill/delete of an unknown id fail with not found', async (t) => {
     t.regex(r.stderr, /ERR_LXTS_NOT_FOUND|not found|does not exist/i, describe(r))
   }
 })
+
+h.it('two concurrent creates of one id: exactly one wins, the loser leaves the winner intact', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  const [r1, r2] = await Promise.all([h.cli(['create', '--bundle', b.dir, b.id]), h.cli(['create', '--bundle', b.dir, b.id])])
+  t.is([r1, r2].filter((r) => r.code === 0).length, 1, `exactly one create succeeds:\n${describe(r1)}\n${describe(r2)}`)
+  const s = await state(t, b.id)
+  t.is(s.status, 'created')
+  t.true(processAlive(s.pid), 'the winner is alive')
+  const procs = processesOf(b.id)
+  t.deepEqual(procs, [s.pid], 'only the winner runs in the cgroup')
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
+
+h.it('state says stopped when the init dies behind lxts’s back; kill then fails', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
+  ok(t, await h.cli(['start', b.id]))
+  const s = await state(t, b.id)
+  process.kill(s.pid, 'SIGKILL') // the test's own container
+  t.is(await statusBecomes(b.id, 'stopped'), 'stopped')
+  const k = await h.cli(['kill', b.id, 'KILL'])
+  t.not(k.code, 0, `kill of a stopped container must fail: ${describe(k)}`)
+  t.regex(k.stderr, /ERR_LXTS_INVALID_STATE|not running|stopped/i, describe(k))
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
