@@ -7,12 +7,14 @@ import { join } from 'node:path'
 import type { TestFn } from 'ava'
 import { type Bundle, cgroupDirsOf, makeBundle, makeStateRoot, processesOf, removeBundle, removeCgroupParents, type TestConfig } from './bundle.js'
 import { describe, lxts, type CliOptions, type CliResult } from './cli.js'
-import { integrationSkipReason, type Register, skipUnlessRoot } from './env.js'
+import { integrationSkipReason, knownBugUnlessRoot, type Register, skipUnlessRoot } from './env.js'
 
 /** What a spec file works with. */
 export interface Harness {
   /** Register a serial test (skipped with a visible reason when not root). */
   it: Register
+  /** Register a test of a KNOWN BUG (ava `failing`): flip it to `it` once the bug is fixed. */
+  knownBug: Register
   /** This file's `--root`. */
   root(): string
   /** A new bundle; its container id is tracked for the leak check. */
@@ -64,6 +66,7 @@ export function harness(test: TestFn): Harness {
 
   return {
     it,
+    knownBug: knownBugUnlessRoot(test),
     root: () => root,
     bundle(args, edit) {
       const b = makeBundle(args, edit)

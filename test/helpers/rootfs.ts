@@ -2,7 +2,7 @@
  * A busybox rootfs built once from the host's static busybox and cached; tests get a private copy.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { busyboxPath } from './env.js'
@@ -35,10 +35,12 @@ function populate(dir: string, busybox: string): void {
 
 /** Path of the cached busybox rootfs, building it on first use. Safe against concurrent builders. */
 export function cachedRootfs(): string {
-  const target = join(CACHE, LAYOUT)
-  if (existsSync(join(target, 'bin', 'busybox'))) return target
   const busybox = busyboxPath()
   if (busybox === undefined) throw new Error('no static busybox on this host (apt-get install busybox-static)')
+  // keyed by the busybox binary too, so an upgraded host busybox rebuilds the cache
+  const st = statSync(busybox)
+  const target = join(CACHE, `${LAYOUT}-${st.size}-${Math.floor(st.mtimeMs)}`)
+  if (existsSync(join(target, 'bin', 'busybox'))) return target
   mkdirSync(CACHE, { recursive: true })
   const staging = join(CACHE, `.staging-${process.pid}-${Date.now()}`)
   populate(staging, busybox)

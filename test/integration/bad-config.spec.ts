@@ -36,6 +36,10 @@ const cases: [string, (c: TestConfig) => void, RegExp][] = [
   ['missing ociVersion', (c) => delete (c as Partial<TestConfig>).ociVersion, /ociVersion/],
   ['relative mount destination', (c) => c.mounts.push({ destination: 'mnt', type: 'tmpfs', source: 'tmpfs' }), /mounts\[\d+\]\.destination|destination/],
   ['duplicate namespace', (c) => c.linux.namespaces.push({ type: 'pid' }), /namespaces|pid/],
+  ['hostname without a uts namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /hostname|uts/i],
+  ['terminal without --console-socket', (c) => (c.process.terminal = true), /terminal|console/i],
+  ['a namespace path that does not exist', (c) => c.linux.namespaces.splice(1, 1, { type: 'network', path: '/proc/999999999/ns/net' }), /999999999|namespaces/],
+  ['an unknown rlimit', (c) => c.process.rlimits?.push({ type: 'RLIMIT_BOGUS', hard: 1, soft: 1 }), /RLIMIT_BOGUS|rlimits/],
 ]
 
 for (const [name, edit, message] of cases) {

@@ -148,6 +148,19 @@ h.it('stdio: stdin reaches cat; stdout and stderr stay separate', async (t) => {
   t.notRegex(r.stdout, /to-err/)
 })
 
+h.it('rlimits apply: RLIMIT_NOFILE 1024', async (t) => {
+  const r = await inside(t, sh('ulimit -n; ulimit -H -n'))
+  t.is(r.stdout, '1024\n1024\n')
+})
+
+// KNOWN BUG (owner: helper/exec): runc sets HOME from the rootfs /etc/passwd when process.env lacks it
+h.knownBug('HOME defaults from the rootfs /etc/passwd when env has none (runc behaviour)', async (t) => {
+  const root = await inside(t, sh('echo "$HOME"'))
+  t.is(root.stdout, '/root\n')
+  const user = await inside(t, sh('echo "$HOME"'), (c) => (c.process.user = { uid: 1000, gid: 1000 }))
+  t.is(user.stdout, '/home/user\n')
+})
+
 h.it('env and cwd are honoured', async (t) => {
   const r = await inside(t, sh('echo "$FOO"; pwd'), (c) => {
     c.process.env.push('FOO=bar baz')
