@@ -3,8 +3,9 @@
  * symlinked mount destinations stay inside the rootfs, /dev holds only the default devices,
  * host processes are invisible, /proc/self/exe cannot reach the host helper, cgroup limits apply.
  */
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -114,4 +115,23 @@ h.it('run -d returns with the container running; kill + delete clean it up', asy
   const d = await h.cli(['delete', b.id])
   t.is(d.code, 0, describe(d))
   t.false(processAlive(st.pid))
+})
+
+h.it('user namespace: uid/gid maps apply; container root writes files as the mapped host uid', async (t) => {
+  const b = h.bundle(sh('cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/made-inside'), (c) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.root.readonly = false
+  })
+  // the mapped root must be able to reach and own its rootfs, as with any userns runtime
+  chmodSync(b.dir, 0o755)
+  execFileSync('chown', ['-R', '-h', '100000:100000', b.rootfs])
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' '))
+  t.deepEqual(lines, ['0 100000 65536', '0 100000 65536', '0'])
+  const st = statSync(join(b.rootfs, 'tmp', 'made-inside'))
+  t.is(st.uid, 100000, 'owned by the mapped host uid')
+  t.is(st.gid, 100000, 'owned by the mapped host gid')
 })
