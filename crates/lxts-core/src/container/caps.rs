@@ -90,10 +90,9 @@ impl Sets {
     }
 }
 
-fn prctl(op: libc::c_int, a: libc::c_ulong, b: libc::c_ulong, what: &'static str) -> std::result::Result<(), Errno> {
+fn prctl(op: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> std::result::Result<(), Errno> {
     // SAFETY: prctl with integer arguments only.
     let ret = unsafe { libc::prctl(op, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) };
-    let _ = what;
     if ret < 0 {
         Err(Errno::last())
     } else {
@@ -108,7 +107,7 @@ pub fn drop_bounding(bounding: u64) -> Result<()> {
         if bounding & (1 << cap) != 0 {
             continue;
         }
-        match prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, "PR_CAPBSET_DROP") {
+        match prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0) {
             Ok(()) => {}
             Err(Errno::EINVAL) => break, // past the kernel's last capability
             Err(e) => return Err(Error::sys(Code::Process, "prctl", Some("PR_CAPBSET_DROP"), e)),
@@ -147,11 +146,11 @@ pub fn apply(sets: &Sets) -> Result<()> {
     if ret < 0 {
         return Err(Error::sys(Code::Process, "capset", None, Errno::last()).context("process.capabilities"));
     }
-    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, "PR_CAP_AMBIENT")
+    prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0)
         .map_err(|e| Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_CLEAR_ALL"), e))?;
     for cap in 0..64u32 {
         if sets.ambient & (1 << cap) != 0 {
-            prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, libc::c_ulong::from(cap), "PR_CAP_AMBIENT")
+            prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, libc::c_ulong::from(cap))
                 .map_err(|e| {
                     Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_RAISE"), e)
                         .context(format!("process.capabilities.ambient {} (must also be permitted and inheritable)", NAMES[cap as usize]))

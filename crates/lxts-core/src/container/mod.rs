@@ -87,9 +87,18 @@ fn remove_fifo(state_dir: &OwnedFd) {
 }
 
 /// Run the helper for one plan. `control` is fd 3 (the control channel).
-/// Returns the helper's exit code.
+/// Returns the helper's exit code. An error has already been written to
+/// `control` as a `Report::Error` line when this returns `Err`.
 pub fn run(plan: Plan, control: OwnedFd) -> Result<i32> {
-    let (ns, sets) = validate(&plan)?;
+    let res = run_inner(&plan, &control);
+    if let Err(e) = &res {
+        let _ = write_report(&control, &e.to_report());
+    }
+    res
+}
+
+fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
+    let (ns, sets) = validate(plan)?;
     let state_dir = sys::open(&plan.state_dir, libc::O_PATH | libc::O_DIRECTORY, Code::Syscall).map_err(|e| e.context("stateDir"))?;
     let fifo_shown = format!("{}/{FIFO}", plan.state_dir);
     let fifo = make_fifo(&state_dir, &fifo_shown)?;
@@ -99,7 +108,7 @@ pub fn run(plan: Plan, control: OwnedFd) -> Result<i32> {
             let host = cgroups::detect()?;
             cgroup = Some(cgroups::create(&host, &c.path)?);
         }
-        create(&plan, &ns, sets, &control, &state_dir, fifo, cgroup.as_ref())
+        create(plan, &ns, sets, control, &state_dir, fifo, cgroup.as_ref())
     })();
     match res {
         Ok(pidfd) => {
@@ -108,7 +117,7 @@ pub fn run(plan: Plan, control: OwnedFd) -> Result<i32> {
             }
             let exit = monitor::watch(&pidfd)?;
             monitor::write_exit_json(&plan.state_dir, &exit)?;
-            write_report(&control, &exit.report())?;
+            write_report(control, &exit.report())?;
             Ok(exit.code())
         }
         Err(e) => {

@@ -8,6 +8,7 @@ pub mod options;
 pub mod paths;
 pub mod pivot;
 pub mod resolve;
+pub mod sysctl;
 
 use std::os::fd::AsFd;
 
@@ -38,6 +39,7 @@ pub fn setup(plan: &Plan, in_userns: bool) -> Result<()> {
         mount::mount_one(root.as_fd(), m)?;
     }
     devices::setup(root.as_fd(), &linux.devices, in_userns)?;
+    sysctl::apply(root.as_fd(), &linux.sysctl)?;
     let devnull = paths::host_devnull()?;
     paths::mask(root.as_fd(), &linux.masked_paths, devnull.as_fd())?;
     paths::readonly(root.as_fd(), &linux.readonly_paths)?;
