@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dev tool: drive lxts-helper by hand, the way Node does (fd 3 = socketpair).
 
-  drive.py HELPER ROOTFS [--mode create|monitor] [--hostname H] [--cgroup /lxts-x/c1]
+  drive.py HELPER ROOTFS [--mode create|monitor] [--hostname H] [--cgroup /lxts-x/c1] [--no-pivot]
            [--mount-json '[{...}]'] [--config-json '{...merged into config...}'] -- ARGS...
 
 Writes the plan, prints every control line, releases the init by opening
@@ -51,7 +51,7 @@ def main():
     p.add_argument("helper"); p.add_argument("rootfs")
     p.add_argument("--mode", default="monitor"); p.add_argument("--hostname", default="lxts-box")
     p.add_argument("--cgroup"); p.add_argument("--mount-json"); p.add_argument("--config-json")
-    p.add_argument("--no-start", action="store_true")
+    p.add_argument("--no-start", action="store_true"); p.add_argument("--no-pivot", action="store_true")
     p.add_argument("args", nargs="+")
     o = p.parse_args()
     cfg = default_config(o.rootfs, o.args, o.hostname)
@@ -59,7 +59,7 @@ def main():
     if o.config_json: merge(cfg, json.loads(o.config_json))
     state = tempfile.mkdtemp(prefix="lxts-state-")
     plan = {"mode": o.mode, "id": "drive", "bundle": state, "stateDir": state, "config": cfg,
-            "cgroup": {"path": o.cgroup} if o.cgroup else None, "noPivot": False, "preserveFds": 0, "consoleSocket": None}
+            "cgroup": {"path": o.cgroup} if o.cgroup else None, "noPivot": o.no_pivot, "preserveFds": 0, "consoleSocket": None}
     import fcntl
     a, b = socket.socketpair()
     # Keep our end off fd 3 so that the dup2 below cannot clobber it.

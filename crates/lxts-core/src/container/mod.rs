@@ -59,6 +59,9 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) {
         return Err(Error::new(Code::InvalidConfig, "hostname/domainname need a new uts namespace in linux.namespaces"));
     }
+    if cfg.linux.as_ref().is_some_and(|l| l.time_offsets.is_some()) {
+        return Err(Error::new(Code::InvalidConfig, "linux.timeOffsets is not supported yet"));
+    }
     if !cfg.root.path.starts_with('/') {
         return Err(Error::new(Code::InvalidConfig, "root.path must be absolute"));
     }
@@ -141,6 +144,9 @@ fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_d
     for (kind, f, path) in ns.before_clone() {
         namespaces::join(kind, *f, path)?;
     }
+    // Non-dumpable from before the clone until the init's execve (which resets it).
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
     let (parent_end, child_end) = sync::pair()?;
     if plan.mode == Mode::Monitor {
         monitor::block_forwarded()?;
