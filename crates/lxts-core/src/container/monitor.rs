@@ -145,17 +145,7 @@ pub fn write_exit_json(state_dir: &str, exit: &Exit) -> Result<()> {
 
 /// `/proc/<pid>/stat` field 22 (start time in clock ticks since boot).
 pub fn start_time(pid: i32) -> Result<u64> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::sys(Code::NoSuchProcess, "read", Some(&path), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
-    parse_start_time(&text).ok_or_else(|| Error::new(Code::Syscall, format!("cannot parse {path}")))
-}
-
-/// Field 22, counted after the last `)` (the comm field may contain spaces and parens).
-pub fn parse_start_time(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    // After ")" come fields 3.. ; field 22 is the 20th of them.
-    rest.split_whitespace().nth(19)?.parse().ok()
+    crate::proc::info(pid).map(|i| i.start_time).ok_or_else(|| Error::new(Code::NoSuchProcess, format!("container init {pid} vanished before it was reported")))
 }
 
 #[cfg(test)]
@@ -163,10 +153,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stat_parser_handles_hostile_comm() {
-        let line = "42 (a) b (c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
-        assert_eq!(parse_start_time(line), Some(987654));
-        assert_eq!(parse_start_time("garbage"), None);
+    fn start_time_of_self() {
         assert!(start_time(std::process::id() as i32).unwrap() > 0);
     }
 
