@@ -50,10 +50,21 @@ pub fn lookup(process: &Process) -> Result<Exec> {
             .find(|p| is_executable(p) == Some(true))
             .ok_or_else(not_found)?
     };
-    Ok(Exec {
-        path: sys::cstr(&path)?,
-        argv: process.args.iter().map(|a| sys::cstr(a)).collect::<Result<_>>()?,
-        envp: process.env.iter().map(|a| sys::cstr(a)).collect::<Result<_>>()?,
+    let mut envp: Vec<CString> = process.env.iter().map(|a| sys::cstr(a)).collect::<Result<_>>()?;
+    if !process.env.iter().any(|e| e.starts_with("HOME=")) {
+        // As runc: HOME from the container's /etc/passwd (we are inside the root now), else "/".
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let home = passwd_home(&passwd, process.user.uid).unwrap_or("/");
+        envp.push(sys::cstr(&format!("HOME={home}"))?);
+    }
+    Ok(Exec { path: sys::cstr(&path)?, argv: process.args.iter().map(|a| sys::cstr(a)).collect::<Result<_>>()?, envp })
+}
+
+/// The home directory of `uid` in passwd(5) text.
+pub fn passwd_home(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[2].parse::<u32>().ok() == Some(uid) && !f[5].is_empty()).then(|| f[5])
     })
 }
 
@@ -92,4 +103,17 @@ pub fn exec(e: &Exec, fifo: OwnedFd) -> ! {
     let _ = writeln!(f, "{line}");
     // SAFETY: _exit ends the init without running the helper's destructors.
     unsafe { libc::_exit(status) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_from_passwd() {
+        let pw = "root:x:0:0:root:/root:/bin/sh\n# comment\nuser:x:1000:1000::/home/user:/bin/sh\nbad:line\n";
+        assert_eq!(passwd_home(pw, 0), Some("/root"));
+        assert_eq!(passwd_home(pw, 1000), Some("/home/user"));
+        assert_eq!(passwd_home(pw, 5), None);
+    }
 }
