@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, processAlive, processesOf } from '../helpers/bundle.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
-import { LxtsError, Runtime } from '../../ts/index.js'
+import { defaultSpec, LxtsError, Runtime } from '../../ts/index.js'
 
 const h = harness(test)
 const rt = (): Runtime => new Runtime({ root: h.root() })
@@ -99,4 +99,46 @@ h.it('library: create from an in-memory config', async (t) => {
   t.is(r.exitCode, 4)
   const s = await rt().get(b.id).catch(() => undefined)
   if (s !== undefined) await s.delete({ force: true })
+})
+
+h.it('library: piped stdio reaches the container and comes back separated', async (t) => {
+  const b = h.bundle(['sh', '-c', 'read x; echo "got-$x"; echo "err-$x" >&2; exit 3'])
+  const c = await rt().create(b.id, { bundle: b.dir, monitor: true, stdio: ['pipe', 'pipe', 'pipe'] })
+  const [stdin, stdout, stderr] = c.stdio
+  t.truthy(stdin && stdout && stderr, 'all three pipes exist')
+  const collect = (s: NodeJS.ReadableStream | null): Promise<string> =>
+    new Promise((resolve, reject) => {
+      let out = ''
+      s?.setEncoding('utf8')
+      s?.on('data', (d: string) => (out += d))
+      s?.on('end', () => resolve(out))
+      s?.on('error', reject)
+    })
+  const out = collect(stdout)
+  const err = collect(stderr)
+  stdin?.end('hi\n')
+  await c.start()
+  const r = await c.wait()
+  t.is(r.exitCode, 3)
+  t.is(await out, 'got-hi\n')
+  t.is(await err, 'err-hi\n')
+  await c.delete()
+})
+
+h.it('library: defaultSpec() (made non-interactive) runs on this machine', async (t) => {
+  const b = h.bundle(['true'])
+  const config = defaultSpec()
+  config.process = { ...config.process!, terminal: false, args: ['sh', '-c', 'echo $$; grep -c . /proc/self/mountinfo'] }
+  config.root = { path: b.rootfs, readonly: true }
+  config.linux = { ...config.linux, cgroupsPath: `/lxts-test/${b.id}` }
+  const c = await rt().create(b.id, { config, monitor: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  c.stdio[1]?.on('data', (d: Buffer) => (out += d.toString()))
+  c.stdio[2]?.on('data', (d: Buffer) => (err += d.toString()))
+  await c.start()
+  const r = await c.wait()
+  t.is(r.exitCode, 0, `stdout: ${out}\nstderr: ${err}`)
+  t.regex(out, /^1\n\d+\n$/)
+  await c.delete()
 })
