@@ -153,8 +153,7 @@ h.it('rlimits apply: RLIMIT_NOFILE 1024', async (t) => {
   t.is(r.stdout, '1024\n1024\n')
 })
 
-// KNOWN BUG (owner: helper/exec): runc sets HOME from the rootfs /etc/passwd when process.env lacks it
-h.knownBug('HOME defaults from the rootfs /etc/passwd when env has none (runc behaviour)', async (t) => {
+h.it('HOME defaults from the rootfs /etc/passwd when env has none (runc behaviour)', async (t) => {
   const root = await inside(t, sh('echo "$HOME"'))
   t.is(root.stdout, '/root\n')
   const user = await inside(t, sh('echo "$HOME"'), (c) => (c.process.user = { uid: 1000, gid: 1000 }))
