@@ -32,6 +32,8 @@ export interface CliOptions {
   timeout?: number
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** Called with the CLI's pid once spawned (to signal it, e.g. to test forwarding). */
+  onSpawn?: (pid: number) => void
 }
 
 /** Path of the CLI entry. */
@@ -56,6 +58,7 @@ export async function lxts(root: string | null, args: string[], opts: CliOptions
       child.stdin?.on('error', () => {}) // EPIPE if the container never reads
       child.stdin?.end(opts.input ?? '')
     }
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid)
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true

@@ -137,6 +137,20 @@ h.it('killed by a signal → 128+n (KILL → 137)', async (t) => {
   t.is(r.code, 137, describe(r))
 })
 
+h.it('signals sent to a foreground `lxts run` are forwarded to the container (TERM → trap → exit 3)', async (t) => {
+  const b = h.bundle(sh('trap "exit 3" TERM; while :; do sleep 0.1; done'))
+  let cliPid = 0
+  const run = h.cli(['run', '--rm', '-b', b.dir, b.id], { onSpawn: (pid) => (cliPid = pid) })
+  const up = await waitFor(async () => {
+    const s = await h.cli(['state', b.id])
+    return s.code === 0 && (JSON.parse(s.stdout) as { status: string }).status === 'running' ? true : undefined
+  })
+  t.true(up, 'container reached running')
+  process.kill(cliPid, 'SIGTERM') // our own child, the CLI
+  const r = await run
+  t.is(r.code, 3, describe(r))
+})
+
 h.it('stdio: stdin reaches cat; stdout and stderr stay separate', async (t) => {
   const c = await inside(t, ['cat'], undefined, { input: 'hello from stdin\n' })
   t.is(c.stdout, 'hello from stdin\n')

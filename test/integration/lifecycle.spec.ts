@@ -199,3 +199,12 @@ h.it('state says stopped when the init dies behind lxts’s back; kill then fail
   ok(t, await h.cli(['delete', b.id]))
   await assertGone(t, b.id, s.pid)
 })
+
+h.it('a relative --pid-file is resolved against the working directory', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  ok(t, await h.cli(['create', '--bundle', b.dir, '--pid-file', 'rel.pid', b.id], { cwd: b.dir }))
+  const s = await state(t, b.id)
+  t.is(readFileSync(join(b.dir, 'rel.pid'), 'utf8'), String(s.pid))
+  ok(t, await h.cli(['delete', b.id]))
+  await assertGone(t, b.id, s.pid)
+})
