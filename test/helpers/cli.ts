@@ -32,6 +32,8 @@ export interface CliOptions {
   timeout?: number
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** Extra fds handed to the CLI as its fds 3, 4, … (for --preserve-fds). */
+  extraFds?: number[]
   /** Called with the CLI's pid once spawned (to signal it, e.g. to test forwarding). */
   onSpawn?: (pid: number) => void
 }
@@ -50,7 +52,7 @@ export async function lxts(root: string | null, args: string[], opts: CliOptions
   const stderr = openSync(join(dir, 'stderr'), 'w')
   try {
     const child = spawn(process.execPath, argv, {
-      stdio: [opts.pipeInput === true ? 'pipe' : stdin, stdout, stderr],
+      stdio: [opts.pipeInput === true ? 'pipe' : stdin, stdout, stderr, ...(opts.extraFds ?? [])],
       cwd: opts.cwd ?? REPO,
       env: opts.env ?? process.env,
     })
