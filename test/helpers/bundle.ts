@@ -102,6 +102,7 @@ export interface Bundle {
 /** Make a bundle with a private rootfs copy; `edit` may change the config before it is written. */
 export function makeBundle(args: string[] = ['sh'], edit?: (c: TestConfig) => void, id: string = newId()): Bundle {
   const dir = mkdtempSync(join(tmpdir(), 'lxts-bundle-'))
+  chmodSync(dir, 0o755) // mkdtemp makes 0700, which a user-namespaced root could not traverse
   const rootfs = join(dir, 'rootfs')
   copyRootfs(rootfs)
   chmodSync(join(rootfs, 'tmp'), 0o1777)

@@ -39,6 +39,15 @@ const cases: [string, (c: TestConfig) => void, RegExp][] = [
   ['hostname without a uts namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'uts')), /hostname|uts/i],
   ['terminal without --console-socket', (c) => (c.process.terminal = true), /terminal|console/i],
   ['a namespace path that does not exist', (c) => c.linux.namespaces.splice(1, 1, { type: 'network', path: '/proc/999999999/ns/net' }), /999999999|namespaces/],
+  // failures inside the container setup (after clone): still nothing may be left
+  ['a mount of an unknown filesystem type', (c) => c.mounts.push({ destination: '/m', type: 'lxtsbogusfs', source: 'x' }), /\/m|lxtsbogusfs|mount/],
+  ['a bind mount whose source does not exist', (c) => c.mounts.push({ destination: '/m', type: 'bind', source: '/nonexistent-lxts-src', options: ['rbind'] }), /nonexistent-lxts-src|\/m/],
+  ['a uid without a user mapping in a user namespace', (c) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.process.user = { uid: 70000, gid: 70000 }
+  }, /70000|uid|process\.user|map/i],
   ['an unknown rlimit', (c) => c.process.rlimits?.push({ type: 'RLIMIT_BOGUS', hard: 1, soft: 1 }), /RLIMIT_BOGUS|rlimits/],
 ]
 
