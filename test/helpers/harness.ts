@@ -2,7 +2,7 @@
  * Per-spec-file setup for the integration tier: a private `--root`, bundle bookkeeping, and
  * after-hooks that force-delete leftovers and FAIL if anything leaked (state dir, cgroup, process).
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TestFn } from 'ava'
 import { type Bundle, cgroupDirsOf, makeBundle, makeStateRoot, processesOf, removeBundle, removeCgroupParents, type TestConfig } from './bundle.js'
@@ -50,6 +50,9 @@ export function harness(test: TestFn): Harness {
       for (const pid of processesOf(id)) leaks.push(`process ${pid} of ${id} still alive`)
       for (const dir of cgroupDirsOf(id)) leaks.push(`cgroup ${dir} left behind`)
     }
+    // a container's mounts live in its own mount namespace: none may show up on the host
+    const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
+    for (const mp of hostMounts) if (mp.startsWith(root + '/') || bundles.some((b) => mp.startsWith(b + '/'))) leaks.push(`host mount ${mp}`)
     const rest = existsSync(root) ? readdirSync(root) : []
     if (rest.length > 0) leaks.push(`--root ${root} not empty: ${rest.join(', ')}`)
     for (const dir of bundles) {
