@@ -247,3 +247,13 @@ function rmSyncQuiet(p: string): void {
     // already gone
   }
 }
+
+h.it('eight containers run concurrently, each with its own exit code, and nothing leaks', async (t) => {
+  const bundles = Array.from({ length: 8 }, (_, i) => h.bundle(['sh', '-c', `sleep 0.2; exit ${10 + i}`]))
+  const results = await Promise.all(bundles.map((b) => h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 60_000 })))
+  results.forEach((r, i) => t.is(r.code, 10 + i, describe(r)))
+  for (const b of bundles) {
+    t.false(existsSync(join(h.root(), b.id)), `${b.id} removed`)
+    t.deepEqual(cgroupDirsOf(b.id), [], `${b.id} cgroups removed`)
+  }
+})
