@@ -76,6 +76,8 @@ h.it('create → created → start → running → kill TERM → stopped → del
   t.is(created.id, b.id)
   t.is(created.bundle, b.dir)
   t.regex(created.ociVersion, /^1\.\d+\.\d+/)
+  t.is(created['rootfs'], b.rootfs, 'rootfs is the absolute bundle rootfs')
+  t.false(Number.isNaN(Date.parse(String(created['created']))), `created is a timestamp: ${String(created['created'])}`)
   t.true(Number.isInteger(created.pid) && created.pid > 0, `pid ${created.pid}`)
   t.is(readFileSync(pidFile, 'utf8'), String(created.pid), 'pid file holds the pid, no newline')
   t.true(processAlive(created.pid), 'init is alive while created')
