@@ -44,7 +44,7 @@ export function sandboxConfig(argv: string[], o: SandboxOptions): OciConfig {
       noNewPrivileges: true,
     },
     root: { path: join(o.root, o.id, 'rootfs'), readonly: true },
-    hostname: `lxts-${o.id.slice(0, 12)}`,
+    hostname: o.id.startsWith('lxts-') ? o.id.slice(0, 17) : `lxts-${o.id.slice(0, 12)}`,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       ...devMounts(),

@@ -180,7 +180,9 @@ export class Container {
         await new Promise((r) => setTimeout(r, 100))
       }
       await this.#waitMonitor(s, 2000)
-      if (cgroups.length > 0) await cgroupRemove(cgroups)
+      // Only what this container's create made: a cgroup that existed before stays.
+      const removable = s.createdCgroups ?? cgroups
+      if (removable.length > 0) await cgroupRemove(removable)
       await this.#store.remove(this.id)
     })
   }

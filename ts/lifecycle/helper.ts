@@ -21,6 +21,8 @@ export interface CreatedReport {
   pid: number
   startTime: number
   cgroups: string[]
+  /** The cgroup directories this create made: the only ones `delete` may remove. */
+  createdCgroups: string[]
 }
 
 /** Where the helper binary is: `$LXTS_HELPER`, else `<package root>/lxts-helper`. */
@@ -76,7 +78,10 @@ function exitOf(o: Record<string, unknown>): ExitStatus {
 export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
   const monitor = plan.mode === 'monitor'
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
-  const child = spawn(helperPath(), [], { stdio: [i, out, err, 'pipe'], detached: monitor })
+  // --preserve-fds N: the caller's fds 3..3+N-1 reach the helper as 4..4+N-1 (fd 3 is the
+  // control channel); the init moves them back to 3..3+N-1 before execve.
+  const preserved = Array.from({ length: plan.preserveFds }, (_, k) => 3 + k)
+  const child = spawn(helperPath(), [], { stdio: [i, out, err, 'pipe', ...preserved], detached: monitor })
   const control = child.stdio[3] as Socket | null | undefined
   let resolveCreated!: (r: CreatedReport) => void
   let rejectCreated!: (e: LxtsError) => void
@@ -115,12 +120,14 @@ export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
     if (msg['type'] === 'created') {
       const pid = msg['pid']
       const startTime = msg['startTime']
-      const cgroups = Array.isArray(msg['cgroups']) ? msg['cgroups'].filter((c) => typeof c === 'string') : []
+      const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((c) => typeof c === 'string') : [])
+      const cgroups = strings(msg['cgroups'])
+      const createdCgroups = strings(msg['createdCgroups'])
       if (!Number.isInteger(pid) || !Number.isInteger(startTime)) {
         failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed created report: ${line}`)
         return
       }
-      report = { pid: pid as number, startTime: startTime as number, cgroups }
+      report = { pid: pid as number, startTime: startTime as number, cgroups, createdCgroups }
       if (monitor) resolveCreated(report)
     } else if (msg['type'] === 'error') {
       failure ??= reportError(msg)

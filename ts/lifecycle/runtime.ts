@@ -110,7 +110,7 @@ export class Runtime {
         await this.#store.writeConfig(id, plan.config)
         helper = startHelper(plan, { stdio: o.stdio })
         report = await helper.created
-        const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups }
+        const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups, createdCgroups: report.createdCgroups }
         delete created.creatorPid
         const monitorPid = plan.mode === 'monitor' ? helper.child.pid : undefined
         const monitor = monitorPid === undefined ? null : await processInfo(monitorPid)
@@ -143,7 +143,7 @@ export class Runtime {
     try {
       if (report !== undefined) await killAndWait(report.pid, report.startTime, `container "${id}" init`)
       if (helper !== undefined) await helper.exited.catch(() => {})
-      if (report !== undefined && report.cgroups.length > 0) await cgroupRemove(report.cgroups)
+      if (report !== undefined && report.createdCgroups.length > 0) await cgroupRemove(report.createdCgroups)
     } catch {
       // Best effort: the state directory below is still removed so the id is free again.
     }

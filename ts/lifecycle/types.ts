@@ -36,6 +36,8 @@ export interface StoredState extends Omit<ContainerState, 'exitStatus'> {
   cgroupPath?: string
   /** Cgroup directories the helper created (absolute host paths). */
   cgroups?: string[]
+  /** The cgroup directories lxts created for this container (parents first); only these are removed. */
+  createdCgroups?: string[]
   /** Pid of the monitoring helper, when the container runs in monitor mode. */
   monitorPid?: number
   /** Start time of the monitoring helper. */

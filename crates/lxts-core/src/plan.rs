@@ -219,7 +219,11 @@ pub enum Report {
     Created {
         pid: i32,
         start_time: u64,
+        /// The container's directory in every hierarchy (for pids, kill, stats).
         cgroups: Vec<String>,
+        /// The directories this create made; `delete` removes only these.
+        #[serde(default)]
+        created_cgroups: Vec<String>,
     },
     #[serde(rename_all = "camelCase")]
     Exited {

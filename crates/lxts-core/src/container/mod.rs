@@ -171,8 +171,10 @@ fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_d
         sync::send(&parent_end, sync::GO)?;
         sync::parse_reply(&sync::recv(&parent_end)?)?;
         let start_time = monitor::start_time(pid)?;
-        let cgroups = cg.map(|c| c.dirs.iter().map(|d| d.to_string_lossy().into_owned()).collect()).unwrap_or_default();
-        write_report(control, &Report::Created { pid, start_time, cgroups })
+        let strings = |v: &[std::path::PathBuf]| v.iter().map(|d| d.to_string_lossy().into_owned()).collect::<Vec<_>>();
+        let cgroups = cg.map(|c| strings(&c.dirs)).unwrap_or_default();
+        let created_cgroups = cg.map(|c| strings(&c.created)).unwrap_or_default();
+        write_report(control, &Report::Created { pid, start_time, cgroups, created_cgroups })
     })();
     if let Err(e) = res {
         let _ = monitor::pidfd_signal(&pidfd, libc::SIGKILL);
