@@ -2,10 +2,14 @@
 //! creation of a container's group under every hierarchy, and removal.
 //!
 //! Owner: host-side work. The helper calls [`detect`] and [`create`]; the napi
-//! binding calls [`remove`] and [`pids`].
+//! binding calls [`remove`] and [`pids`]. [`freeze`], [`tool`] and [`notify`] are the
+//! primitives behind pause/resume, `kill --all` and `lxts cgroup …`.
 
 pub mod detect;
+pub mod freeze;
 pub mod manage;
+pub mod notify;
+pub mod tool;
 
 pub use detect::{detect, Hierarchy, Host, HostMode};
 pub use manage::{create, pids, remove, ContainerCgroup};
