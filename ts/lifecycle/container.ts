@@ -73,12 +73,20 @@ async function signalCgroup(cgroups: string[], signal: number): Promise<number> 
  */
 export async function releaseInit(fifo: string, pid: number, startTime: number | undefined): Promise<Buffer> {
   let done = false
+  // The poll's sleep ends early once the read is done, so start does not wait out a poll period.
+  let wake: (() => void) | undefined
+  let timer: NodeJS.Timeout | undefined
   const read = readFile(fifo).finally(() => {
     done = true
+    clearTimeout(timer)
+    wake?.()
   })
   const watch = (async () => {
     while (!done) {
-      await new Promise((r) => setTimeout(r, FIFO_POLL_MS))
+      await new Promise<void>((r) => {
+        wake = r
+        timer = setTimeout(r, FIFO_POLL_MS)
+      })
       if (done || (await isAlive(pid, startTime))) continue
       const fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
       await fh?.close()
