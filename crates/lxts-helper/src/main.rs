@@ -1,6 +1,7 @@
 //! lxts-helper: re-exec from a sealed copy, read one plan from fd 3, create the container.
 
 mod sealed;
+mod tool_modes;
 
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -36,6 +37,9 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!("lxts-helper {}", env!("CARGO_PKG_VERSION"));
         return;
+    }
+    if let Some(code) = tool_modes::dispatch() {
+        std::process::exit(code);
     }
     // SAFETY: fd 3 is the control channel handed over by Node; we own it from here.
     let control = unsafe { OwnedFd::from_raw_fd(CONTROL_FD) };

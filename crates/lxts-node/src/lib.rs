@@ -7,6 +7,7 @@
 //! `syscall` and `path`; see [`error`].
 
 mod cgroup;
+mod cgroup_tool;
 mod error;
 mod lock;
 mod process;
