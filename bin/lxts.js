@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The lxts command. Kept tiny: the compile cache makes repeated starts cheaper, and
-// everything else is loaded by the verb that needs it.
-import module from 'node:module'
+// The lxts command. Kept tiny. It runs the esbuild bundle (dist/bin/lxts.mjs, built by
+// `npm run build:cli`) when that is at least as new as the tsc output, else the tsc output
+// itself (dist/cli/main.js), so a bundle older than the last `tsc` is never used.
+import { statSync } from 'node:fs'
 
-module.enableCompileCache?.()
-await import('../dist/cli/main.js')
+const bundle = new URL('../dist/bin/lxts.mjs', import.meta.url)
+const modules = new URL('../dist/cli/main.js', import.meta.url)
+const mtime = (url) => statSync(url, { throwIfNoEntry: false })?.mtimeMs
+const bundled = mtime(bundle)
+const compiled = mtime(modules)
+await import(bundled !== undefined && (compiled === undefined || bundled >= compiled) ? bundle.href : modules.href)
