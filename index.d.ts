@@ -9,17 +9,77 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Move a process (or with `thread`, one thread) into the group at `dir`. */
+export declare function cgroupAttach(dir: string, pid: number, thread: boolean, makeThreaded: boolean): void
+
+/**
+ * mkdir -p the absolute cgroup `path` under each hierarchy mounted at one of
+ * `mountPoints` (all when empty); returns the group directories.
+ */
+export declare function cgroupCreate(path: string, mountPoints: Array<string>): Array<string>
+
+/**
+ * Remove the group at `dir`; refuses a populated one (naming the pids), and child
+ * groups unless `recursive`.
+ */
+export declare function cgroupDelete(dir: string, recursive: boolean): void
+
+/**
+ * Freeze (`frozen`) or thaw every freezable directory and wait until the kernel
+ * reports it (v1 `freezer.state`, v2 `cgroup.events`), at most `timeoutMs`.
+ */
+export declare function cgroupFreeze(dirs: Array<string>, frozen: boolean, timeoutMs: number): Promise<void>
+
+/** `true` when frozen, `false` when thawed, `null` when no directory has a freezer. */
+export declare function cgroupFrozen(dirs: Array<string>): boolean | null
+
+/** Read interface file `key` of the group at `dir`. */
+export declare function cgroupGet(dir: string, key: string): string
+
 /** Detect the hierarchies from `/proc/self/mountinfo`. */
 export declare function cgroupHost(): NativeCgroupHost
 
+/** Whether lxts mounted the hierarchy at `mountPoint` itself. */
+export declare function cgroupIsOwned(mountPoint: string): boolean
+
+/**
+ * Signal every process in the directories and their child groups (v2 `cgroup.kill`
+ * for SIGKILL, else freeze + one pidfd per pid + thaw). Resolves to the count.
+ */
+export declare function cgroupKillAll(dirs: Array<string>, signal: number): Promise<number>
+
+/** Mount a v1 hierarchy (`controllers`, and/or a new named hierarchy `name`) at `dir`. */
+export declare function cgroupMount(dir: string, controllers: Array<string>, name?: string | undefined | null): void
+
 /** Pids in the given cgroup directories (sorted union; missing directories hold none). */
 export declare function cgroupPids(dirs: Array<string>): Array<number>
+
+/** Pids in the directories and all their child groups (sorted, deduplicated). */
+export declare function cgroupPidsRecursive(dirs: Array<string>): Array<number>
 
 /**
  * Remove cgroup directories deepest first: leaves must go (EBUSY retried
  * briefly), busy shared parents are left, missing ones are fine.
  */
 export declare function cgroupRemove(dirs: Array<string>): void
+
+/** Write `value` to interface file `key` of the group at `dir`. */
+export declare function cgroupSet(dir: string, key: string, value: string): void
+
+/** Set `release_agent` on a hierarchy lxts mounted itself (refused on any other). */
+export declare function cgroupSetReleaseAgent(mountPoint: string, program: string): void
+
+/** Processes, threads, child groups and readable interface files of the group at `dir`. */
+export declare function cgroupShow(dir: string): NativeGroupInfo
+
+/** `/proc/cgroups` joined with the mounts (plus named hierarchies and cgroup2). */
+export declare function cgroupSubsystems(): Array<NativeSubsystem>
+
+/** Unmount the cgroup hierarchy mounted at `dir`. */
+export declare function cgroupUmount(dir: string): void
+
+/** Wait up to `timeoutMs` for a v1 OOM event in the memory group `dir`. */
+export declare function cgroupWaitOom(dir: string, timeoutMs: number): Promise<boolean>
 
 /**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)
@@ -28,11 +88,26 @@ export declare function cgroupRemove(dirs: Array<string>): void
  */
 export declare function lockFile(path: string): Promise<number>
 
+/** One interface file and its value. */
+export interface NativeCgroupFile {
+  name: string
+  value: string
+}
+
 /** Every cgroup hierarchy of this host. */
 export interface NativeCgroupHost {
   /** v1 only, v1 controllers plus a cgroup2 mount, cgroup2 only, or nothing mounted. */
   mode: 'v1' | 'hybrid' | 'v2' | 'none'
   hierarchies: Array<NativeHierarchy>
+}
+
+/** What a group holds. */
+export interface NativeGroupInfo {
+  dir: string
+  procs: Array<number>
+  threads: Array<number>
+  children: Array<string>
+  files: Array<NativeCgroupFile>
 }
 
 /** One mounted hierarchy. */
@@ -53,6 +128,15 @@ export interface NativeProcInfo {
   startTime: number
   /** Field 3: `R`, `S`, `D`, `Z`, `T`, … */
   state: string
+}
+
+/** One controller, named hierarchy or cgroup2. */
+export interface NativeSubsystem {
+  name: string
+  hierarchy: number
+  numCgroups: number
+  enabled: boolean
+  mountPoints: Array<string>
 }
 
 /** The process's start time and state, or `null` when it does not exist. */

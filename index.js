@@ -773,10 +773,26 @@ if (
   }
 }
 
-const { cgroupHost, cgroupPids, cgroupRemove, lockFile, processInfo, signalProcess, tryLockFile, waitProcessExit } = nativeBinding
+const { cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupSubsystems, cgroupUmount, cgroupWaitOom, lockFile, processInfo, signalProcess, tryLockFile, waitProcessExit } = nativeBinding
+export { cgroupAttach }
+export { cgroupCreate }
+export { cgroupDelete }
+export { cgroupFreeze }
+export { cgroupFrozen }
+export { cgroupGet }
 export { cgroupHost }
+export { cgroupIsOwned }
+export { cgroupKillAll }
+export { cgroupMount }
 export { cgroupPids }
+export { cgroupPidsRecursive }
 export { cgroupRemove }
+export { cgroupSet }
+export { cgroupSetReleaseAgent }
+export { cgroupShow }
+export { cgroupSubsystems }
+export { cgroupUmount }
+export { cgroupWaitOom }
 export { lockFile }
 export { processInfo }
 export { signalProcess }
