@@ -18,6 +18,19 @@ export declare function cgroupAttach(dir: string, pid: number, thread: boolean, 
  */
 export declare function cgroupCreate(path: string, mountPoints: Array<string>): Array<string>
 
+/** Wake a pending `consoleReceive(fd)` (it rejects). The fd stays open. */
+export declare function consoleCancel(fd: number): void
+
+/** Listen on a new unix socket at `path` (mode 0600, close-on-exec); returns its fd. */
+export declare function consoleListen(path: string): number
+
+/**
+ * Resolves the pty master fd (close-on-exec) sent over the listening socket `fd`
+ * with `SCM_RIGHTS`. Rejects after `timeoutMs`, or at once after `consoleCancel(fd)`.
+ * Keep `fd` open until this settles.
+ */
+export declare function consoleReceive(fd: number, timeoutMs: number): Promise<number>
+
 /**
  * Remove the group at `dir`; refuses a populated one (naming the pids), and child
  * groups unless `recursive`.
@@ -151,6 +164,21 @@ export declare function signalProcess(pid: number, startTime: number, signal: nu
 
 /** As `lockFile` without waiting: the fd, or `null` when another holder has the lock. */
 export declare function tryLockFile(path: string): number | null
+
+/** `TIOCGWINSZ`: the size of the terminal `fd`, or `null` when it is not a terminal. */
+export declare function ttyGetSize(fd: number): TtySize | null
+
+/**
+ * `TIOCSWINSZ` on the terminal `fd` (on a pty master it reaches the container's
+ * foreground process group as `SIGWINCH`).
+ */
+export declare function ttySetSize(fd: number, cols: number, rows: number): void
+
+/** A terminal's size in character cells. */
+export interface TtySize {
+  cols: number
+  rows: number
+}
 
 /**
  * Resolves `true` once the process has exited (zombie, reaped, or its pid now

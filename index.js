@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupSubsystems, cgroupUmount, cgroupWaitOom, lockFile, processInfo, signalProcess, tryLockFile, waitProcessExit } = nativeBinding
+const { cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, lockFile, processInfo, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
 export { cgroupAttach }
 export { cgroupCreate }
 export { cgroupDelete }
@@ -793,9 +793,14 @@ export { cgroupShow }
 export { cgroupSubsystems }
 export { cgroupUmount }
 export { cgroupWaitOom }
+export { consoleCancel }
+export { consoleListen }
+export { consoleReceive }
 export { lockFile }
 export { processInfo }
 export { signalProcess }
 export { tryLockFile }
+export { ttyGetSize }
+export { ttySetSize }
 export { waitProcessExit }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -169,9 +169,8 @@ function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
     is.invalid('process.oomScoreAdj', 'must be an integer from -1000 to 1000')
   }
   if (p['terminal'] === true && o.consoleSocket === undefined) {
-    is.add('ERR_LXTS_USAGE', 'process.terminal', 'is true: a console socket (--console-socket) is required')
-  } else if (p['terminal'] === true) {
-    is.unsupported('process.terminal', 'is true: terminals (console sockets) are not supported by lxts yet')
+    // runc: "cannot allocate tty if runc will detach without setting console socket"
+    is.add('ERR_LXTS_USAGE', 'process.terminal', 'is true: cannot allocate a tty when lxts detaches without a console socket (--console-socket), as runc')
   }
   if (p['terminal'] !== true && o.consoleSocket !== undefined) {
     is.add('ERR_LXTS_USAGE', 'process.terminal', 'is false: a console socket cannot be used without a terminal')

@@ -2,12 +2,13 @@
 import { constants } from 'node:fs'
 import { open, readFile, unlink } from 'node:fs/promises'
 import { posix } from 'node:path'
-import type { Readable, Writable } from 'node:stream'
+import type { Duplex, Readable, Writable } from 'node:stream'
 
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
 import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
 import type { Helper } from './helper.js'
+import { resizeTerminal } from './terminal.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import type { StateStore } from './state-store.js'
@@ -134,6 +135,14 @@ export class Container {
   get stdio(): [Writable | null, Readable | null, Readable | null] {
     const c = this.#helper?.child
     return [c?.stdin ?? null, c?.stdout ?? null, c?.stderr ?? null]
+  }
+
+  /** The pty master when lxts owns the container's terminal (`CreateOptions.terminal: true`). */
+  terminal: Duplex | undefined = undefined
+
+  /** Set the size of the container's terminal (TIOCSWINSZ; lxts-owned terminals only, else a no-op). */
+  async resize(cols: number, rows: number): Promise<void> {
+    await resizeTerminal(this.terminal, cols, rows)
   }
 
   /** The OCI state with the live status. */

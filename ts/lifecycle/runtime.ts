@@ -12,6 +12,7 @@ import { cgroupRemove, processInfo } from '../native.js'
 import { Container, killAndWait } from './container.js'
 import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
 import { liveState } from './live-status.js'
+import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
 import { withLock } from './lock.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
@@ -32,6 +33,11 @@ export interface CreateOptions {
   pidFile?: string | undefined
   /** Unix socket receiving the pty master when `process.terminal` is true. */
   consoleSocket?: string | undefined
+  /**
+   * lxts owns the terminal: `process.terminal` is set, lxts receives the pty master itself
+   * and exposes it as `Container.terminal` (with `Container.resize`). Not with `consoleSocket`.
+   */
+  terminal?: boolean | undefined
   /** Use chroot-like `MS_MOVE` instead of `pivot_root`. */
   noPivot?: boolean | undefined
   /** Accepted for runc compatibility; lxts never creates a session keyring. */
@@ -74,7 +80,15 @@ export class Runtime {
   async create(id: string, o: CreateOptions = {}): Promise<Container> {
     assertValidId(id)
     const bundle = resolve(o.bundle ?? process.cwd())
-    const config = assertValidConfig(o.config ?? (await parseConfig(bundle)), { consoleSocket: o.consoleSocket })
+    const owned = o.terminal === true
+    if (owned && o.consoleSocket !== undefined) {
+      throw new LxtsError('ERR_LXTS_USAGE', 'terminal: true (lxts owns the terminal) cannot be combined with consoleSocket', { field: 'terminal' })
+    }
+    const given = o.config ?? (await parseConfig(bundle))
+    const raw = owned && given.process !== undefined ? { ...given, process: { ...given.process, terminal: true } } : given
+    const ownSocket = owned ? join(this.stateDir(id), CONSOLE_SOCKET) : undefined
+    const config = assertValidConfig(raw, { consoleSocket: o.consoleSocket ?? ownSocket })
+    let receiver: ConsoleReceiver | undefined
     const preserveFds = o.preserveFds ?? 0
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
       throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${preserveFds}`, { field: 'preserveFds' })
@@ -92,7 +106,7 @@ export class Runtime {
           stateDir,
           noPivot: o.noPivot,
           preserveFds,
-          consoleSocket: o.consoleSocket === undefined ? undefined : resolve(o.consoleSocket),
+          consoleSocket: o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket),
         })
         const base: StoredState = {
           ociVersion: config.ociVersion,
@@ -108,8 +122,11 @@ export class Runtime {
         if (config.annotations !== undefined) base.annotations = config.annotations
         await this.#store.write(base)
         await this.#store.writeConfig(id, plan.config)
+        if (ownSocket !== undefined) receiver = await listenConsole(ownSocket)
         helper = startHelper(plan, { stdio: o.stdio })
         report = await helper.created
+        const master = receiver === undefined ? undefined : await receiver.master
+        receiver?.close()
         const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups, createdCgroups: report.createdCgroups }
         delete created.creatorPid
         const monitorPid = plan.mode === 'monitor' ? helper.child.pid : undefined
@@ -121,9 +138,12 @@ export class Runtime {
         await this.#store.write(created)
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
         if (plan.mode === 'monitor') helper.unref()
-        return new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
+        const container = new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
+        if (master !== undefined) container.terminal = terminalStream(master)
+        return container
       })
     } catch (err) {
+      receiver?.close()
       await this.#undoCreate(id, helper, report)
       throw err
     }

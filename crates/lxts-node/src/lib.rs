@@ -11,3 +11,4 @@ mod cgroup_tool;
 mod error;
 mod lock;
 mod process;
+mod tty;

@@ -9,6 +9,7 @@ import type { CliContext } from '../context.js'
 import { containerExitCode } from '../exit-codes.js'
 import { rejectUnsupportedGlobals, type GlobalArgs } from '../global-options.js'
 import type { CliRuntime, CreateOptions, ExitStatus } from '../library.js'
+import { bundleWantsTerminal, runWithTerminal } from '../terminal.js'
 
 /** Arguments of `run`. */
 export interface RunArgs extends GlobalArgs, ContainerArgs {
@@ -16,6 +17,7 @@ export interface RunArgs extends GlobalArgs, ContainerArgs {
   detach: boolean
   keep: boolean | undefined
   rm: boolean | undefined
+  tty: boolean
 }
 
 /** What to run: an OCI bundle, or the no-image sandbox around a command. */
@@ -77,6 +79,7 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
         .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'return once started' })
         .option('keep', { type: 'boolean', describe: 'keep the stopped container (foreground only)' })
         .option('rm', { type: 'boolean', describe: 'delete the container after it exits (the default)' })
+        .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'give the process a terminal (process.terminal); in the foreground lxts owns it' })
         .conflicts('keep', 'rm')
         .check((argv) => checkPreserveFds(argv['preserve-fds']))
         .epilogue(HELP_EPILOGUE),
@@ -87,15 +90,25 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
       }
       const plan = await planRun(argv, ctx)
       const runtime = (await ctx.library()).openRuntime({ root: argv.root })
+      if (argv.tty) {
+        if (argv.detach && argv['console-socket'] === undefined) {
+          throw new CliError('ERR_LXTS_USAGE', 'run -d -t: cannot allocate a tty when lxts detaches without --console-socket', { field: '--tty' })
+        }
+        const proc = plan.options.config?.process
+        if (proc !== undefined) proc.terminal = true
+      }
       if (argv.detach) {
         const container = await runtime.create(plan.id, plan.options)
         await container.start()
         if (plan.generatedId) ctx.out(`${plan.id}\n`)
         return
       }
+      const ownTerminal = argv['console-socket'] === undefined && (argv.tty || bundleWantsTerminal(plan.options.bundle))
       const restoreSignals = ctx.ignoreSignals()
       try {
-        const status = await runForeground(runtime, plan, argv.keep === true)
+        const status = ownTerminal
+          ? await runWithTerminal(runtime, plan.id, plan.options, argv.keep === true)
+          : await runForeground(runtime, plan, argv.keep === true)
         ctx.exitCode = containerExitCode(status)
       } finally {
         restoreSignals()

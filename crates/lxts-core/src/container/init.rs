@@ -20,6 +20,8 @@ pub struct InitCtx<'a> {
     pub proc_fd: OwnedFd,
     /// Helper fds the init must not keep (control channel, state dir, cgroup dir).
     pub close: Vec<RawFd>,
+    /// The connected console socket (`process.terminal`); taken and closed by the rootfs set-up.
+    pub console: Option<OwnedFd>,
 }
 
 fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
@@ -59,7 +61,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     // SAFETY: umask cannot fail; 0 so device and directory modes are exact.
     unsafe { libc::umask(0) };
-    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64))?;
+    let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console)?;
     if ctx.ns.creates(libc::CLONE_NEWUTS as u64) {
         if let Some(h) = plan.config.hostname.as_deref() {
             nix::unistd::sethostname(h).map_err(|e| Error::sys(Code::Process, "sethostname", None, e).context("hostname"))?;

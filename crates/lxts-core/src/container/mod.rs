@@ -7,6 +7,7 @@
 //! monitor. The init's side lives in [`init`].
 
 pub mod caps;
+pub mod console;
 pub mod exec;
 pub mod fds;
 pub mod init;
@@ -17,6 +18,7 @@ pub mod rootfs;
 pub mod spawn;
 pub mod sync;
 pub mod sys;
+pub mod tty;
 pub mod user;
 
 use std::io::Write;
@@ -53,8 +55,9 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     if process.args.is_empty() {
         return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
     }
-    if process.terminal || plan.console_socket.is_some() {
-        return Err(Error::new(Code::InvalidConfig, "process.terminal: a console socket is not supported yet"));
+    if process.terminal != plan.console_socket.is_some() {
+        let why = if process.terminal { "is true: a console socket (--console-socket) is required" } else { "is false: a console socket cannot be used without a terminal" };
+        return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) {
         return Err(Error::new(Code::InvalidConfig, "hostname/domainname need a new uts namespace in linux.namespaces"));
@@ -137,6 +140,8 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
 /// init, if any, is killed and reaped.
 fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_dir: &OwnedFd, fifo: OwnedFd, cg: Option<&ContainerCgroup>) -> Result<OwnedFd> {
     let proc_fd = sys::open_host_proc()?;
+    // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
+    let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -155,11 +160,12 @@ fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_d
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close })
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
     drop(child_end);
+    drop(console);
     let res = (|| {
         if let Some(c) = cg {
             c.add_pid(pid, into_cgroup)?;

@@ -17,7 +17,8 @@ use crate::plan::{Linux, Plan};
 use crate::{Code, Error, Result};
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
-pub fn setup(plan: &Plan, in_userns: bool) -> Result<()> {
+/// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
+pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedFd, u32)>) -> Result<()> {
     let cfg = &plan.config;
     let default_linux = Linux::default();
     let linux = cfg.linux.as_ref().unwrap_or(&default_linux);
@@ -39,6 +40,9 @@ pub fn setup(plan: &Plan, in_userns: bool) -> Result<()> {
         mount::mount_one(root.as_fd(), m)?;
     }
     devices::setup(root.as_fd(), &linux.devices, in_userns)?;
+    if let Some((socket, uid)) = console {
+        crate::container::tty::setup_console(root.as_fd(), socket.as_fd(), uid)?;
+    }
     sysctl::apply(root.as_fd(), &linux.sysctl)?;
     let devnull = paths::host_devnull()?;
     paths::mask(root.as_fd(), &linux.masked_paths, devnull.as_fd())?;
