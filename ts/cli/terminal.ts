@@ -60,38 +60,62 @@ function rawMode(): () => void {
   return restore
 }
 
-/** Run the container in the foreground with an lxts-owned terminal. */
-export async function runWithTerminal(runtime: CliRuntime, id: string, options: CreateOptions, keep: boolean): Promise<ExitStatus> {
-  const container = (await runtime.create(id, { ...options, terminal: true, monitor: true })) as TerminalContainer
-  const term = container.terminal
+/**
+ * Attach the host terminal to `term` (a pty master) while `run()` runs: raw mode, stdin →
+ * master → stdout, size now and on SIGWINCH through `resize`, `FORWARDED` signals to `signal`.
+ * Everything is undone however `run()` ends. Also usable for `exec -t`.
+ */
+export async function attachTerminal<T>(
+  term: Duplex,
+  resize: (cols: number, rows: number) => Promise<void>,
+  signal: (sig: NodeJS.Signals) => Promise<void>,
+  run: () => Promise<T>,
+): Promise<T> {
   let restore = (): void => {}
-  const resize = (): void => {
+  const onResize = (): void => {
     const s = hostSize()
-    if (s !== undefined) void container.resize?.(s.cols, s.rows).catch(() => {})
+    if (s !== undefined) void resize(s.cols, s.rows).catch(() => {})
   }
-  const forward = (sig: NodeJS.Signals): void => void container.kill(sig).catch(() => {})
-  const closed = term === undefined ? Promise.resolve() : new Promise<void>((r) => term.once('close', () => r()))
+  const forward = (sig: NodeJS.Signals): void => void signal(sig).catch(() => {})
+  const closed = new Promise<void>((r) => term.once('close', () => r()))
   try {
-    if (term === undefined) throw new Error('the library did not return the container terminal')
     const s = hostSize()
-    if (s !== undefined) await container.resize?.(s.cols, s.rows)
+    if (s !== undefined) await resize(s.cols, s.rows)
     restore = rawMode()
-    process.on('SIGWINCH', resize)
+    process.on('SIGWINCH', onResize)
     for (const sig of FORWARDED) process.on(sig, forward)
     process.stdin.pipe(term)
     term.on('data', (chunk: Buffer) => process.stdout.write(chunk))
-    await container.start()
-    const status = await container.wait()
+    const result = await run()
     await Promise.race([closed, new Promise((r) => setTimeout(r, DRAIN_MS).unref())])
-    return status
+    return result
   } finally {
     restore()
-    process.off('SIGWINCH', resize)
+    process.off('SIGWINCH', onResize)
     for (const sig of FORWARDED) process.off(sig, forward)
     process.stdin.unpipe()
     process.stdin.pause()
     process.stdin.destroy()
-    term?.destroy()
+    term.destroy()
+  }
+}
+
+/** Run the container in the foreground with an lxts-owned terminal. */
+export async function runWithTerminal(runtime: CliRuntime, id: string, options: CreateOptions, keep: boolean): Promise<ExitStatus> {
+  const container = (await runtime.create(id, { ...options, terminal: true, monitor: true })) as TerminalContainer
+  try {
+    const term = container.terminal
+    if (term === undefined) throw new Error('the library did not return the container terminal')
+    return await attachTerminal(
+      term,
+      async (cols, rows) => container.resize?.(cols, rows),
+      async (sig) => container.kill(sig),
+      async () => {
+        await container.start()
+        return container.wait()
+      },
+    )
+  } finally {
     if (!keep) await container.delete({ force: true }).catch(() => {})
   }
 }
