@@ -35,6 +35,15 @@ pub struct Plan {
     pub preserve_fds: u32,
     #[serde(default)]
     pub console_socket: Option<String>,
+    /// `--init`: PID 1 stays a tiny reaping, signal-forwarding init and forks the process.
+    #[serde(default)]
+    pub init: bool,
+    /// With `init`: forward signals to the process's group instead of the process.
+    #[serde(default)]
+    pub init_forward_to_group: bool,
+    /// Monitor mode: remove the cgroups and `stateDir` once the container exited (`run -d --rm`).
+    #[serde(default)]
+    pub remove_on_exit: bool,
 }
 
 /// Where the container's cgroup lives, relative to each hierarchy's mount root.

@@ -13,8 +13,28 @@ use lxts_core::{Code, Error, Result};
 /// The control channel Node passes.
 const CONTROL_FD: i32 = 3;
 
+/// What the plan line asks for: a container (`create`/`monitor`) or an exec into one.
+enum Request {
+    Container(Box<Plan>),
+    Exec(Box<container::exec::enter::ExecPlan>),
+}
+
+/// Read the plan line and decide by its `mode`.
+fn read_request(control: &OwnedFd) -> Result<Request> {
+    let line = read_line(control)?;
+    #[derive(serde::Deserialize)]
+    struct ModeOnly {
+        mode: String,
+    }
+    let bad = |e: serde_json::Error| Error::new(Code::Protocol, format!("plan is not valid JSON: {e}"));
+    if serde_json::from_slice::<ModeOnly>(&line).map_err(bad)?.mode == "exec" {
+        return Ok(Request::Exec(Box::new(serde_json::from_slice(&line).map_err(bad)?)));
+    }
+    Ok(Request::Container(Box::new(serde_json::from_slice(&line).map_err(bad)?)))
+}
+
 /// Read exactly one line (the plan) without consuming anything after it.
-fn read_plan(control: &OwnedFd) -> Result<Plan> {
+fn read_line(control: &OwnedFd) -> Result<Vec<u8>> {
     // SAFETY: a File view of fd 3 that must not close it.
     let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(std::os::fd::AsRawFd::as_raw_fd(control)) });
     let mut line = Vec::new();
@@ -28,7 +48,7 @@ fn read_plan(control: &OwnedFd) -> Result<Plan> {
             Err(e) => return Err(Error::new(Code::Protocol, format!("read plan from fd 3: {e}"))),
         }
     }
-    serde_json::from_slice(&line).map_err(|e| Error::new(Code::Protocol, format!("plan is not valid JSON: {e}")))
+    Ok(line)
 }
 
 fn main() {
@@ -43,8 +63,9 @@ fn main() {
     }
     // SAFETY: fd 3 is the control channel handed over by Node; we own it from here.
     let control = unsafe { OwnedFd::from_raw_fd(CONTROL_FD) };
-    let plan = match sealed::ensure().and_then(|()| read_plan(&control)) {
-        Ok(plan) => plan,
+    let plan = match sealed::ensure().and_then(|()| read_request(&control)) {
+        Ok(Request::Container(plan)) => *plan,
+        Ok(Request::Exec(plan)) => std::process::exit(container::exec::enter::run(*plan, control).unwrap_or(1)),
         Err(e) => {
             let _ = container::write_report(&control, &e.to_report());
             std::process::exit(1);

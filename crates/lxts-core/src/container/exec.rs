@@ -8,6 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use nix::errno::Errno;
 
+pub mod enter;
+pub mod process;
+
 use super::sys;
 use crate::plan::Process;
 use crate::{Code, Error, Result};

@@ -126,5 +126,8 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     if fds::prepare(n).is_err() {
         die(1);
     }
+    if ctx.plan.init {
+        super::reaper::fork_and_run(&e, fifo, ctx.plan.init_forward_to_group)
+    }
     exec::exec(&e, fifo)
 }

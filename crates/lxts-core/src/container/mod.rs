@@ -8,12 +8,14 @@
 
 pub mod caps;
 pub mod console;
+pub mod detached;
 pub mod exec;
 pub mod fds;
 pub mod init;
 pub mod monitor;
 pub mod namespaces;
 pub mod net;
+pub mod reaper;
 pub mod rootfs;
 pub mod spawn;
 pub mod sync;
@@ -121,10 +123,7 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
             if plan.mode == Mode::Create {
                 return Ok(0);
             }
-            let exit = monitor::watch(&pidfd)?;
-            monitor::write_exit_json(&plan.state_dir, &exit)?;
-            write_report(control, &exit.report())?;
-            Ok(exit.code())
+            detached::supervise(plan, &pidfd, cgroup.as_ref(), control)
         }
         Err(e) => {
             if let Some(cg) = &cgroup {

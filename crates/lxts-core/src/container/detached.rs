@@ -1,0 +1,114 @@
+//! What a monitor does after `created`: watch the init, record how it ended
+//! (`exit.json`, with `oomKilled` when the v1 memory cgroup's `oom_kill`
+//! counter rose), report `exited`, and with `removeOnExit` (`run -d --rm`)
+//! remove the container's cgroups and state directory.
+//!
+//! Memory: the plan is dropped by the caller only at the end, so the loop
+//! itself allocates nothing; `malloc_trim` hands the setup's heap back first.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use super::{monitor, sys, write_report};
+use crate::cgroups::{self, ContainerCgroup};
+use crate::plan::Plan;
+use crate::{Code, Error, Result};
+
+/// The `oom_kill` counter of `memory.oom_control` (v1) in `dir`.
+pub fn oom_kills(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("memory.oom_control")).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("oom_kill ")).and_then(|v| v.trim().parse().ok())
+}
+
+/// The v1 memory directory among the container's cgroups.
+fn memory_dir(cg: Option<&ContainerCgroup>) -> Option<PathBuf> {
+    cg?.dirs.iter().find(|d| d.join("memory.oom_control").exists()).cloned()
+}
+
+/// Watch the init until it exits, record and report it; returns the helper's exit code.
+pub fn supervise(plan: &Plan, pidfd: &OwnedFd, cg: Option<&ContainerCgroup>, control: &OwnedFd) -> Result<i32> {
+    let mem = memory_dir(cg);
+    let before = mem.as_deref().and_then(oom_kills);
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe { libc::malloc_trim(0) };
+    let exit = monitor::watch(pidfd)?;
+    let oom_killed = match (before, mem.as_deref().and_then(oom_kills)) {
+        (Some(b), Some(a)) => a > b,
+        _ => false,
+    };
+    write_exit(&plan.state_dir, &exit, oom_killed)?;
+    let _ = write_report(control, &exit.report());
+    if plan.remove_on_exit {
+        remove(plan, cg)?;
+    }
+    Ok(exit.code())
+}
+
+/// `exit.json` with `oomKilled`, via a temporary file and rename.
+pub fn write_exit(state_dir: &str, exit: &monitor::Exit, oom_killed: bool) -> Result<()> {
+    let body = serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal, "oomKilled": oom_killed }).to_string();
+    let tmp = format!("{state_dir}/exit.json.tmp");
+    let fin = format!("{state_dir}/exit.json");
+    std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;
+    std::fs::rename(&tmp, &fin).map_err(|e| io(e, "rename", &fin))
+}
+
+fn io(e: std::io::Error, syscall: &'static str, p: &str) -> Error {
+    Error::sys(Code::Syscall, syscall, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+}
+
+/// `run -d --rm`: under the container's lock, remove its cgroups (retrying while
+/// the last processes die) and its state directory (never crossing a mount).
+fn remove(plan: &Plan, cg: Option<&ContainerCgroup>) -> Result<()> {
+    let lock = sys::open(&format!("{}/lock", plan.state_dir), libc::O_RDWR | libc::O_CREAT, Code::Syscall)?;
+    // SAFETY: flock on an fd we own; released when it is closed.
+    sys::cvt(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, Code::Syscall, "flock", Some(&plan.state_dir))?;
+    if let Some(cg) = cg {
+        let mut tries = 0;
+        while let Err(e) = cgroups::remove(&cg.created) {
+            tries += 1;
+            if tries > 50 {
+                return Err(e);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    let dir = Path::new(&plan.state_dir);
+    let dev = std::fs::symlink_metadata(dir).map_err(|e| io(e, "lstat", &plan.state_dir))?;
+    remove_tree(dir, std::os::unix::fs::MetadataExt::dev(&dev))
+}
+
+fn remove_tree(dir: &Path, dev: u64) -> Result<()> {
+    let shown = dir.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir(dir).map_err(|e| io(e, "opendir", &shown))? {
+        let entry = entry.map_err(|e| io(e, "readdir", &shown))?;
+        let p = entry.path();
+        let md = std::fs::symlink_metadata(&p).map_err(|e| io(e, "lstat", &p.to_string_lossy()))?;
+        if md.is_dir() {
+            if std::os::unix::fs::MetadataExt::dev(&md) != dev {
+                return Err(Error::new(Code::UnsafePath, format!("refusing to remove {}: it is a mount point", p.display())));
+            }
+            remove_tree(&p, dev)?;
+        } else {
+            std::fs::remove_file(&p).map_err(|e| io(e, "unlink", &p.to_string_lossy()))?;
+        }
+    }
+    std::fs::remove_dir(dir).map_err(|e| io(e, "rmdir", &shown))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_counter_parsed() {
+        let d = std::env::temp_dir().join(format!("lxts-oom-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n").unwrap();
+        assert_eq!(oom_kills(&d), Some(3));
+        std::fs::remove_dir_all(&d).unwrap();
+        assert_eq!(oom_kills(&d), None);
+    }
+}

@@ -1,0 +1,232 @@
+//! Helper mode `exec`: run one more process in a running container.
+//!
+//! The helper (single-threaded) opens a pidfd for the container's init and
+//! checks its start time, opens the container's cgroups (v1 `cgroup.procs`
+//! files, the v2 directory for `CLONE_INTO_CGROUP`) while host paths still
+//! resolve, joins every namespace of the init that differs from its own with
+//! one `setns(pidfd, flags)` (the kernel orders user first and mount last), then
+//! clones the process: the pid and time namespaces apply to children only. The
+//! child ([`super::process`]) waits for `go` (its v1 cgroups written), sets up
+//! and execs; its end of the sync socket is close-on-exec, so EOF means the
+//! exec succeeded and a JSON line means it failed.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use serde::Deserialize;
+
+use super::super::{monitor, spawn, sync, sys, write_report};
+use crate::plan::Process;
+use crate::{Code, Error, Result};
+
+/// `CGROUP2_SUPER_MAGIC` from `<linux/magic.h>`.
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// The plan of `mode: "exec"` (one line on fd 3, as for `create`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecPlan {
+    pub id: String,
+    /// The container init (host pid) and its recorded start time.
+    pub pid: i32,
+    pub start_time: u64,
+    /// The container's cgroup directories (absolute host paths, from `state.json`).
+    #[serde(default)]
+    pub cgroups: Vec<String>,
+    /// The complete process: TS merged the container's config with the exec options.
+    pub process: Process,
+    /// Report `created` once the exec succeeded and exit, instead of waiting.
+    #[serde(default)]
+    pub detach: bool,
+    #[serde(default)]
+    pub preserve_fds: u32,
+}
+
+/// Namespace types, their `/proc/<pid>/ns` names and clone flags.
+const NAMESPACES: [(&str, libc::c_int); 8] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("mnt", libc::CLONE_NEWNS),
+    ("pid", libc::CLONE_NEWPID),
+    ("net", libc::CLONE_NEWNET),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+fn ns_id(proc_fd: &OwnedFd, rel: &str) -> Option<(u64, u64)> {
+    let c = sys::cstr(rel).ok()?;
+    // SAFETY: an all-zero stat is valid; fstatat on the verified procfs with a valid C string.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let ret = unsafe { libc::fstatat(proc_fd.as_raw_fd(), c.as_ptr(), &mut st, 0) };
+    (ret == 0).then_some((st.st_dev, st.st_ino))
+}
+
+/// The `setns` flags for every namespace of `pid` that differs from ours.
+fn differing(proc_fd: &OwnedFd, pid: i32) -> Result<libc::c_int> {
+    let mut flags = 0;
+    for (name, flag) in NAMESPACES {
+        let theirs = ns_id(proc_fd, &format!("{pid}/ns/{name}"));
+        let ours = ns_id(proc_fd, &format!("self/ns/{name}"));
+        match (theirs, ours) {
+            (Some(t), Some(o)) if t != o => flags |= flag,
+            (None, Some(_)) if name != "time" && name != "cgroup" => {
+                return Err(Error::new(Code::NoSuchProcess, format!("container init {pid}: /proc/{pid}/ns/{name} is gone")));
+            }
+            _ => {}
+        }
+    }
+    Ok(flags)
+}
+
+/// The container's cgroups, opened while host paths resolve.
+struct Cgroups {
+    /// v1 `cgroup.procs` files, written with the child's pid before `go`.
+    procs: Vec<(OwnedFd, String)>,
+    /// The v2 directory for `CLONE_INTO_CGROUP`.
+    v2: Option<OwnedFd>,
+}
+
+fn open_cgroups(dirs: &[String]) -> Result<Cgroups> {
+    let mut cg = Cgroups { procs: Vec::new(), v2: None };
+    for dir in dirs {
+        let fd = sys::open(dir, libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup).map_err(|e| e.context("join the container's cgroup"))?;
+        // SAFETY: an all-zero statfs is valid; the kernel fills it.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is open and `st` writable.
+        sys::cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::Cgroup, "fstatfs", Some(dir))?;
+        if st.f_type as i64 == CGROUP2_SUPER_MAGIC {
+            cg.v2 = Some(fd);
+            continue;
+        }
+        let name = sys::cstr("cgroup.procs")?;
+        // SAFETY: openat in an open directory with a valid C string.
+        let f = unsafe { libc::openat(fd.as_raw_fd(), name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+        let shown = format!("{dir}/cgroup.procs");
+        cg.procs.push((sys::owned(sys::cvt(f, Code::Cgroup, "openat", Some(&shown))?), shown));
+    }
+    Ok(cg)
+}
+
+fn write_pid(fd: &OwnedFd, shown: &str, pid: i32) -> Result<()> {
+    let text = pid.to_string();
+    // SAFETY: `text` is a valid buffer of its length.
+    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
+    sys::cvt(n as libc::c_int, Code::Cgroup, "write", Some(shown)).map(|_| ())
+}
+
+/// `/proc/<pid>/stat` start time read through an open procfs directory.
+fn start_time_at(proc_fd: &OwnedFd, pid: i32) -> Option<u64> {
+    let rel = sys::cstr(&format!("{pid}/stat")).ok()?;
+    // SAFETY: openat in the verified procfs with a valid C string.
+    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), rel.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut f = std::fs::File::from(sys::owned(fd));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut f, &mut text).ok()?;
+    crate::proc::parse_stat(&text).map(|i| i.start_time)
+}
+
+fn pidfd_open(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open(pid, 0) returns a new fd or -1.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if ret < 0 {
+        return Err(not_running(pid));
+    }
+    Ok(sys::owned(ret as libc::c_int))
+}
+
+fn not_running(pid: i32) -> Error {
+    Error::new(Code::NoSuchProcess, format!("container init {pid} is not running (exited, or its pid was reused)"))
+}
+
+/// `{"type":"started","pid":…,"startTime":…}`: the process exec'd.
+fn started(control: &OwnedFd, pid: i32, start_time: u64) -> Result<()> {
+    let mut line = serde_json::json!({ "type": "started", "pid": pid, "startTime": start_time }).to_string().into_bytes();
+    line.push(b'\n');
+    // SAFETY: a File borrowing the fd only for this write; ManuallyDrop keeps it open.
+    let mut f = std::mem::ManuallyDrop::new(unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(control.as_raw_fd()) });
+    std::io::Write::write_all(&mut *f, &line).map_err(|e| Error::new(Code::Protocol, format!("write control channel: {e}")))
+}
+
+/// Run the exec plan. Returns the helper's exit code; errors go to `control` first.
+pub fn run(plan: ExecPlan, control: OwnedFd) -> Result<i32> {
+    let res = run_inner(&plan, &control);
+    if let Err(e) = &res {
+        let _ = write_report(&control, &e.to_report());
+    }
+    res
+}
+
+fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
+    if plan.process.args.is_empty() {
+        return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
+    }
+    if plan.process.terminal {
+        return Err(Error::new(Code::InvalidConfig, "process.terminal: exec with a terminal is not supported yet"));
+    }
+    let sets = super::super::caps::Sets::from_config(plan.process.capabilities.as_ref())?;
+    let proc_fd = sys::open_host_proc()?;
+    // The pidfd first, then the start time: a match proves the pidfd names the init.
+    let pidfd = pidfd_open(plan.pid)?;
+    match crate::proc::info(plan.pid) {
+        Some(i) if i.start_time == plan.start_time && i.state != 'Z' && i.state != 'X' => {}
+        _ => return Err(not_running(plan.pid)),
+    }
+    let flags = differing(&proc_fd, plan.pid)?;
+    let cg = open_cgroups(&plan.cgroups)?;
+    // Non-dumpable until the child's execve (which resets it).
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
+    if flags != 0 {
+        // SAFETY: setns on a pidfd with CLONE_NEW* flags of namespaces that differ from ours.
+        sys::cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags) }, Code::Namespace, "setns", Some(&format!("pidfd of {}", plan.pid)))
+            .map_err(|e| e.context(format!("join the namespaces of container \"{}\"", plan.id)))?;
+    }
+    let (parent_end, child_end) = sync::pair()?;
+    let child_proc = proc_fd.try_clone().map_err(|e| Error::new(Code::Syscall, format!("dup procfs fd: {e}")))?;
+    if !plan.detach {
+        monitor::block_forwarded()?;
+    }
+    let (pid, child_pidfd, into_cgroup) = match spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()))? {
+        spawn::Forked::Child => {
+            let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
+            close.extend(cg.procs.iter().map(|(f, _)| f.as_raw_fd()));
+            close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
+            super::process::main(super::process::ProcessCtx { process: &plan.process, caps: sets, sync: child_end, proc_fd: child_proc, close, preserve_fds: plan.preserve_fds, detach: plan.detach })
+        }
+        spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
+    };
+    drop(child_end);
+    let res = (|| {
+        for (fd, shown) in &cg.procs {
+            write_pid(fd, shown, pid)?;
+        }
+        if cg.v2.is_some() && !into_cgroup {
+            return Err(Error::new(Code::Cgroup, "clone3 could not place the process in the container's cgroup2 directory"));
+        }
+        sync::send(&parent_end, sync::GO)?;
+        let msg = sync::recv(&parent_end)?;
+        if !msg.is_empty() {
+            return Err(sync::parse_reply(&msg).err().unwrap_or_else(|| Error::new(Code::Protocol, "the exec'd process sent an unexpected message")));
+        }
+        // Through the host procfs fd: our /proc is the container's now.
+        let start_time = start_time_at(&proc_fd, pid).ok_or_else(|| Error::new(Code::NoSuchProcess, format!("exec'd process {pid} vanished before it was reported")))?;
+        started(control, pid, start_time)
+    })();
+    if let Err(e) = res {
+        let _ = monitor::pidfd_signal(&child_pidfd, libc::SIGKILL);
+        let _ = monitor::reap(&child_pidfd);
+        return Err(e);
+    }
+    drop(cg);
+    drop(pidfd);
+    if plan.detach {
+        return Ok(0);
+    }
+    let exit = monitor::watch(&child_pidfd)?;
+    write_report(control, &exit.report())?;
+    Ok(exit.code())
+}

@@ -1,0 +1,109 @@
+//! The child of helper mode `exec`: after `go`, the process attributes,
+//! credentials and capabilities, fd hygiene, `execve`. Any failure is sent as a
+//! JSON error on the sync socket (close-on-exec: EOF tells the helper the exec
+//! succeeded).
+
+use std::os::fd::{OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use super::super::{caps, fds, monitor, sync, sys, user};
+use crate::plan::Process;
+use crate::{Code, Error, Result};
+
+/// What the child inherits from the helper.
+pub struct ProcessCtx<'a> {
+    pub process: &'a Process,
+    pub caps: caps::Sets,
+    pub sync: OwnedFd,
+    pub proc_fd: OwnedFd,
+    /// Helper fds the process must not keep.
+    pub close: Vec<RawFd>,
+    pub preserve_fds: u32,
+    pub detach: bool,
+}
+
+fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    sys::cvt(unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) }, Code::Process, "prctl", Some(what)).map(|_| ())
+}
+
+/// Never returns: ends in `execve` or `_exit`.
+pub fn main(ctx: ProcessCtx<'_>) -> ! {
+    for fd in &ctx.close {
+        // SAFETY: closing inherited helper fds this process will not use.
+        unsafe { libc::close(*fd) };
+    }
+    monitor::reset_in_child();
+    // Above the preserved fds' sources, so the fd shuffle cannot clobber it.
+    let sync = match fds::raise(ctx.sync, fds::PRESERVE_SOURCE + ctx.preserve_fds as RawFd) {
+        Ok(s) => s,
+        // SAFETY: _exit skips the helper's destructors.
+        Err(_) => unsafe { libc::_exit(1) },
+    };
+    let ctx = SetupCtx { process: ctx.process, caps: ctx.caps, sync, proc_fd: ctx.proc_fd, preserve_fds: ctx.preserve_fds, detach: ctx.detach };
+    let (err, status) = match setup(&ctx) {
+        Ok(e) => exec(&e),
+        Err(e) => (e, 1),
+    };
+    sync::send_error(&ctx.sync, &err);
+    // SAFETY: _exit skips the helper's destructors.
+    unsafe { libc::_exit(status) }
+}
+
+struct SetupCtx<'a> {
+    process: &'a Process,
+    caps: caps::Sets,
+    sync: OwnedFd,
+    proc_fd: OwnedFd,
+    preserve_fds: u32,
+    detach: bool,
+}
+
+fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
+    let process = ctx.process;
+    prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    if !ctx.detach {
+        prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
+    }
+    if sync::recv(&ctx.sync)? != sync::GO {
+        return Err(Error::new(Code::Protocol, "the helper did not send go"));
+    }
+    user::set_rlimits(&process.rlimits)?;
+    if let Some(adj) = process.oom_score_adj {
+        user::set_oom_score_adj(&ctx.proc_fd, adj)?;
+    }
+    user::set_umask(&process.user);
+    let cwd = sys::cstr(&process.cwd)?;
+    // SAFETY: `cwd` is a valid C string; setns(mnt) made the container's root ours.
+    sys::cvt(unsafe { libc::chdir(cwd.as_ptr()) }, Code::Process, "chdir", Some(&process.cwd)).map_err(|e| e.context("process.cwd"))?;
+    // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".
+    let here = std::env::current_dir().map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
+    if !here.is_absolute() || here.to_string_lossy().starts_with("(unreachable)") {
+        return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
+    }
+    let e = super::lookup(process)?;
+    caps::drop_bounding(ctx.caps.bounding)?;
+    user::switch(&process.user)?;
+    caps::apply(&ctx.caps)?;
+    if process.no_new_privileges {
+        prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
+    }
+    fds::prepare(ctx.preserve_fds)?;
+    Ok(e)
+}
+
+/// `execve`; returns only on failure, with the error and exit status (127/126).
+fn exec(e: &super::Exec) -> (Error, i32) {
+    let mut argv: Vec<*const libc::c_char> = e.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = e.envp.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    // SAFETY: `path`, `argv` and `envp` are NUL-terminated arrays of valid C strings.
+    unsafe { libc::execve(e.path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    let errno = Errno::last();
+    let (code, status) = if errno == Errno::ENOENT { (Code::ExecNotFound, 127) } else { (Code::ExecFailed, 126) };
+    let mut err = Error::sys(code, "execve", Some(&e.path.to_string_lossy()), errno);
+    err.message = format!("exec {}: {}", e.path.to_string_lossy(), errno.desc());
+    (err, status)
+}
