@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ERR_LXTS_NO_SUCH_PROCESS'
   | 'ERR_LXTS_PROCESS'
   | 'ERR_LXTS_PROTOCOL'
+  | 'ERR_LXTS_HOOK'
 
 /** Every {@link ErrorCode}, for membership checks. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -52,6 +53,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'ERR_LXTS_NO_SUCH_PROCESS',
   'ERR_LXTS_PROCESS',
   'ERR_LXTS_PROTOCOL',
+  'ERR_LXTS_HOOK',
 ]
 
 /** Extra context an error may carry. */

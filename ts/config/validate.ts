@@ -286,7 +286,8 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
       if (!isAbs(p)) is.invalid(`linux.${k}[${i}]`, `"${p}" is not an absolute path`)
     })
   }
-  for (const k of ['seccomp', 'timeOffsets', 'intelRdt', 'personality', 'mountLabel']) {
+  checkSeccomp(is, l['seccomp'])
+  for (const k of ['timeOffsets', 'intelRdt', 'personality', 'mountLabel']) {
     if (!isEmpty(l[k])) is.unsupported(`linux.${k}`)
   }
   for (const k of ['hostname', 'domainname']) {
@@ -297,7 +298,64 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
 
 function checkHooks(is: Issues, v: unknown): void {
   const hooks = is.object('hooks', v)
-  for (const k of HOOK_KINDS) if (!isEmpty(hooks?.[k])) is.unsupported(`hooks.${k}`, 'hooks are not supported by lxts yet')
+  for (const k of HOOK_KINDS) {
+    const list = is.array(`hooks.${k}`, hooks?.[k])
+    if (list === undefined) continue
+    // These run inside the container's namespaces, which Node never enters.
+    if ((k === 'createContainer' || k === 'startContainer') && list.length > 0) is.unsupported(`hooks.${k}`, 'hooks run in the container namespaces are not supported by lxts yet')
+    list.forEach((h, i) => {
+      const f = `hooks.${k}[${i}]`
+      if (!isObj(h)) return is.invalid(f, 'must be an object')
+      if (!isAbs(h['path'])) is.invalid(`${f}.path`, 'is required (an absolute path)')
+      is.strings(`${f}.args`, h['args'])
+      is.strings(`${f}.env`, h['env'])?.forEach((e, j) => {
+        if (!/^[^=]+=/.test(e)) is.invalid(`${f}.env[${j}]`, `"${e}" is not KEY=value`)
+      })
+      const t = h['timeout']
+      if (t !== undefined && !(Number.isInteger(t) && (t as number) > 0)) is.invalid(`${f}.timeout`, 'must be a positive integer (seconds)')
+    })
+  }
+}
+
+const SECCOMP_ACTIONS = ['SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY']
+const SECCOMP_OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']
+const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']
+
+/** The shape of `linux.seccomp`; syscall names and architectures are checked by the compiler in the helper. */
+function checkSeccomp(is: Issues, v: unknown): void {
+  const s = is.object('linux.seccomp', v)
+  if (s === undefined) return
+  const action = (f: string, a: unknown): void => {
+    if (typeof a !== 'string' || !SECCOMP_ACTIONS.includes(a)) is.invalid(f, `unknown seccomp action ${JSON.stringify(a)}`)
+    else if (a === 'SCMP_ACT_NOTIFY') is.unsupported(f, 'SCMP_ACT_NOTIFY (seccomp user notification) is not supported by lxts')
+  }
+  action('linux.seccomp.defaultAction', s['defaultAction'])
+  if (s['defaultErrnoRet'] !== undefined && !isUint32(s['defaultErrnoRet'])) is.invalid('linux.seccomp.defaultErrnoRet', 'must be a non-negative integer')
+  is.strings('linux.seccomp.architectures', s['architectures'])
+  is.strings('linux.seccomp.flags', s['flags'])?.forEach((fl, i) => {
+    if (!SECCOMP_FLAGS.includes(fl)) is.invalid(`linux.seccomp.flags[${i}]`, `unknown seccomp flag "${fl}"`)
+  })
+  if (!isEmpty(s['listenerPath'])) is.unsupported('linux.seccomp.listenerPath', 'seccomp user notification is not supported by lxts')
+  is.array('linux.seccomp.syscalls', s['syscalls'])?.forEach((r, i) => {
+    const f = `linux.seccomp.syscalls[${i}]`
+    if (!isObj(r)) return is.invalid(f, 'must be an object')
+    const names = is.strings(`${f}.names`, r['names'])
+    if (names === undefined || names.length === 0) is.invalid(`${f}.names`, 'must be a non-empty array of syscall names')
+    action(`${f}.action`, r['action'])
+    if (r['errnoRet'] !== undefined && !isUint32(r['errnoRet'])) is.invalid(`${f}.errnoRet`, 'must be a non-negative integer')
+    is.array(`${f}.args`, r['args'])?.forEach((a, j) => {
+      const af = `${f}.args[${j}]`
+      if (!isObj(a)) return is.invalid(af, 'must be an object')
+      if (!(Number.isInteger(a['index']) && (a['index'] as number) >= 0 && (a['index'] as number) <= 5)) is.invalid(`${af}.index`, 'must be an integer from 0 to 5')
+      for (const k of ['value', 'valueTwo']) {
+        const n = a[k]
+        if (n !== undefined && !Number.isSafeInteger(n)) is.invalid(`${af}.${k}`, 'must be an integer below 2^53 (JSON numbers lose precision above)')
+        else if (typeof n === 'number' && n < 0) is.invalid(`${af}.${k}`, 'must not be negative')
+      }
+      if (a['value'] === undefined) is.invalid(`${af}.value`, 'is required')
+      if (typeof a['op'] !== 'string' || !SECCOMP_OPS.includes(a['op'])) is.invalid(`${af}.op`, `unknown comparison ${JSON.stringify(a['op'])}`)
+    })
+  })
 }
 
 /**

@@ -8,6 +8,7 @@ import { LxtsError, errnoCode, fromNative } from '../errors.js'
 import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
 import type { Helper } from './helper.js'
+import { hookState, loadHooks, runHooks } from './hooks.js'
 import { resizeTerminal } from './terminal.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
@@ -152,9 +153,25 @@ export class Container {
 
   /** Run the container's process: release the init waiting on `exec.fifo`. */
   async start(): Promise<void> {
+    let prestartFailed = false
+    try {
+      await this.#start(() => (prestartFailed = true))
+    } catch (err) {
+      // A failing prestart hook leaves nothing: the container is killed and removed.
+      if (prestartFailed) await this.delete({ force: true }).catch(() => {})
+      throw err
+    }
+  }
+
+  async #start(onPrestartFailure: () => void): Promise<void> {
     await withLock(this.#store, this.id, async () => {
       const s = await this.#store.read(this.id)
       assertCan('start', await liveStatus(this.#store, s), this.id)
+      const hooks = await loadHooks(this.#store.file(this.id, 'config.json'))
+      await runHooks('prestart', hooks, hookState(s, 'created')).catch((err: unknown) => {
+        onPrestartFailure()
+        throw err
+      })
       const fifo = this.#store.file(this.id, 'exec.fifo')
       const data = await releaseInit(fifo, s.pid ?? 0, s.startTime)
       await unlink(fifo).catch((err: unknown) => {
@@ -162,6 +179,7 @@ export class Container {
       })
       checkFifo(this.id, data)
       await this.#store.write({ ...s, status: 'running' })
+      await runHooks('poststart', hooks, hookState(s, 'running'))
     })
   }
 
@@ -200,6 +218,7 @@ export class Container {
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = s.createdCgroups ?? cgroups
       if (removable.length > 0) await cgroupRemove(removable)
+      await runHooks('poststop', await loadHooks(this.#store.file(this.id, 'config.json')), hookState(s, 'stopped'))
       await this.#store.remove(this.id)
     })
   }

@@ -10,6 +10,7 @@ import { assertValidConfig } from '../config/validate.js'
 import { LxtsError, errnoCode } from '../errors.js'
 import { cgroupRemove, processInfo } from '../native.js'
 import { Container, killAndWait } from './container.js'
+import { hookState, runHooks } from './hooks.js'
 import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
 import { liveState } from './live-status.js'
 import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
@@ -125,6 +126,7 @@ export class Runtime {
         if (ownSocket !== undefined) receiver = await listenConsole(ownSocket)
         helper = startHelper(plan, { stdio: o.stdio })
         report = await helper.created
+        await runHooks('createRuntime', config.hooks, hookState({ ...base, pid: report.pid }, 'creating'))
         const master = receiver === undefined ? undefined : await receiver.master
         receiver?.close()
         const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups, createdCgroups: report.createdCgroups }

@@ -6,7 +6,7 @@ use std::os::fd::{OwnedFd, RawFd};
 
 use super::exec::{self, Exec};
 use super::namespaces::NsPlan;
-use super::{caps, fds, monitor, net, rootfs, sync, sys, user};
+use super::{caps, fds, monitor, net, rootfs, seccomp, sync, sys, user};
 use crate::plan::Plan;
 use crate::{Code, Error, Result};
 
@@ -93,6 +93,10 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }
     let e = exec::lookup(process)?;
+    if !process.no_new_privileges {
+        // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before caps are dropped (as runc).
+        seccomp::load_plan(plan)?;
+    }
     caps::drop_bounding(ctx.caps.bounding)?;
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
@@ -125,6 +129,12 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     };
     if fds::prepare(n).is_err() {
         die(1);
+    }
+    if ctx.plan.config.process.as_ref().is_some_and(|p| p.no_new_privileges) {
+        // The very last step before execve: nothing of lxts runs under the filter but the exec.
+        if let Err(err) = seccomp::load_plan(ctx.plan) {
+            seccomp::fail_into(&fifo, &err)
+        }
     }
     if ctx.plan.init {
         super::reaper::fork_and_run(&e, fifo, ctx.plan.init_forward_to_group)

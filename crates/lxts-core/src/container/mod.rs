@@ -17,6 +17,7 @@ pub mod namespaces;
 pub mod net;
 pub mod reaper;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spawn;
 pub mod sync;
 pub mod sys;
@@ -66,6 +67,9 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     }
     if cfg.linux.as_ref().is_some_and(|l| l.time_offsets.is_some()) {
         return Err(Error::new(Code::InvalidConfig, "linux.timeOffsets is not supported yet"));
+    }
+    if let Some(s) = cfg.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+        seccomp::compile(s, seccomp::Arch::native())?;
     }
     if !cfg.root.path.starts_with('/') {
         return Err(Error::new(Code::InvalidConfig, "root.path must be absolute"));
