@@ -13,6 +13,8 @@ export { Runtime, type CreateOptions, type RuntimeOptions } from './lifecycle/ru
 export { Container } from './lifecycle/container.js'
 export type { ContainerState, ExitStatus } from './lifecycle/types.js'
 export type { StdioSpec } from './lifecycle/helper.js'
+export { readProcessFile, type ExecHandle, type ExecOptions, type ExecProcess } from './lifecycle/exec.js'
+export type { LogOptions } from './lifecycle/logs.js'
 export { STATUSES, TRANSITIONS, assertCan, can, type ContainerStatus, type Verb } from './lifecycle/status.js'
 export { DEFAULT_ROOT, assertValidId } from './lifecycle/state-store.js'
 export { LxtsError, ERROR_CODES, isLxtsError, type ConfigIssue, type ErrorCode } from './errors.js'

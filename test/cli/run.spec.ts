@@ -61,12 +61,12 @@ test('run -d creates (with monitor) and starts, then returns; a generated id is 
   t.is(named.stdout, '', 'nothing printed for an id the caller chose')
 })
 
-test('run usage errors: no id and no command, -- CMD with --bundle, --keep with --rm, -d with --rm', async (t) => {
+test('run usage errors: no id and no command, -- CMD with --bundle, --keep with --rm, -d with --keep', async (t) => {
   for (const [args, code] of [
     [['run'], 2],
     [['run', '-b', '/b', 'c1', '--', 'sh'], 2],
     [['run', '--keep', '--rm', '--', 'sh'], 2],
-    [['run', '-d', '--rm', '--', 'sh'], 1],
+    [['run', '-d', '--keep', '--', 'sh'], 2],
   ] as const) {
     const r = await cli([...args])
     t.is(r.code, code, `${args.join(' ')}: ${r.stderr}`)

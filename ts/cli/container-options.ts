@@ -12,6 +12,8 @@ export interface ContainerArgs {
   'no-pivot': boolean
   'no-new-keyring': boolean
   'preserve-fds': number
+  /** `--init` (absent when the engine fast path parsed the line). */
+  init?: boolean | undefined
 }
 
 /** Adds runc's `create` flags to a verb. */
@@ -23,6 +25,7 @@ export function withContainerOptions<T>(parser: Argv<T>): Argv<T & ContainerArgs
     .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot_root (for ramfs roots)' })
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring' })
     .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N more fds (3 … 3+N-1) to the container' })
+    .option('init', { type: 'boolean', describe: 'PID 1 is a tiny init that reaps zombies and forwards signals to the process' })
 }
 
 /** Translates the flags; relative paths are resolved against `cwd`. */
@@ -38,6 +41,7 @@ export function sandboxOptions(argv: ContainerArgs, cwd: string, monitor: boolea
     preserveFds: argv['preserve-fds'],
     monitor,
   }
+  if (argv.init === true) options.init = true
   const pidFile = argv['pid-file']
   const consoleSocket = argv['console-socket']
   if (pidFile !== undefined) options.pidFile = resolve(cwd, pidFile)

@@ -3,9 +3,9 @@
  * Only types are imported here: the library itself is loaded by {@link loadLibrary} when
  * a verb needs it.
  */
-import type { ContainerState, CreateOptions, ExitStatus, RuntimeOptions } from '../index.js'
+import type { ContainerState, CreateOptions, ExecHandle, ExecOptions, ExecProcess, ExitStatus, RuntimeOptions } from '../index.js'
 
-export type { ContainerState, CreateOptions, ExitStatus, RuntimeOptions }
+export type { ContainerState, CreateOptions, ExecHandle, ExecOptions, ExecProcess, ExitStatus, RuntimeOptions }
 
 /** An OCI `config.json` as the library types it. */
 export type OciConfig = NonNullable<CreateOptions['config']>
@@ -18,6 +18,8 @@ export interface CliContainer {
   kill(signal?: string | number, options?: { all?: boolean }): Promise<void>
   delete(options?: { force?: boolean }): Promise<void>
   wait(): Promise<ExitStatus>
+  exec(process: ExecProcess, options?: ExecOptions): Promise<ExecHandle>
+  logs(options?: { follow?: boolean }): AsyncIterable<Buffer>
 }
 
 /** The `Runtime` methods the CLI calls. */
@@ -33,6 +35,7 @@ export interface CliLibrary {
   openRuntime(options: RuntimeOptions): CliRuntime
   defaultSpec(options: { rootless?: boolean }): OciConfig
   sandboxConfig(argv: string[], options: { id: string; root: string }): OciConfig
+  readProcessFile(file: string): Promise<ExecProcess>
 }
 
 /** Loads the real library (and through it, lazily, the native binding). */
@@ -42,5 +45,6 @@ export async function loadLibrary(): Promise<CliLibrary> {
     openRuntime: (options) => new lib.Runtime(options),
     defaultSpec: (options) => lib.defaultSpec(options),
     sandboxConfig: (argv, options) => lib.sandboxConfig(argv, options),
+    readProcessFile: (file) => lib.readProcessFile(file),
   }
 }

@@ -3,13 +3,16 @@ import type { Argv } from 'yargs'
 import { CliError } from './cli-error.js'
 import { createCommand } from './commands/create.js'
 import { deleteCommand } from './commands/delete.js'
+import { execCommand } from './commands/exec.js'
 import { featuresCommand } from './commands/features.js'
 import { killCommand } from './commands/kill.js'
 import { listCommand } from './commands/list.js'
+import { logsCommand } from './commands/logs.js'
 import { runCommand } from './commands/run.js'
 import { specCommand } from './commands/spec.js'
 import { startCommand } from './commands/start.js'
 import { stateCommand } from './commands/state.js'
+import { waitCommand } from './commands/wait.js'
 import type { CliContext } from './context.js'
 import { LXTS_VERSION, SPEC_VERSION } from './features-data.js'
 import { checkRootlessValue, withGlobalOptions, type GlobalArgs } from './global-options.js'
@@ -38,6 +41,9 @@ export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<Global
     .command(killCommand(ctx))
     .command(deleteCommand(ctx))
     .command(listCommand(ctx))
+    .command(execCommand(ctx))
+    .command(waitCommand(ctx))
+    .command(logsCommand(ctx))
     .command(specCommand(ctx))
     .command(featuresCommand(ctx))
     .group(['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'criu'], 'Global options (before the command):')

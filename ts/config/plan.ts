@@ -22,6 +22,12 @@ export interface Plan {
   noPivot: boolean
   preserveFds: number
   consoleSocket: string | null
+  /** `--init`: PID 1 is a tiny reaping, signal-forwarding init that forks the process. */
+  init: boolean
+  /** With `init`: signals go to the process's group instead of the process. */
+  initForwardToGroup: boolean
+  /** Monitor mode: the monitor removes the cgroups and state directory after the exit (`run -d --rm`). */
+  removeOnExit: boolean
 }
 
 /** Inputs of {@link buildPlan} besides the config. */
@@ -35,6 +41,9 @@ export interface PlanOptions {
   noPivot?: boolean | undefined
   preserveFds?: number | undefined
   consoleSocket?: string | undefined
+  init?: boolean | undefined
+  initForwardToGroup?: boolean | undefined
+  removeOnExit?: boolean | undefined
   /** lxts's own cgroup path (default: read from `/proc/self/cgroup`). */
   ownCgroup?: string | undefined
 }
@@ -130,5 +139,8 @@ export function buildPlan(config: OciConfig, o: PlanOptions): Plan {
     noPivot: o.noPivot ?? false,
     preserveFds: o.preserveFds ?? 0,
     consoleSocket: o.consoleSocket ?? null,
+    init: o.init ?? false,
+    initForwardToGroup: o.initForwardToGroup ?? false,
+    removeOnExit: o.removeOnExit ?? false,
   }
 }

@@ -7,7 +7,9 @@ import type { Duplex, Readable, Writable } from 'node:stream'
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
 import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
+import { execInContainer, type ExecHandle, type ExecOptions, type ExecProcess } from './exec.js'
 import type { Helper } from './helper.js'
+import { readLog, type LogOptions } from './logs.js'
 import { hookState, loadHooks, runHooks } from './hooks.js'
 import { resizeTerminal } from './terminal.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
@@ -183,6 +185,20 @@ export class Container {
     })
   }
 
+  /**
+   * Run one more process in the (created or running) container: `process` overrides the
+   * container's own process settings (or, with `complete`, is the whole OCI process).
+   * Resolves once it exec'd; ERR_LXTS_INVALID_STATE when the container is stopped.
+   */
+  async exec(process: ExecProcess, o: ExecOptions = {}): Promise<ExecHandle> {
+    return execInContainer(this.#store, this.id, process, o)
+  }
+
+  /** The output of a container created with `log` (`run -d`); `follow` reads on until it stops. */
+  logs(o: LogOptions = {}): AsyncGenerator<Buffer> {
+    return readLog(this.#store, this.id, o)
+  }
+
   /** Send a signal (name or number, default TERM) to the init, or with `all` to every process of the container. */
   async kill(signal: string | number = 'TERM', o: { all?: boolean } = {}): Promise<void> {
     const sig = signalNumber(signal)
@@ -234,7 +250,9 @@ export class Container {
     if (helper !== undefined) {
       helper.ref()
       try {
-        return await helper.exited
+        const reported = await helper.exited
+        // exit.json also says whether the OOM killer ended it.
+        return (await this.#store.readExit(this.id).catch(() => undefined)) ?? reported
       } catch (err) {
         const exit = await this.#store.readExit(this.id).catch(() => undefined)
         if (exit !== undefined) return exit

@@ -1,4 +1,5 @@
 /** A runtime root (`--root`): create, find and list containers, or run one to completion. */
+import { closeSync, openSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -49,6 +50,14 @@ export interface CreateOptions {
   monitor?: boolean | undefined
   /** The container's stdio (default: this process's own). */
   stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+  /** PID 1 is a tiny init (reaps zombies, forwards signals) and the process its child (`--init`). */
+  init?: boolean | undefined
+  /** With `init`: forward signals to the process's group instead of the process. */
+  initForwardToGroup?: boolean | undefined
+  /** Monitor mode: the monitor deletes the container once it exited (`run -d --rm`). */
+  removeOnExit?: boolean | undefined
+  /** Write the container's stdout and stderr to `<root>/<id>/log` (stdin: /dev/null); replaces `stdio`. */
+  log?: boolean | undefined
 }
 
 /** Signals `run` forwards to the container while it runs in the foreground. */
@@ -107,6 +116,9 @@ export class Runtime {
           stateDir,
           noPivot: o.noPivot,
           preserveFds,
+          init: o.init,
+          initForwardToGroup: o.initForwardToGroup,
+          removeOnExit: o.removeOnExit,
           consoleSocket: o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket),
         })
         const base: StoredState = {
@@ -124,7 +136,13 @@ export class Runtime {
         await this.#store.write(base)
         await this.#store.writeConfig(id, plan.config)
         if (ownSocket !== undefined) receiver = await listenConsole(ownSocket)
-        helper = startHelper(plan, { stdio: o.stdio })
+        // The container appends to the log itself: no process has to relay its output.
+        const logFd = o.log === true ? openSync(join(stateDir, 'log'), 'a', 0o600) : undefined
+        try {
+          helper = startHelper(plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd] })
+        } finally {
+          if (logFd !== undefined) closeSync(logFd)
+        }
         report = await helper.created
         await runHooks('createRuntime', config.hooks, hookState({ ...base, pid: report.pid }, 'creating'))
         const master = receiver === undefined ? undefined : await receiver.master

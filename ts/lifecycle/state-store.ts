@@ -99,7 +99,7 @@ export class StateStore {
   }
 
   /** A file inside `<root>/<id>`. */
-  file(id: string, name: 'state.json' | 'config.json' | 'lock' | 'exec.fifo' | 'exit.json' | 'rootfs'): string {
+  file(id: string, name: 'state.json' | 'config.json' | 'lock' | 'exec.fifo' | 'exit.json' | 'rootfs' | 'log'): string {
     return join(this.dir(id), name)
   }
 
@@ -175,7 +175,9 @@ export class StateStore {
       const exitCode = v['exitCode']
       const signal = v['signal']
       if (!Number.isInteger(exitCode)) throw new Error('"exitCode" is not an integer')
-      return { exitCode: exitCode as number, signal: Number.isInteger(signal) ? (signal as number) : null }
+      const exit: ExitStatus = { exitCode: exitCode as number, signal: Number.isInteger(signal) ? (signal as number) : null }
+      if (typeof v['oomKilled'] === 'boolean') exit.oomKilled = v['oomKilled']
+      return exit
     } catch (err) {
       throw corrupt(file, (err as Error).message, err)
     }

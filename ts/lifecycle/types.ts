@@ -6,6 +6,8 @@ export interface ExitStatus {
   /** Exit code; 128+signal when killed by a signal; -1 when unknown. */
   exitCode: number
   signal: number | null
+  /** True when the memory cgroup's OOM killer fired while it ran (recorded by a monitor). */
+  oomKilled?: boolean
 }
 
 /** OCI state (runc's superset), as `lxts state` prints it. */

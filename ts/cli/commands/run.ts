@@ -85,8 +85,8 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
         .epilogue(HELP_EPILOGUE),
     handler: async (argv) => {
       rejectUnsupportedGlobals(argv)
-      if (argv.detach && (argv.rm === true || argv.keep === true)) {
-        throw new CliError('ERR_LXTS_UNSUPPORTED', 'run -d does not delete the container when it exits; drop --rm/--keep and use "lxts delete ID"', { field: argv.rm === true ? '--rm' : '--keep' })
+      if (argv.detach && argv.keep === true) {
+        throw new CliError('ERR_LXTS_USAGE', 'run -d keeps the container anyway (delete it with "lxts delete ID"); --keep is for the foreground', { field: '--keep' })
       }
       const plan = await planRun(argv, ctx)
       const runtime = (await ctx.library()).openRuntime({ root: argv.root })
@@ -98,7 +98,9 @@ export function runCommand(ctx: CliContext): CommandModule<GlobalArgs, RunArgs> 
         if (proc !== undefined) proc.terminal = true
       }
       if (argv.detach) {
-        const container = await runtime.create(plan.id, plan.options)
+        // Without a terminal the output goes to <root>/<id>/log (`lxts logs`); --rm: the monitor deletes it after the exit.
+        const log = argv['console-socket'] === undefined && !argv.tty
+        const container = await runtime.create(plan.id, { ...plan.options, log, removeOnExit: argv.rm === true })
         await container.start()
         if (plan.generatedId) ctx.out(`${plan.id}\n`)
         return
