@@ -9,6 +9,25 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Watches one container's memory cgroup for OOM kills (v1: eventfd registered via
+ * `cgroup.event_control`; v2: `memory.events`). `wait` runs on a libuv pool thread
+ * with a timeout, so callers loop without blocking the JS thread.
+ */
+export declare class NativeOomWatcher {
+  constructor(dirs: Array<string>)
+  /** Wait up to `timeoutMs` (bounded: it holds a pool thread) for OOM kills. */
+  wait(timeoutMs: number): Promise<NativeOomWait>
+  /** Release the eventfd. Later waits report `gone`. */
+  close(): void
+}
+
+/**
+ * Apply `linux.resources` (JSON text) to the cgroup directories `dirs`. Returns
+ * warnings (settings the kernel ignores). Errors name the field.
+ */
+export declare function cgroupApplyResources(dirs: Array<string>, resourcesJson: string): Array<string>
+
 /** Move a process (or with `thread`, one thread) into the group at `dir`. */
 export declare function cgroupAttach(dir: string, pid: number, thread: boolean, makeThreaded: boolean): void
 
@@ -17,19 +36,6 @@ export declare function cgroupAttach(dir: string, pid: number, thread: boolean, 
  * `mountPoints` (all when empty); returns the group directories.
  */
 export declare function cgroupCreate(path: string, mountPoints: Array<string>): Array<string>
-
-/** Wake a pending `consoleReceive(fd)` (it rejects). The fd stays open. */
-export declare function consoleCancel(fd: number): void
-
-/** Listen on a new unix socket at `path` (mode 0600, close-on-exec); returns its fd. */
-export declare function consoleListen(path: string): number
-
-/**
- * Resolves the pty master fd (close-on-exec) sent over the listening socket `fd`
- * with `SCM_RIGHTS`. Rejects after `timeoutMs`, or at once after `consoleCancel(fd)`.
- * Keep `fd` open until this settles.
- */
-export declare function consoleReceive(fd: number, timeoutMs: number): Promise<number>
 
 /**
  * Remove the group at `dir`; refuses a populated one (naming the pids), and child
@@ -64,6 +70,9 @@ export declare function cgroupKillAll(dirs: Array<string>, signal: number): Prom
 /** Mount a v1 hierarchy (`controllers`, and/or a new named hierarchy `name`) at `dir`. */
 export declare function cgroupMount(dir: string, controllers: Array<string>, name?: string | undefined | null): void
 
+/** OOM kills recorded in the container's memory cgroup, or null when it has none (or it is gone). */
+export declare function cgroupOomKills(dirs: Array<string>): number | null
+
 /** Pids in the given cgroup directories (sorted union; missing directories hold none). */
 export declare function cgroupPids(dirs: Array<string>): Array<number>
 
@@ -85,6 +94,9 @@ export declare function cgroupSetReleaseAgent(mountPoint: string, program: strin
 /** Processes, threads, child groups and readable interface files of the group at `dir`. */
 export declare function cgroupShow(dir: string): NativeGroupInfo
 
+/** Usage stats of the cgroup directories `dirs` as JSON text (runc's `events --stats` `data`). */
+export declare function cgroupStats(dirs: Array<string>): string
+
 /** `/proc/cgroups` joined with the mounts (plus named hierarchies and cgroup2). */
 export declare function cgroupSubsystems(): Array<NativeSubsystem>
 
@@ -93,6 +105,19 @@ export declare function cgroupUmount(dir: string): void
 
 /** Wait up to `timeoutMs` for a v1 OOM event in the memory group `dir`. */
 export declare function cgroupWaitOom(dir: string, timeoutMs: number): Promise<boolean>
+
+/** Wake a pending `consoleReceive(fd)` (it rejects). The fd stays open. */
+export declare function consoleCancel(fd: number): void
+
+/** Listen on a new unix socket at `path` (mode 0600, close-on-exec); returns its fd. */
+export declare function consoleListen(path: string): number
+
+/**
+ * Resolves the pty master fd (close-on-exec) sent over the listening socket `fd`
+ * with `SCM_RIGHTS`. Rejects after `timeoutMs`, or at once after `consoleCancel(fd)`.
+ * Keep `fd` open until this settles.
+ */
+export declare function consoleReceive(fd: number, timeoutMs: number): Promise<number>
 
 /**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)
@@ -133,6 +158,14 @@ export interface NativeHierarchy {
   mountPoint: string
   /** The cgroup path shown at `mountPoint` (mountinfo's root field). */
   root: string
+}
+
+/** What one wait saw. */
+export interface NativeOomWait {
+  /** New OOM kills since the last wait. */
+  kills: number
+  /** The memory cgroup is gone (the container was deleted). */
+  gone: boolean
 }
 
 /** `/proc/<pid>/stat` facts about a live (or zombie) process. */

@@ -773,7 +773,9 @@ if (
   }
 }
 
-const { cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, lockFile, processInfo, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, lockFile, processInfo, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+export { NativeOomWatcher }
+export { cgroupApplyResources }
 export { cgroupAttach }
 export { cgroupCreate }
 export { cgroupDelete }
@@ -784,12 +786,14 @@ export { cgroupHost }
 export { cgroupIsOwned }
 export { cgroupKillAll }
 export { cgroupMount }
+export { cgroupOomKills }
 export { cgroupPids }
 export { cgroupPidsRecursive }
 export { cgroupRemove }
 export { cgroupSet }
 export { cgroupSetReleaseAgent }
 export { cgroupShow }
+export { cgroupStats }
 export { cgroupSubsystems }
 export { cgroupUmount }
 export { cgroupWaitOom }

@@ -12,6 +12,8 @@
 export { Runtime, type CreateOptions, type RuntimeOptions } from './lifecycle/runtime.js'
 export { Container } from './lifecycle/container.js'
 export type { ContainerState, ExitStatus } from './lifecycle/types.js'
+export type { ContainerEvent, EventsOptions, MemoryEntry, Stats } from './lifecycle/events.js'
+export { mergeResources } from './lifecycle/update.js'
 export type { StdioSpec } from './lifecycle/helper.js'
 export { readProcessFile, type ExecHandle, type ExecOptions, type ExecProcess } from './lifecycle/exec.js'
 export type { LogOptions } from './lifecycle/logs.js'

@@ -3,6 +3,7 @@ import type { Argv } from 'yargs'
 import { CliError } from './cli-error.js'
 import { createCommand } from './commands/create.js'
 import { deleteCommand } from './commands/delete.js'
+import { eventsCommand } from './commands/events.js'
 import { execCommand } from './commands/exec.js'
 import { featuresCommand } from './commands/features.js'
 import { killCommand } from './commands/kill.js'
@@ -12,6 +13,7 @@ import { runCommand } from './commands/run.js'
 import { specCommand } from './commands/spec.js'
 import { startCommand } from './commands/start.js'
 import { stateCommand } from './commands/state.js'
+import { updateCommand } from './commands/update.js'
 import { waitCommand } from './commands/wait.js'
 import type { CliContext } from './context.js'
 import { LXTS_VERSION, SPEC_VERSION } from './features-data.js'
@@ -41,6 +43,8 @@ export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<Global
     .command(killCommand(ctx))
     .command(deleteCommand(ctx))
     .command(listCommand(ctx))
+    .command(updateCommand(ctx))
+    .command(eventsCommand(ctx))
     .command(execCommand(ctx))
     .command(waitCommand(ctx))
     .command(logsCommand(ctx))

@@ -246,14 +246,61 @@ function checkDevices(is: Issues, v: unknown): void {
 
 function checkResources(is: Issues, v: unknown): void {
   const r = is.object('linux.resources', v)
-  if (r === undefined) return
-  // Device rules are passed to the helper; engines always send them.
-  is.array('linux.resources.devices', r['devices'])?.forEach((d, i) => {
-    if (!isObj(d) || typeof d['allow'] !== 'boolean') is.invalid(`linux.resources.devices[${i}].allow`, 'is required (a boolean)')
-  })
-  for (const [k, val] of Object.entries(r)) {
-    if (k !== 'devices' && !isEmpty(val)) is.unsupported(`linux.resources.${k}`, 'resource limits are not supported by lxts yet')
+  if (r !== undefined) checkResourcesShape(is, r)
+}
+
+const isInt = (v: unknown): v is number => Number.isInteger(v)
+const RESOURCE_INTS: Record<string, readonly string[]> = {
+  memory: ['limit', 'reservation', 'swap', 'kernel', 'kernelTCP', 'swappiness'],
+  cpu: ['shares', 'quota', 'period', 'realtimeRuntime', 'realtimePeriod', 'idle', 'burst'],
+  blockIO: ['weight', 'leafWeight'],
+}
+
+/** The shape of `linux.resources` (also what `lxts update` accepts); values are checked by the kernel. */
+function checkResourcesShape(is: Issues, r: Record<string, unknown>, base = 'linux.resources'): void {
+  for (const [sect, keys] of Object.entries(RESOURCE_INTS)) {
+    const o = is.object(`${base}.${sect}`, r[sect])
+    if (o === undefined) continue
+    for (const k of keys) if (o[k] !== undefined && o[k] !== null && !isInt(o[k])) is.invalid(`${base}.${sect}.${k}`, 'must be an integer')
   }
+  const mem = isObj(r['memory']) ? r['memory'] : {}
+  if (isInt(mem['swappiness']) && (mem['swappiness'] < 0 || mem['swappiness'] > 100)) is.invalid(`${base}.memory.swappiness`, 'must be from 0 to 100')
+  for (const k of ['disableOOMKiller', 'useHierarchy']) is.bool(`${base}.memory.${k}`, mem[k])
+  const cpu = isObj(r['cpu']) ? r['cpu'] : {}
+  for (const k of ['cpus', 'mems']) is.string(`${base}.cpu.${k}`, cpu[k])
+  const pids = is.object(`${base}.pids`, r['pids'])
+  if (pids !== undefined && !isInt(pids['limit'])) is.invalid(`${base}.pids.limit`, 'is required (an integer; 0 or -1 is unlimited)')
+  const bio = isObj(r['blockIO']) ? r['blockIO'] : {}
+  for (const k of ['weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice']) {
+    is.array(`${base}.blockIO.${k}`, bio[k])?.forEach((d, i) => {
+      if (!isObj(d) || !isInt(d['major']) || !isInt(d['minor'])) is.invalid(`${base}.blockIO.${k}[${i}]`, 'needs integer major and minor')
+      else if (k !== 'weightDevice' && !(isInt(d['rate']) && d['rate'] >= 0)) is.invalid(`${base}.blockIO.${k}[${i}].rate`, 'is required (a non-negative integer)')
+    })
+  }
+  is.array(`${base}.hugepageLimits`, r['hugepageLimits'])?.forEach((h, i) => {
+    if (!isObj(h) || typeof h['pageSize'] !== 'string' || !/^[1-9][0-9]*[KMG]B$/.test(h['pageSize'])) is.invalid(`${base}.hugepageLimits[${i}].pageSize`, 'is required (like "2MB" or "1GB")')
+    else if (!(isInt(h['limit']) && h['limit'] >= 0)) is.invalid(`${base}.hugepageLimits[${i}].limit`, 'is required (a non-negative integer)')
+  })
+  const net = is.object(`${base}.network`, r['network'])
+  if (net !== undefined) {
+    if (net['classID'] !== undefined && !isUint32(net['classID'])) is.invalid(`${base}.network.classID`, 'must be a 32-bit unsigned integer')
+    is.array(`${base}.network.priorities`, net['priorities'])?.forEach((p, i) => {
+      if (!isObj(p) || typeof p['name'] !== 'string' || p['name'] === '' || !isUint32(p['priority'])) is.invalid(`${base}.network.priorities[${i}]`, 'needs a name and a priority')
+    })
+  }
+  is.array(`${base}.devices`, r['devices'])?.forEach((d, i) => {
+    const f = `${base}.devices[${i}]`
+    if (!isObj(d) || typeof d['allow'] !== 'boolean') return is.invalid(`${f}.allow`, 'is required (a boolean)')
+    if (d['type'] !== undefined && !['a', 'b', 'c'].includes(d['type'] as string)) is.invalid(`${f}.type`, 'must be "a", "b" or "c"')
+    for (const k of ['major', 'minor']) if (d[k] !== undefined && d[k] !== null && !(isInt(d[k]) && (d[k] as number) >= -1)) is.invalid(`${f}.${k}`, 'must be an integer (-1: any)')
+    if (d['access'] !== undefined && !(typeof d['access'] === 'string' && /^[rwm]+$/.test(d['access']))) is.invalid(`${f}.access`, 'must be made of r, w and m')
+  })
+  const uni = is.object(`${base}.unified`, r['unified'])
+  for (const [k, val] of Object.entries(uni ?? {})) {
+    if (k.includes('/') || k.includes('..') || !k.includes('.')) is.invalid(`${base}.unified["${k}"]`, 'must be an interface file name like "memory.high"')
+    else if (typeof val !== 'string') is.invalid(`${base}.unified["${k}"]`, 'must be a string')
+  }
+  if (!isEmpty(r['rdma'])) is.unsupported(`${base}.rdma`, 'rdma limits are not supported by lxts')
 }
 
 function checkLinux(is: Issues, v: unknown, c: Obj): void {
@@ -280,7 +327,10 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   }
   const sysctl = is.object('linux.sysctl', l['sysctl'])
   for (const [k, val] of Object.entries(sysctl ?? {})) if (typeof val !== 'string') is.invalid(`linux.sysctl.${k}`, 'must be a string')
-  if (!isEmpty(sysctl)) is.unsupported('linux.sysctl')
+  for (const k of Object.keys(sysctl ?? {})) {
+    const why = sysctlRefusal(k, ns)
+    if (why !== undefined) is.invalid(`linux.sysctl.${k}`, why)
+  }
   for (const k of ['maskedPaths', 'readonlyPaths']) {
     is.strings(`linux.${k}`, l[k])?.forEach((p, i) => {
       if (!isAbs(p)) is.invalid(`linux.${k}[${i}]`, `"${p}" is not an absolute path`)
@@ -377,6 +427,14 @@ export function validateConfig(config: unknown, o: ValidateOptions = {}): Config
   return is.list
 }
 
+/** Issues of a `linux.resources` object on its own (what `lxts update --resources` reads). */
+export function validateResources(r: unknown): ConfigIssue[] {
+  const is = new Issues()
+  if (!isObj(r)) is.invalid('linux.resources', 'must be a JSON object')
+  else checkResourcesShape(is, r)
+  return is.list
+}
+
 const SEVERITY: ErrorCode[] = ['ERR_LXTS_INVALID_CONFIG', 'ERR_LXTS_USAGE', 'ERR_LXTS_UNSUPPORTED']
 
 /**
@@ -393,4 +451,20 @@ export function assertValidConfig(config: unknown, o: ValidateOptions = {}): Oci
   const details = first === undefined ? { issues } : { issues, field: first.field }
   const prefix = code === 'ERR_LXTS_UNSUPPORTED' ? 'unsupported config' : code === 'ERR_LXTS_USAGE' ? 'config' : 'invalid config'
   throw new LxtsError(code, `${prefix}: ${text}`, details)
+}
+
+/** IPC-namespaced sysctls (as the kernel scopes them; runc's list). */
+const IPC_SYSCTLS = ['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']
+
+/**
+ * Why `key` may not be set, or undefined when it is scoped to a namespace the container has:
+ * anything else would change the host's value through the container's /proc/sys.
+ */
+function sysctlRefusal(key: string, ns: ReadonlySet<string>): string | undefined {
+  const k = key.replaceAll('/', '.')
+  const need = (t: string): string | undefined => (ns.has(t) ? undefined : `is scoped to the ${t} namespace, which the config does not list in linux.namespaces`)
+  if (IPC_SYSCTLS.includes(k) || k.startsWith('fs.mqueue.')) return need('ipc')
+  if (k === 'kernel.hostname' || k === 'kernel.domainname') return need('uts')
+  if (k.startsWith('net.')) return need('network')
+  return 'is not namespaced: setting it would change the host (lxts only sets ipc, uts and network sysctls)'
 }

@@ -12,11 +12,14 @@ import type { Helper } from './helper.js'
 import { readLog, type LogOptions } from './logs.js'
 import { hookState, loadHooks, runHooks } from './hooks.js'
 import { resizeTerminal } from './terminal.js'
+import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, type Stats } from './events.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import type { StateStore } from './state-store.js'
 import { assertCan } from './status.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
+import { updateContainer } from './update.js'
+import type { OciResources } from '../config/types.js'
 
 /** How long `delete` waits for a killed init to die. */
 const KILL_TIMEOUT_MS = 10_000
@@ -150,7 +153,25 @@ export class Container {
 
   /** The OCI state with the live status. */
   async state(): Promise<ContainerState> {
-    return liveState(this.#store, await this.#store.read(this.id))
+    const s = await this.#store.read(this.id)
+    const st = await liveState(this.#store, s)
+    if (st.exitStatus !== undefined) st.exitStatus = await withOomKilled(st.exitStatus, s.cgroups)
+    return st
+  }
+
+  /** Apply new `linux.resources` to the live container (merged into its saved config); returns warnings. */
+  async update(resources: OciResources): Promise<string[]> {
+    return updateContainer(this.#store, this.id, resources)
+  }
+
+  /** Current resource usage (runc's `events --stats` data). */
+  async stats(): Promise<Stats> {
+    return stats(this.#store, this.id)
+  }
+
+  /** Stats every `interval` ms plus OOM events, until the container stops. */
+  events(o: EventsOptions = {}): AsyncIterable<ContainerEvent> {
+    return events(this.#store, this.id, o)
   }
 
   /** Run the container's process: release the init waiting on `exec.fifo`. */
@@ -246,6 +267,12 @@ export class Container {
    * result is `{ exitCode: -1, signal: null }`.
    */
   async wait(): Promise<ExitStatus> {
+    const exit = await this.#waitExit()
+    const s = await this.#store.read(this.id).catch(() => undefined)
+    return withOomKilled(exit, s?.cgroups)
+  }
+
+  async #waitExit(): Promise<ExitStatus> {
     const helper = this.#helper
     if (helper !== undefined) {
       helper.ref()

@@ -27,6 +27,8 @@ pub enum Code {
     Process,
     /// The control channel broke.
     Protocol,
+    /// Valid config that lxts cannot honour on this host (e.g. device rules on cgroup v2).
+    Unsupported,
 }
 
 impl Code {
@@ -44,6 +46,7 @@ impl Code {
             Code::NoSuchProcess => "ERR_LXTS_NO_SUCH_PROCESS",
             Code::Process => "ERR_LXTS_PROCESS",
             Code::Protocol => "ERR_LXTS_PROTOCOL",
+            Code::Unsupported => "ERR_LXTS_UNSUPPORTED",
         }
     }
 
@@ -61,6 +64,7 @@ impl Code {
             Code::NoSuchProcess,
             Code::Process,
             Code::Protocol,
+            Code::Unsupported,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

@@ -11,4 +11,5 @@ mod cgroup_tool;
 mod error;
 mod lock;
 mod process;
+mod resources;
 mod tty;

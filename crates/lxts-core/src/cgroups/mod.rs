@@ -8,6 +8,9 @@
 pub mod detect;
 pub mod freeze;
 pub mod manage;
+pub mod oom;
+pub mod resources;
+pub mod stats;
 pub mod notify;
 pub mod tool;
 

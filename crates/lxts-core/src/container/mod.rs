@@ -119,6 +119,10 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
         if let Some(c) = &plan.cgroup {
             let host = cgroups::detect()?;
             cgroup = Some(cgroups::create(&host, &c.path)?);
+            // Limits before the init exists; warnings (ignored kernel memory) have no reader here.
+            if let (Some(cg), Some(res)) = (&cgroup, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
+                cgroups::resources::apply_new(&host, cg, res)?;
+            }
         }
         create(plan, &ns, sets, control, &state_dir, fifo, cgroup.as_ref())
     })();
