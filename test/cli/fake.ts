@@ -75,6 +75,13 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
       calls.push({ op: 'wait', id })
       return behaviour.runStatus ?? { exitCode: 0, signal: null }
     },
+    exec: async () => {
+      const status = behaviour.runStatus ?? { exitCode: 0, signal: null }
+      return { pid: 4242, startTime: 1, wait: async () => status, kill: () => {} }
+    },
+    logs: async function* () {
+      yield Buffer.from('')
+    },
   })
   const runtime: CliRuntime = {
     create: async (id, options) => {
@@ -104,6 +111,9 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
     openRuntime: (options) => {
       calls.push({ op: 'openRuntime', root: options.root })
       return runtime
+    },
+    readProcessFile: async () => {
+      return { args: ['true'] }
     },
     defaultSpec: (options) => {
       calls.push({ op: 'defaultSpec', rootless: options.rootless })

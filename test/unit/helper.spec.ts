@@ -19,7 +19,7 @@ function fake(name: string, body: string): string {
 }
 
 function plan(mode: 'create' | 'monitor'): Plan {
-  return { mode, id: 'c1', bundle: '/b', stateDir: '/s', config: { ociVersion: '1.2.0' }, cgroup: { path: '/lxts/c1' }, noPivot: false, preserveFds: 0, consoleSocket: null }
+  return { mode, id: 'c1', bundle: '/b', stateDir: '/s', config: { ociVersion: '1.2.0' }, cgroup: { path: '/lxts/c1' }, noPivot: false, preserveFds: 0, consoleSocket: null, init: false, initForwardToGroup: false, removeOnExit: false }
 }
 
 function withHelper<T>(path: string, fn: () => T): T {
