@@ -60,8 +60,7 @@ h.it('mounts with noexec/nosuid/nodev flags are applied', async (t) => {
   for (const o of ['ro', 'nosuid', 'nodev', 'noexec']) t.true(opts.includes(o), `${o} in ${r.stdout}`)
 })
 
-// KNOWN BUG (owner: helper exec/rootfs): runc mkdirs a missing process.cwd inside the rootfs; lxts fails chdir with ENOENT
-h.knownBug('a missing cwd is created (runc behaviour)', async (t) => {
+h.it('a missing cwd is created inside the rootfs (runc behaviour)', async (t) => {
   const r = await inside(t, ['pwd'], (c) => {
     c.root.readonly = false
     c.process.cwd = '/work/deep/dir'
@@ -76,8 +75,7 @@ h.it('process.oomScoreAdj is applied', async (t) => {
   t.is(r.stdout.trim(), '123')
 })
 
-// KNOWN BUG (owner: ts/config validate): the helper applies linux.sysctl (65c72b7) but validation still rejects it as ERR_LXTS_UNSUPPORTED
-h.knownBug('linux.sysctl sets the container’s namespaced value and never the host’s', async (t) => {
+h.it('linux.sysctl sets the container’s namespaced value and never the host’s', async (t) => {
   const hostBefore = readFileSync('/proc/sys/kernel/domainname', 'utf8')
   t.teardown(() => {
     if (readFileSync('/proc/sys/kernel/domainname', 'utf8') !== hostBefore) writeFileSync('/proc/sys/kernel/domainname', hostBefore)

@@ -121,7 +121,6 @@ const unsupported: [string, (c: any) => void, string][] = [
   ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
-  ['sysctl', (c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), 'linux.sysctl'],
   ['joining a mount namespace', (c) => (c.linux.namespaces[4].path = '/proc/1/ns/mnt'), 'linux.namespaces'],
   ['systemd cgroup path', (c) => (c.linux.cgroupsPath = 'system.slice:lxts:c1'), 'linux.cgroupsPath'],
 ]
@@ -154,4 +153,16 @@ test('JSON errors carry a position', (t) => {
   t.is(e?.code, 'ERR_LXTS_INVALID_CONFIG')
   t.regex(e?.message ?? '', /^b\/config\.json:3:\d+: invalid JSON/)
   t.throws(() => parseConfigText('[]'), { code: 'ERR_LXTS_INVALID_CONFIG' } as never)
+})
+
+test('linux.sysctl: namespaced keys pass; host-wide keys, or keys of a namespace not listed, are refused by name', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1000', 'fs.mqueue.msg_max': '20' })), [])
+  t.deepEqual(fieldsOf((c) => (c.linux.sysctl = { 'vm.overcommit_memory': '1' })), ['linux.sysctl.vm.overcommit_memory'])
+  t.deepEqual(
+    fieldsOf((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network')
+      c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }
+    }),
+    ['linux.sysctl.net.ipv4.ip_forward'],
+  )
 })

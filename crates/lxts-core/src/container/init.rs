@@ -84,9 +84,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         user::set_oom_score_adj(&ctx.proc_fd, adj)?;
     }
     user::set_umask(&process.user);
-    let cwd = sys::cstr(&process.cwd)?;
-    // SAFETY: `cwd` is a valid C string; after pivot_root the walk cannot leave the root.
-    sys::cvt(unsafe { libc::chdir(cwd.as_ptr()) }, Code::Process, "chdir", Some(&process.cwd)).map_err(|e| e.context("process.cwd"))?;
+    enter_cwd(&process.cwd)?;
     // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".
     let here = std::env::current_dir().map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
     if !here.is_absolute() || here.to_string_lossy().starts_with("(unreachable)") {
@@ -140,4 +138,16 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
         super::reaper::fork_and_run(&e, fifo, ctx.plan.init_forward_to_group)
     }
     exec::exec(&e, fifo)
+}
+
+/// `chdir` into `cwd`, resolved inside the (already pivoted) root and created when missing,
+/// as runc does. The final `fchdir` goes through the in-root handle, never a path walk.
+fn enter_cwd(cwd: &str) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let root = nix::fcntl::open("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        .map_err(|e| Error::sys(Code::Process, "open", Some("/"), e))?;
+    let dir = rootfs::resolve::mkdir_all(std::os::fd::AsFd::as_fd(&root), cwd, 0o755).map_err(|e| e.context("process.cwd"))?;
+    // SAFETY: `dir` is an open directory fd (O_PATH is accepted by fchdir).
+    sys::cvt(unsafe { libc::fchdir(dir.as_raw_fd()) }, Code::Process, "fchdir", Some(cwd)).map_err(|e| e.context("process.cwd"))?;
+    Ok(())
 }
