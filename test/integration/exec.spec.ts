@@ -1,0 +1,107 @@
+/**
+ * `lxts exec` on real containers: same namespaces and cgroups as the init, user/cwd/env/caps,
+ * fd hygiene, exit statuses, the engine form (--process --detach --pid-file), and refusals.
+ */
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { processAlive, processesOf } from '../helpers/bundle.js'
+import { describe } from '../helpers/cli.js'
+import { harness } from '../helpers/harness.js'
+import { waitFor } from '../helpers/wait.js'
+
+const h = harness(test)
+
+/** A running container (sleep as PID 1); returns its id and init pid. */
+async function running(t: ExecutionContext): Promise<{ id: string; pid: number; dir: string }> {
+  const b = h.bundle(['sleep', '1000'])
+  const r = await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })
+  t.is(r.code, 0, describe(r))
+  const pid = (JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { pid: number }).pid
+  return { id: b.id, pid, dir: b.dir }
+}
+
+async function done(t: ExecutionContext, id: string): Promise<void> {
+  t.is((await h.cli(['delete', '--force', id])).code, 0)
+}
+
+h.it('exec lands in the init\'s pid, net, mount, uts, ipc namespaces and cgroups', async (t) => {
+  const c = await running(t)
+  const pidFile = join(c.dir, 'exec.pid')
+  const r = await h.cli(['exec', '-d', '--pid-file', pidFile, c.id, '--', 'sleep', '1000'])
+  t.is(r.code, 0, describe(r))
+  const text = readFileSync(pidFile, 'utf8')
+  t.regex(text, /^\d+$/, 'pid file without a trailing newline')
+  const pid = Number(text)
+  t.true(processAlive(pid))
+  for (const ns of ['pid', 'net', 'mnt', 'uts', 'ipc', 'cgroup', 'user']) {
+    t.is(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/${c.pid}/ns/${ns}`), `${ns} namespace`)
+  }
+  t.is(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'), 'same cgroups')
+  t.true(processesOf(c.id).includes(pid))
+  await done(t, c.id)
+  t.false(processAlive(pid), 'delete --force takes the exec\'d process too')
+})
+
+h.it('exec -u 1000:1000 --cwd -e, exit status, and fds 0,1,2 only', async (t) => {
+  const c = await running(t)
+  const r = await h.cli(['exec', '-u', '1000:1000', '--cwd', '/tmp', '-e', 'FOO=bar', '-e', 'PATH=/bin', c.id, '--', 'sh', '-c', 'id -u; id -g; pwd; echo $FOO $PATH; ls /proc/$$/fd | tr "\\n" " "; exit 3'])
+  t.is(r.code, 3, describe(r))
+  t.deepEqual(r.stdout.trim().split('\n'), ['1000', '1000', '/tmp', 'bar /bin', '0 1 2'])
+  await done(t, c.id)
+})
+
+h.it('exec --cap adds to bounding/effective/permitted, never inheritable; default is the container\'s set', async (t) => {
+  const c = await running(t)
+  const caps = async (extra: string[]): Promise<Record<string, bigint>> => {
+    const r = await h.cli(['exec', ...extra, c.id, '--', 'grep', '^Cap', '/proc/self/status'])
+    t.is(r.code, 0, describe(r))
+    return Object.fromEntries(r.stdout.trim().split('\n').map((l) => { const [k, v] = l.split(/:\s+/); return [k ?? '', BigInt(`0x${v ?? '0'}`)] }))
+  }
+  const NET_RAW = 1n << 13n
+  const base = await caps([])
+  t.is(base['CapEff'], 0x20000420n, 'AUDIT_WRITE, KILL, NET_BIND_SERVICE as the config says')
+  const more = await caps(['--cap', 'CAP_NET_RAW'])
+  for (const k of ['CapBnd', 'CapEff', 'CapPrm']) t.is(more[k], 0x20000420n | NET_RAW, k)
+  t.is(more['CapInh'], 0n, 'never inheritable (CVE-2022-29162)')
+  await done(t, c.id)
+})
+
+h.it('exec of a missing binary fails with 127 and leaves no process', async (t) => {
+  const c = await running(t)
+  const r = await h.cli(['exec', c.id, '--', '/no/such/binary'])
+  t.is(r.code, 127, describe(r))
+  t.regex(r.stderr, /ERR_LXTS_EXEC_NOT_FOUND/)
+  const d = await h.cli(['exec', '-d', c.id, '--', 'nope-not-here'])
+  t.is(d.code, 127, `detached exec reports the error too: ${describe(d)}`)
+  t.deepEqual(processesOf(c.id), [c.pid], 'only the init is left')
+  await done(t, c.id)
+})
+
+h.it('exec --process FILE --detach --pid-file (the engine form)', async (t) => {
+  const c = await running(t)
+  const proc = join(c.dir, 'process.json')
+  writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 0, gid: 0 }, args: ['sh', '-c', 'echo $X > /dev/shm/out; sleep 1000'], env: ['X=from-process', 'PATH=/bin'], cwd: '/', noNewPrivileges: true }))
+  const pidFile = join(c.dir, 'p.pid')
+  const r = await h.cli(['exec', '--process', proc, '--detach', '--pid-file', pidFile, c.id])
+  t.is(r.code, 0, describe(r))
+  const pid = Number(readFileSync(pidFile, 'utf8'))
+  t.true(processAlive(pid))
+  const out = await waitFor(async () => {
+    const x = await h.cli(['exec', c.id, '--', 'cat', '/dev/shm/out'])
+    return x.stdout.trim() === 'from-process' ? x.stdout : undefined
+  }, 5000, 100)
+  t.truthy(out, 'the process ran with its own env')
+  await done(t, c.id)
+})
+
+h.it('exec into a stopped container fails with ERR_LXTS_INVALID_STATE; -t is not supported yet', async (t) => {
+  const b = h.bundle(['true'])
+  t.is((await h.cli(['run', '--keep', '-b', b.dir, b.id])).code, 0)
+  const r = await h.cli(['exec', b.id, '--', 'true'])
+  t.not(r.code, 0)
+  t.regex(r.stderr, /ERR_LXTS_INVALID_STATE/, describe(r))
+  const tty = await h.cli(['exec', '-t', b.id, '--', 'true'])
+  t.regex(tty.stderr, /ERR_LXTS_UNSUPPORTED/, describe(tty))
+  t.is((await h.cli(['delete', b.id])).code, 0)
+})
