@@ -31,8 +31,7 @@ fn memory_dir(cg: Option<&ContainerCgroup>) -> Option<PathBuf> {
 pub fn supervise(plan: &Plan, pidfd: &OwnedFd, cg: Option<&ContainerCgroup>, control: &OwnedFd) -> Result<i32> {
     let mem = memory_dir(cg);
     let before = mem.as_deref().and_then(oom_kills);
-    // SAFETY: malloc_trim only returns free heap pages to the kernel.
-    unsafe { libc::malloc_trim(0) };
+    super::reaper::shed_clean_pages();
     let exit = monitor::watch(pidfd)?;
     let oom_killed = match (before, mem.as_deref().and_then(oom_kills)) {
         (Some(b), Some(a)) => a > b,

@@ -84,6 +84,40 @@ fn open_signalfd() -> Option<OwnedFd> {
     (fd >= 0).then(|| sys::owned(fd))
 }
 
+/// Drop this process's page-table entries for clean, read-only file mappings
+/// (the sealed image's text, libc): they refault from the page cache when
+/// touched, and a waiting loop touches few. Mappings that are writable or hold
+/// anonymous (copy-on-write, e.g. relocated) pages are left alone, so nothing
+/// changes but the resident set. Best effort: a missing `/proc` skips it.
+pub fn shed_clean_pages() {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else { return };
+    let mut cur: Option<(usize, usize, bool)> = None;
+    for line in smaps.lines() {
+        let mut words = line.split_ascii_whitespace();
+        let first = words.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-').filter(|(a, _)| a.chars().all(|c| c.is_ascii_hexdigit())) {
+            let perms = words.next().unwrap_or("");
+            let path = words.nth(3).unwrap_or("");
+            let clean = perms.as_bytes().get(1) == Some(&b'-') && !path.is_empty() && !path.starts_with('[');
+            cur = match (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                (Ok(a), Ok(b)) if clean => Some((a, b, true)),
+                _ => None,
+            };
+        } else if first == "Anonymous:" {
+            if let Some((a, b, true)) = cur.take() {
+                if words.next() == Some("0") {
+                    // SAFETY: the range is one of our own read-only mappings without
+                    // anonymous pages: dropping its PTEs only forces refaults from the file.
+                    unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+                }
+            }
+        }
+    }
+    drop(smaps);
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe { libc::malloc_trim(0) };
+}
+
 /// After `exec.fifo` opened (the container was started): fork the configured
 /// process, which reports on the fifo and execs as without `--init`; this
 /// process stays PID 1. Never returns.
@@ -102,6 +136,7 @@ pub fn fork_and_run(e: &super::exec::Exec, fifo: OwnedFd, to_group: bool) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     }
+    shed_clean_pages();
     if to_group {
         // SAFETY: setpgid on our own child (the child does the same; whichever runs first wins).
         unsafe { libc::setpgid(pid, pid) };
