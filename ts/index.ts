@@ -26,4 +26,6 @@ export { parseConfig, parseConfigText } from './config/parse.js'
 export { validateConfig, assertValidConfig, CAPABILITIES, RLIMITS, NAMESPACE_TYPES, type ValidateOptions } from './config/validate.js'
 export { buildPlan, type Plan, type PlanMode } from './config/plan.js'
 export { signalNumber, signalName, SIGNALS } from './signals.js'
+/** The cgroup primitives behind `lxts cgroup …`: subsystems, mount, create, attach, exec, freeze, watch, … */
+export * as cgroups from './cgroup/index.js'
 export type * from './config/types.js'

@@ -5,10 +5,11 @@ import { STATUSES, TRANSITIONS, VERBS, assertCan, can, next, type ContainerStatu
 
 /** The expected table, written out in full: [status, verb] → outcome or undefined (refused). */
 const expected: Record<ContainerStatus, Record<Verb, Outcome | undefined>> = {
-  creating: { state: 'creating', start: undefined, kill: undefined, delete: undefined, forceDelete: 'deleted' },
-  created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted' },
-  running: { state: 'running', start: undefined, kill: 'running', delete: undefined, forceDelete: 'deleted' },
-  stopped: { state: 'stopped', start: undefined, kill: undefined, delete: 'deleted', forceDelete: 'deleted' },
+  creating: { state: 'creating', start: undefined, kill: undefined, delete: undefined, forceDelete: 'deleted', pause: undefined, resume: undefined },
+  created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted', pause: undefined, resume: undefined },
+  running: { state: 'running', start: undefined, kill: 'running', delete: undefined, forceDelete: 'deleted', pause: 'paused', resume: undefined },
+  paused: { state: 'paused', start: undefined, kill: 'paused', delete: undefined, forceDelete: 'deleted', pause: undefined, resume: 'running' },
+  stopped: { state: 'stopped', start: undefined, kill: undefined, delete: 'deleted', forceDelete: 'deleted', pause: undefined, resume: undefined },
 }
 
 for (const status of STATUSES) {
@@ -28,8 +29,8 @@ for (const status of STATUSES) {
   }
 }
 
-test('the table has exactly the four OCI statuses', (t) => {
-  t.deepEqual(Object.keys(TRANSITIONS).sort(), ['created', 'creating', 'running', 'stopped'])
+test('the table has exactly the four OCI statuses and paused', (t) => {
+  t.deepEqual(Object.keys(TRANSITIONS).sort(), ['created', 'creating', 'paused', 'running', 'stopped'])
 })
 
 test('message reads like runc', (t) => {

@@ -1,6 +1,7 @@
 /** Builds the yargs parser: global flags, one command module per verb, runc's conventions. */
 import type { Argv } from 'yargs'
 import { CliError } from './cli-error.js'
+import { cgroupCommand } from './commands/cgroup.js'
 import { createCommand } from './commands/create.js'
 import { deleteCommand } from './commands/delete.js'
 import { eventsCommand } from './commands/events.js'
@@ -9,6 +10,8 @@ import { featuresCommand } from './commands/features.js'
 import { killCommand } from './commands/kill.js'
 import { listCommand } from './commands/list.js'
 import { logsCommand } from './commands/logs.js'
+import { pauseCommand, resumeCommand } from './commands/pause.js'
+import { psCommand } from './commands/ps.js'
 import { runCommand } from './commands/run.js'
 import { specCommand } from './commands/spec.js'
 import { startCommand } from './commands/start.js'
@@ -48,6 +51,10 @@ export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<Global
     .command(execCommand(ctx))
     .command(waitCommand(ctx))
     .command(logsCommand(ctx))
+    .command(pauseCommand(ctx))
+    .command(resumeCommand(ctx))
+    .command(psCommand(ctx))
+    .command(cgroupCommand(ctx))
     .command(specCommand(ctx))
     .command(featuresCommand(ctx))
     .group(['root', 'log', 'log-format', 'debug', 'systemd-cgroup', 'rootless', 'criu'], 'Global options (before the command):')

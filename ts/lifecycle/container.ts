@@ -16,6 +16,7 @@ import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, 
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import type { StateStore } from './state-store.js'
+import { containerPids, killAll, pauseContainer, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 import { updateContainer } from './update.js'
@@ -151,6 +152,21 @@ export class Container {
     await resizeTerminal(this.terminal, cols, rows)
   }
 
+  /** Freeze every process of the running container (cgroup freezer); `state()` then says `paused`. */
+  async pause(): Promise<void> {
+    await pauseContainer(this.#store, this.id)
+  }
+
+  /** Thaw a paused container. */
+  async resume(): Promise<void> {
+    await resumeContainer(this.#store, this.id)
+  }
+
+  /** Every pid in the container's cgroups (host pid namespace), sorted. */
+  async pids(): Promise<number[]> {
+    return containerPids(await this.#store.read(this.id))
+  }
+
   /** The OCI state with the live status. */
   async state(): Promise<ContainerState> {
     const s = await this.#store.read(this.id)
@@ -226,8 +242,9 @@ export class Container {
     const s = await this.#store.read(this.id)
     const status = await liveStatus(this.#store, s)
     if (o.all === true && status !== 'creating') {
-      await signalCgroup(s.cgroups ?? [], sig)
-      if (status === 'stopped') return
+      // Every process, the init included: cgroup.kill, or freeze + one pidfd per pid + thaw.
+      await killAll(s.cgroups ?? [], sig)
+      if (status === 'stopped' || (s.cgroups ?? []).length > 0) return
     }
     assertCan('kill', status, this.id)
     if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${this.id}" has no pid`)
@@ -243,7 +260,9 @@ export class Container {
       const s = await this.#store.read(this.id)
       const status = await liveStatus(this.#store, s)
       assertCan(o.force === true ? 'forceDelete' : 'delete', status, this.id)
-      if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'creating')) {
+      // A frozen init never dies of SIGKILL: kill everything, then thaw (killAll does both).
+      if (status === 'paused') await killAll(s.cgroups ?? [], SIGKILL)
+      if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'paused' || status === 'creating')) {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
       }
       const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))

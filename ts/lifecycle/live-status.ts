@@ -1,10 +1,12 @@
 /**
  * The status a container is really in: `state.json` says what lxts last did, the kernel
  * says whether the init still lives. A pid that is gone, a zombie, or has a different
- * start time (reused) means `stopped`; `created` vs `running` is whether `exec.fifo` exists.
+ * start time (reused) means `stopped`; `created` vs `running` is whether `exec.fifo` exists;
+ * a running container whose cgroups are frozen is `paused`.
  */
 import { access } from 'node:fs/promises'
 
+import { withTool } from '../cgroup/native.js'
 import { processInfo } from '../native.js'
 import type { StateStore } from './state-store.js'
 import type { ContainerStatus } from './status.js'
@@ -30,7 +32,14 @@ async function exists(path: string): Promise<boolean> {
 export async function liveStatus(store: StateStore, s: StoredState): Promise<ContainerStatus> {
   if (s.status === 'creating' || s.status === 'stopped') return s.status
   if (s.pid === undefined || !(await isAlive(s.pid, s.startTime))) return 'stopped'
-  return (await exists(store.file(s.id, 'exec.fifo'))) ? 'created' : 'running'
+  if (await exists(store.file(s.id, 'exec.fifo'))) return 'created'
+  return (await frozen(s.cgroups)) ? 'paused' : 'running'
+}
+
+/** Whether the container's cgroups are frozen (v1 `FROZEN`, v2 `cgroup.freeze` 1); false without a freezer. */
+async function frozen(dirs: string[] | undefined): Promise<boolean> {
+  if (dirs === undefined || dirs.length === 0) return false
+  return (await withTool((b) => b.cgroupFrozen(dirs))) === true
 }
 
 /** The public OCI state of a stored state, with its live status and exit status when known. */
@@ -45,7 +54,7 @@ export async function liveState(store: StateStore, s: StoredState): Promise<Cont
     created: s.created,
     owner: s.owner,
   }
-  if (s.pid !== undefined && (status === 'created' || status === 'running')) out.pid = s.pid
+  if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'paused')) out.pid = s.pid
   if (s.annotations !== undefined) out.annotations = s.annotations
   if (status === 'stopped') {
     const exit = await store.readExit(s.id)

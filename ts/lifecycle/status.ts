@@ -2,16 +2,16 @@
 import { LxtsError } from '../errors.js'
 
 /** OCI statuses. */
-export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped'
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped'
 
 /** Every status. */
-export const STATUSES: readonly ContainerStatus[] = ['creating', 'created', 'running', 'stopped']
+export const STATUSES: readonly ContainerStatus[] = ['creating', 'created', 'running', 'paused', 'stopped']
 
 /** Verbs that act on an existing container. */
-export type Verb = 'start' | 'kill' | 'delete' | 'forceDelete' | 'state'
+export type Verb = 'start' | 'kill' | 'delete' | 'forceDelete' | 'state' | 'pause' | 'resume'
 
 /** Every verb. */
-export const VERBS: readonly Verb[] = ['start', 'kill', 'delete', 'forceDelete', 'state']
+export const VERBS: readonly Verb[] = ['start', 'kill', 'delete', 'forceDelete', 'state', 'pause', 'resume']
 
 /** What a verb leads to: a status, or `deleted` when the container is gone. */
 export type Outcome = ContainerStatus | 'deleted'
@@ -19,12 +19,14 @@ export type Outcome = ContainerStatus | 'deleted'
 /**
  * The transition table. A verb missing from a status's row is refused with
  * ERR_LXTS_INVALID_STATE. `delete` of a created container kills its init first (runc does
- * the same); a running one needs `forceDelete`.
+ * the same); a running or paused one needs `forceDelete`.
  */
 export const TRANSITIONS: Readonly<Record<ContainerStatus, Readonly<Partial<Record<Verb, Outcome>>>>> = {
   creating: { state: 'creating', forceDelete: 'deleted' },
   created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted' },
-  running: { state: 'running', kill: 'running', forceDelete: 'deleted' },
+  running: { state: 'running', kill: 'running', pause: 'paused', forceDelete: 'deleted' },
+  // Frozen by the cgroup freezer; force delete kills every process and thaws them so they die.
+  paused: { state: 'paused', resume: 'running', kill: 'paused', forceDelete: 'deleted' },
   stopped: { state: 'stopped', delete: 'deleted', forceDelete: 'deleted' },
 }
 
@@ -44,11 +46,13 @@ const VERB_TEXT: Record<Verb, string> = {
   delete: 'delete',
   forceDelete: 'force-delete',
   state: 'query',
+  pause: 'pause',
+  resume: 'resume',
 }
 
 /** Throw ERR_LXTS_INVALID_STATE (`cannot start container "c1": it is running`) unless allowed. */
 export function assertCan(verb: Verb, status: ContainerStatus, id = '?'): void {
   if (can(verb, status)) return
-  const hint = verb === 'delete' && status === 'running' ? ' (stop it first or use force)' : ''
+  const hint = verb === 'delete' && (status === 'running' || status === 'paused') ? ' (stop it first or use force)' : ''
   throw new LxtsError('ERR_LXTS_INVALID_STATE', `cannot ${VERB_TEXT[verb]} container "${id}": it is ${status}${hint}`)
 }

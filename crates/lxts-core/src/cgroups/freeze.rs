@@ -42,14 +42,20 @@ fn freezable(dirs: &[PathBuf]) -> Vec<(&PathBuf, Kind)> {
     dirs.iter().filter_map(|d| kind(d).map(|k| (d, k))).collect()
 }
 
-/// Freeze (`frozen = true`) or thaw every freezable directory in `dirs` and wait until
-/// the kernel reports the new state, at most `timeout` in total.
+/// Freeze (`frozen = true`) or thaw the group and wait until the kernel reports the
+/// new state, at most `timeout` in total. Freezing uses the v1 freezer when `dirs` has
+/// one, else v2 `cgroup.freeze`; thawing thaws every freezable directory.
 ///
 /// Fails with `ERR_LXTS_CGROUP` when none of `dirs` has a freezer, and with a message
 /// naming the directory when it does not settle in time (a thaw is then attempted so
 /// a half-frozen group is not left behind).
 pub fn set_frozen(dirs: &[PathBuf], frozen: bool, timeout: Duration) -> Result<()> {
-    let targets = freezable(dirs);
+    let mut targets = freezable(dirs);
+    // One mechanism per freeze: tasks stopped by the v1 freezer never reach the v2 freeze
+    // trap, so `frozen 1` would never show. Hybrid hosts freeze through v1; thaw undoes both.
+    if frozen && targets.iter().any(|(_, k)| *k == Kind::V1) {
+        targets.retain(|(_, k)| *k == Kind::V1);
+    }
     if targets.is_empty() {
         let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         return Err(Error::new(Code::Cgroup, format!("no freezer (freezer.state or cgroup.freeze) in any of [{}]", list.join(", "))));
