@@ -65,7 +65,11 @@ h.it('a signal that ends a detached container is recorded', async (t) => {
 
 h.it('the OOM killer ending a detached container is recorded as oomKilled', async (t) => {
   const memory = cgroupMounts().find((m) => m.version === 1 && existsSync(join(m.path, 'memory.limit_in_bytes')))
-  if (memory === undefined) return t.pass('no v1 memory controller')
+  if (memory === undefined) {
+    t.log('no v1 memory controller on this host: OOM reporting not checked')
+    t.pass()
+    return
+  }
   // tail buffers a line that never ends: it grows until the limit set below kills it
   const id = await detached(t, ['sh', '-c', 'sleep 0.5; exec tail /dev/zero'])
   writeFileSync(join(memory.path, CGROUP_PARENT, id, 'memory.limit_in_bytes'), String(16 * 1024 * 1024))

@@ -2,13 +2,14 @@
  * `lxts exec` on real containers: same namespaces and cgroups as the init, user/cwd/env/caps,
  * fd hygiene, exit statuses, the engine form (--process --detach --pid-file), and refusals.
  */
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { processAlive, processesOf } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { Runtime } from '../../ts/index.js'
 
 const h = harness(test)
 
@@ -45,9 +46,10 @@ h.it('exec lands in the init\'s pid, net, mount, uts, ipc namespaces and cgroups
 
 h.it('exec -u 1000:1000 --cwd -e, exit status, and fds 0,1,2 only', async (t) => {
   const c = await running(t)
-  const r = await h.cli(['exec', '-u', '1000:1000', '--cwd', '/tmp', '-e', 'FOO=bar', '-e', 'PATH=/bin', c.id, '--', 'sh', '-c', 'id -u; id -g; pwd; echo $FOO $PATH; ls /proc/$$/fd | tr "\\n" " "; exit 3'])
+  const r = await h.cli(['exec', '-u', '1000:1000', '--cwd', '/tmp', '-e', 'FOO=bar', '-e', 'PATH=/bin', c.id, '--', 'sh', '-c', 'id -u; id -g; pwd; echo $FOO $PATH; ls /proc/$$/fd; exit 3'])
   t.is(r.code, 3, describe(r))
-  t.deepEqual(r.stdout.trim().split('\n'), ['1000', '1000', '/tmp', 'bar /bin', '0 1 2'])
+  // no pipe in the shell: a pipeline's fds would show up in /proc/$$/fd
+  t.deepEqual(r.stdout.trim().split('\n'), ['1000', '1000', '/tmp', 'bar /bin', '0', '1', '2'])
   await done(t, c.id)
 })
 
@@ -104,4 +106,33 @@ h.it('exec into a stopped container fails with ERR_LXTS_INVALID_STATE; -t is not
   const tty = await h.cli(['exec', '-t', b.id, '--', 'true'])
   t.regex(tty.stderr, /ERR_LXTS_UNSUPPORTED/, describe(tty))
   t.is((await h.cli(['delete', b.id])).code, 0)
+})
+
+h.it('exec --preserve-fds 1 passes the caller\'s fd 3 on, as fd 3', async (t) => {
+  const c = await running(t)
+  const file = join(c.dir, 'passed.txt')
+  writeFileSync(file, 'through fd 3\n')
+  const fd = openSync(file, 'r')
+  try {
+    const r = await h.cli(['exec', '--preserve-fds', '1', c.id, '--', 'sh', '-c', 'ls /proc/$$/fd; cat <&3'], { extraFds: [fd] })
+    t.is(r.code, 0, describe(r))
+    // (ls first: busybox sh runs cat in-process and keeps a saved copy of fd 3 afterwards)
+    t.deepEqual(r.stdout.trim().split('\n'), ['0', '1', '2', '3', 'through fd 3'])
+  } finally {
+    closeSync(fd)
+  }
+  await done(t, c.id)
+})
+
+h.it('library: Container.exec with piped stdio, overrides and the exit status', async (t) => {
+  const c = await running(t)
+  const container = await new Runtime({ root: h.root() }).get(c.id)
+  const p = await container.exec({ args: ['sh', '-c', 'echo "$A $(id -u)"; exit 5'], env: ['A=lib'], user: { uid: 7, gid: 7 } }, { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.true(p.pid > 0)
+  let out = ''
+  p.stdio[1]?.on('data', (d: Buffer) => (out += d.toString()))
+  const exit = await p.wait()
+  t.is(out, 'lib 7\n')
+  t.deepEqual(exit, { exitCode: 5, signal: null })
+  await done(t, c.id)
 })

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { createInterface } from 'node:readline'
+import type { Readable, Writable } from 'node:stream'
 
 import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
@@ -41,6 +42,8 @@ export interface ExecHandle {
   readonly pid: number
   /** `/proc/<pid>/stat` start time. */
   readonly startTime: number
+  /** The process's stdin/stdout/stderr for `'pipe'` entries of `stdio`, else null. */
+  readonly stdio: [Writable | null, Readable | null, Readable | null]
   /**
    * How it ended. Without `detach` the helper reports it; detached, the process is only
    * watched (pidfd) and its status is unknown (`exitCode` -1).
@@ -172,6 +175,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   return {
     pid,
     startTime,
+    stdio: [child.stdin, child.stdout, child.stderr],
     async wait() {
       if (o.detach !== true) {
         await closed
