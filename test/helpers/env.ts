@@ -71,7 +71,10 @@ export function integrationSkipReason(): string | undefined {
 }
 
 /** How an integration spec registers a test: `(title, impl)`, serial within the file. */
-export type Register = (title: string, impl: (t: ExecutionContext) => Promise<void> | void) => void
+export type Register = (title: string, impl: TestImpl) => void
+
+/** A test body, typed as ava's own (so `return t.pass()` or returning a value from an async body is fine). */
+export type TestImpl = ((t: ExecutionContext) => PromiseLike<void>) | ((t: ExecutionContext) => void)
 
 /**
  * `test.serial` when the integration tier can run, otherwise `test.serial.skip` with the reason
