@@ -9,6 +9,7 @@ import { CGROUP_PARENT, processAlive } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { Runtime } from '../../ts/index.js'
 
 const h = harness(test)
 
@@ -87,4 +88,21 @@ h.it('--init in the foreground: the exit status is the workload\'s', async (t) =
   const r = await h.cli(['run', '--init', '-b', b.dir, b.id], { timeout: 15_000 })
   t.is(r.code, 4, describe(r))
   t.is(r.stdout.trim(), 'pid=2', 'the workload is PID 2 under the init')
+})
+
+h.it('library: initForwardToGroup sends signals to the workload\'s whole process group', async (t) => {
+  const script = 'sleep 1000 & p=$!; trap "sleep 0.2; kill -0 $p 2>/dev/null && echo sleep-alive || echo sleep-dead; exit 0" TERM; wait'
+  const rt = new Runtime({ root: h.root() })
+  const seen: string[] = []
+  for (const group of [true, false]) {
+    const b = h.bundle(['sh', '-c', script])
+    const c = await rt.create(b.id, { bundle: b.dir, init: true, initForwardToGroup: group, log: true })
+    await c.start()
+    await new Promise((r) => setTimeout(r, 300))
+    await c.kill('TERM')
+    t.deepEqual(await c.wait(), { exitCode: 0, signal: null, oomKilled: false })
+    for await (const chunk of c.logs()) seen.push(`${group ? 'group' : 'process'}: ${chunk.toString().trim()}`)
+    await c.delete()
+  }
+  t.deepEqual(seen, ['group: sleep-dead', 'process: sleep-alive'])
 })
