@@ -195,7 +195,8 @@ async function watchRelease(mountPoint: string, dir: string, q: Queue<CgroupEven
     // Undo what we set; the group may already be gone.
     await withTool((b) => {
       try {
-        b.cgroupSet(mountPoint, 'release_agent', '')
+        // One newline: an empty write(2) would not reach the kernel; it strips the newline.
+        b.cgroupSet(mountPoint, 'release_agent', '\n')
       } catch {
         // The hierarchy was unmounted meanwhile.
       }
