@@ -3,6 +3,7 @@
  * fd hygiene, exit statuses, the engine form (--process --detach --pid-file), and refusals.
  */
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { processAlive, processesOf } from '../helpers/bundle.js'
@@ -135,4 +136,18 @@ h.it('library: Container.exec with piped stdio, overrides and the exit status', 
   t.is(out, 'lib 7\n')
   t.deepEqual(exit, { exitCode: 5, signal: null })
   await done(t, c.id)
+})
+
+h.it('exec into a user-namespaced container joins its user namespace first', async (t) => {
+  const b = h.bundle(['sleep', '1000'], (c) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  })
+  execFileSync('chown', ['-R', '-h', '100000:100000', b.rootfs])
+  t.is((await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })).code, 0)
+  const r = await h.cli(['exec', '-u', '5', b.id, '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map'])
+  t.is(r.code, 0, describe(r))
+  t.deepEqual(r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/).join(' ')), ['5', '0 100000 65536'])
+  await done(t, b.id)
 })
