@@ -17,8 +17,9 @@ use super::freeze::write;
 use crate::{Code, Error, Result};
 
 /// Where lxts records the hierarchies it mounted itself (one file per device,
-/// holding the mount point). Only those may get a `release_agent`.
-pub const OWNED_DIR: &str = "/run/lxts/cgroup-mounts";
+/// holding the mount point). Only those may get a `release_agent`. Kept outside the
+/// default `--root` (`/run/lxts`) so it never looks like a container.
+pub const OWNED_DIR: &str = "/run/lxts-cgroup-mounts";
 
 /// One line of `lxts cgroup subsystems`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,11 +176,17 @@ fn record_owned(dir: &Path) -> Result<()> {
     std::fs::write(&marker, dir.to_string_lossy().as_bytes()).map_err(|e| io_error("write", &marker, &e))
 }
 
-/// Whether `mount_point` is the root of a hierarchy lxts mounted itself (recorded by
-/// [`mount_hierarchy`] for this very device and mount point).
+/// Whether `mount_point` is the root of a hierarchy lxts mounted itself: recorded by
+/// [`mount_hierarchy`] for this very device and mount point, and still a named v1
+/// hierarchy mounted there (a stale record never makes a host hierarchy "ours").
 pub fn is_owned(mount_point: &Path) -> bool {
     let Ok(marker) = owned_marker(mount_point) else { return false };
-    std::fs::read_to_string(marker).is_ok_and(|p| Path::new(&p) == mount_point)
+    if !std::fs::read_to_string(marker).is_ok_and(|p| Path::new(&p) == mount_point) {
+        return false;
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").map(|m| cgroup_mounts(&m)).unwrap_or_default();
+    let here: Vec<&CgMount> = mounts.iter().filter(|m| m.point == mount_point).collect();
+    here.len() == 1 && !here[0].v2 && here[0].options.iter().any(|o| o.starts_with("name="))
 }
 
 /// Unmount a cgroup hierarchy mounted at `dir` (refuses anything that is not a cgroup mount point).
