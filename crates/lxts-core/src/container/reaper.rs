@@ -118,6 +118,29 @@ pub fn shed_clean_pages() {
     unsafe { libc::malloc_trim(0) };
 }
 
+/// Show PID 1 as `lxts-init` in the container's `ps`: its argv still names the
+/// helper's host path. The argv strings live on our stack (`/proc/self/stat`
+/// fields 48-49); nothing reads them after startup.
+fn rename_self() {
+    const NAME: &[u8] = b"lxts-init";
+    // SAFETY: PR_SET_NAME with a NUL-terminated string (comm, at most 16 bytes).
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"lxts-init".as_ptr() as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
+    let Some(close) = stat.rfind(')') else { return };
+    let fields: Vec<&str> = stat[close + 1..].split_ascii_whitespace().collect();
+    // fields[0] is field 3 (state): arg_start is field 48, arg_end field 49.
+    let (Some(Ok(start)), Some(Ok(end))) = (fields.get(45).map(|f| f.parse::<usize>()), fields.get(46).map(|f| f.parse::<usize>())) else { return };
+    if start == 0 || end <= start + NAME.len() {
+        return;
+    }
+    // SAFETY: [start, end) is this process's own argv area (mapped, writable stack);
+    // the name plus its NUL fits inside it.
+    unsafe {
+        std::ptr::write_bytes(start as *mut u8, 0, end - start);
+        std::ptr::copy_nonoverlapping(NAME.as_ptr(), start as *mut u8, NAME.len());
+    }
+}
+
 /// After `exec.fifo` opened (the container was started): fork the configured
 /// process, which reports on the fifo and execs as without `--init`; this
 /// process stays PID 1. Never returns.
@@ -136,6 +159,7 @@ pub fn fork_and_run(e: &super::exec::Exec, fifo: OwnedFd, to_group: bool) -> ! {
         // SAFETY: as above.
         unsafe { libc::_exit(1) }
     }
+    rename_self();
     shed_clean_pages();
     if to_group {
         // SAFETY: setpgid on our own child (the child does the same; whichever runs first wins).
