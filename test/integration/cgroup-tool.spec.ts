@@ -167,3 +167,23 @@ it('release agents and watch are refused on host hierarchies', async (t) => {
   const none = await cli(['cgroup', 'show', '/x', '-H', 'no-such-controller'])
   t.regex(none.stderr, /no mounted cgroup hierarchy matches/)
 })
+
+it('watch --oom reports a v1 memory OOM in the group', async (t) => {
+  if (!existsSync('/sys/fs/cgroup/memory/memory.oom_control')) return t.pass('no v1 memory controller')
+  const path = `/lxts-test-tool-oom-${tag}`
+  const sel = { hierarchy: 'memory' }
+  await cgroups.create(path, sel)
+  t.teardown(async () => {
+    await cgroups.killAll(path, 'KILL', sel).catch(() => {})
+    await waitFor(async () => ((await cgroups.pids(path, sel).catch(() => [])).length === 0 ? true : undefined), 3000)
+    await cgroups.remove(path, {}, sel).catch(() => {})
+  })
+  await cgroups.set(path, 'memory.limit_in_bytes', String(16 << 20), sel)
+  const watch = cli(['cgroup', 'watch', path, '-H', 'memory', '--oom', '--count', '1', '--timeout', '15000'], 20_000)
+  await new Promise((r) => setTimeout(r, 500))
+  const hog = await cgroups.exec(path, ['sh', '-c', 'x=$(head -c 100000000 /dev/zero | tr "\\0" a); echo survived'], { stdio: 'ignore' }, sel)
+  t.is(hog.exitCode, 137, 'the hog was OOM-killed')
+  const w = await watch
+  ok(t, w)
+  t.deepEqual(lines(w.stdout), [{ event: 'oom', hierarchy: '/sys/fs/cgroup/memory', dir: join('/sys/fs/cgroup/memory', path) }])
+})

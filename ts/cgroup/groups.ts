@@ -184,6 +184,7 @@ export async function pids(path: string, sel: HierarchySelector = {}): Promise<n
 
 /** How a command run with {@link exec} ended. */
 export interface ExecResult {
+  /** Exit code; 128+signal when killed by a signal. */
   exitCode: number
   signal: string | null
 }
@@ -198,6 +199,6 @@ export async function exec(path: string, argv: string[], o: { stdio?: 'inherit' 
   const child = spawn(helperPath(), ['cgroup-exec', ...dirs, '--', ...argv], { stdio: o.stdio ?? 'inherit' })
   return new Promise((resolve, reject) => {
     child.once('error', (e) => reject(new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e })))
-    child.once('exit', (code, signal) => resolve({ exitCode: code ?? 128, signal }))
+    child.once('exit', (code, signal) => resolve({ exitCode: code ?? 128 + (signal === null ? 0 : signalNumber(signal)), signal }))
   })
 }

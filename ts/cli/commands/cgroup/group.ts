@@ -83,7 +83,7 @@ export function execGroupCommand(ctx: CliContext): CommandModule<GlobalArgs, Exe
       const cmd = [...(argv.command ?? []), ...(argv['--'] ?? [])].map(String)
       if (cmd.length === 0) throw new CliError('ERR_LXTS_USAGE', 'cgroup exec: no command given (lxts cgroup exec PATH -- CMD ARGS…)')
       const r = await (await cgroupApi()).exec(argv.path, cmd, { stdio: 'inherit' }, selector(argv))
-      ctx.exitCode = r.signal !== null ? 128 + (await import('../../../signals.js')).signalNumber(r.signal) : r.exitCode
+      ctx.exitCode = r.exitCode
     },
   }
 }
