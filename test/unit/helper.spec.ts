@@ -36,9 +36,14 @@ function withHelper<T>(path: string, fn: () => T): T {
 const io = { stdio: ['ignore', 'ignore', 'ignore'] as ['ignore', 'ignore', 'ignore'] }
 
 test.serial('created (create mode): resolves once the helper has exited; the plan is one JSON line', async (t) => {
-  const p = fake('ok', `echo '{"type":"created","pid":123,"startTime":456,"cgroups":["/sys/fs/cgroup/pids/lxts/c1"]}' >&3`)
+  const p = fake('ok', `echo '{"type":"created","pid":123,"startTime":456,"cgroups":["/sys/fs/cgroup/pids/lxts/c1"],"createdCgroups":["/sys/fs/cgroup/pids/lxts","/sys/fs/cgroup/pids/lxts/c1"]}' >&3`)
   const h = withHelper(p, () => startHelper(plan('create'), io))
-  t.deepEqual(await h.created, { pid: 123, startTime: 456, cgroups: ['/sys/fs/cgroup/pids/lxts/c1'] })
+  t.deepEqual(await h.created, {
+    pid: 123,
+    startTime: 456,
+    cgroups: ['/sys/fs/cgroup/pids/lxts/c1'],
+    createdCgroups: ['/sys/fs/cgroup/pids/lxts', '/sys/fs/cgroup/pids/lxts/c1'],
+  })
   t.deepEqual(JSON.parse(readFileSync(`${p}.plan`, 'utf8')), plan('create'))
 })
 
