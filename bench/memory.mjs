@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * Memory:
+ *  1. host-side resident memory lxts keeps per running container: the monitor helper's
+ *     VmRSS and Pss (/proc/<pid>/status, /proc/<pid>/smaps_rollup) for containers started by
+ *     the library (monitor mode; engine-mode `create` keeps no process: 0), next to the
+ *     `runc run` process a foreground runc keeps (a detached runc keeps none).
+ *  2. the smallest `linux.resources.memory.limit` under which /bin/true runs, bisected
+ *     between 16 MiB and 256 KiB (64 KiB steps) for both runtimes. If lxts does not write
+ *     the limit into the memory cgroup yet, its row is "pending".
+ * Usage: bench/memory.mjs [--quick] [--k 5]
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { BENCH_DIR, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { REPO, exec, loadLibrary, median, options, save } from './lib/stats.mjs'
+
+const opts = options({ k: 5, quick: false })
+const k = opts.quick ? 2 : opts.k
+const { Runtime } = await loadLibrary()
+const lxtsRoot = join(BENCH_DIR, 'state-mem')
+const runcRoot = join(BENCH_DIR, 'state-mem-runc')
+const runtime = new Runtime({ root: lxtsRoot })
+const stdio = ['ignore', 'ignore', 'ignore']
+const KiB = 1024
+const MiB = 1024 * KiB
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** VmRSS and Pss of a pid, in KiB. */
+function memoryOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const kb = (text, key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN)
+  return { rssKiB: kb(status, 'VmRSS'), pssKiB: kb(rollup, 'Pss') }
+}
+
+async function monitorMemory() {
+  const samples = []
+  const ids = []
+  try {
+    for (let i = 0; i < k; i++) {
+      const id = `mem-mon-${i}`
+      const container = await runtime.create(id, { bundle: BENCH_DIR, config: benchConfig(['/bin/sleep', '1000'], `${CGROUP_PARENT}/mem-mon-${i}`), stdio })
+      ids.push(id)
+      await container.start()
+      const state = JSON.parse(readFileSync(join(runtime.stateDir(id), 'state.json'), 'utf8'))
+      samples.push(memoryOf(state.monitorPid))
+    }
+  } finally {
+    for (const id of ids) await (await runtime.get(id)).delete({ force: true })
+  }
+  return { rssKiB: median(samples.map((s) => s.rssKiB)), pssKiB: median(samples.map((s) => s.pssKiB)), samples }
+}
+
+async function runcForegroundMemory() {
+  const bundle = makeBundle('mem-runc-sleep', ['/bin/sleep', '1000'], `${CGROUP_PARENT}/mem-runc`)
+  const child = spawn('runc', ['--root', runcRoot, 'run', '-b', bundle, 'mem-runc'], { stdio: 'ignore' })
+  try {
+    // wait until the container runs (runc state says running), then measure the runc process
+    for (let i = 0; i < 100; i++) {
+      await sleep(50)
+      const ok = await exec('runc', ['--root', runcRoot, 'state', 'mem-runc']).then(() => true, () => false)
+      if (ok) break
+    }
+    await sleep(100)
+    return memoryOf(child.pid)
+  } finally {
+    await exec('runc', ['--root', runcRoot, 'kill', 'mem-runc', 'KILL']).catch(() => {})
+    await new Promise((r) => child.once('close', r))
+    await exec('runc', ['--root', runcRoot, 'delete', '-f', 'mem-runc']).catch(() => {})
+  }
+}
+
+/** Does /bin/true run under this limit? Also whether lxts really wrote it into the cgroup. */
+async function lxtsRunsUnder(limit) {
+  const id = `mem-limit-${limit}`
+  const cgroup = `${CGROUP_PARENT}/mem-limit-lxts`
+  let container
+  try {
+    container = await runtime.create(id, { bundle: BENCH_DIR, config: benchConfig(['/bin/true'], cgroup, limit), stdio })
+  } catch (error) {
+    // A build that refuses linux.resources (ERR_LXTS_UNSUPPORTED) does not honour it yet.
+    return { ok: false, honoured: error.code !== 'ERR_LXTS_UNSUPPORTED', error: String(error.message ?? error) }
+  }
+  try {
+    const written = Number(readFileSync(`/sys/fs/cgroup/memory${cgroup}/memory.limit_in_bytes`, 'utf8'))
+    const honoured = Math.abs(written - limit) < 4096
+    await container.start()
+    const exit = await container.wait()
+    return { ok: exit.exitCode === 0 && exit.signal === null, honoured, exit }
+  } catch (error) {
+    return { ok: false, honoured: true, error: String(error.message ?? error) }
+  } finally {
+    await container.delete({ force: true }).catch(() => {})
+  }
+}
+
+async function runcRunsUnder(limit) {
+  const bundle = makeBundle('mem-limit-runc', ['/bin/true'], `${CGROUP_PARENT}/mem-limit-runc`, limit)
+  const ok = await exec('runc', ['--root', runcRoot, 'run', '-b', bundle, 'mem-limit']).then(() => true, () => false)
+  await exec('runc', ['--root', runcRoot, 'delete', '-f', 'mem-limit']).catch(() => {})
+  return { ok, honoured: true }
+}
+
+/** The smallest limit (64 KiB steps) in [256 KiB, 16 MiB] under which `runsUnder` succeeds. */
+async function bisect(runsUnder) {
+  const step = 64 * KiB
+  let hi = 16 * MiB
+  const top = await runsUnder(hi)
+  if (!top.honoured) return { status: 'pending', note: 'linux.resources.memory.limit is refused or not written to the memory cgroup yet', detail: top }
+  if (!top.ok) return { status: 'fails at 16 MiB', detail: top }
+  let lo = 256 * KiB
+  if ((await runsUnder(lo)).ok) return { status: 'ok', smallestBytes: lo }
+  // invariant: lo fails, hi works
+  while (hi - lo > step) {
+    const mid = Math.floor((lo + hi) / 2 / step) * step
+    if ((await runsUnder(mid)).ok) hi = mid
+    else lo = mid
+  }
+  return { status: 'ok', smallestBytes: hi, largestFailingBytes: lo }
+}
+
+const results = {}
+try {
+  results.monitor = await monitorMemory()
+  results.runcForeground = await runcForegroundMemory()
+  results.engineCreate = { rssKiB: 0, pssKiB: 0, note: 'create without a monitor keeps no lxts process (as runc create)' }
+  results.limitLxts = await bisect(lxtsRunsUnder)
+  results.limitRunc = await bisect(runcRunsUnder)
+} finally {
+  for (const root of [lxtsRoot, runcRoot]) rmSync(root, { recursive: true, force: true })
+  removeCgroupParent()
+}
+const fmt = (r) => (r.status === 'ok' ? `${(r.smallestBytes / KiB).toFixed(0)} KiB` : r.status)
+console.log(`lxts monitor helper per running container: VmRSS ${results.monitor.rssKiB} KiB, Pss ${results.monitor.pssKiB} KiB (median of ${k})`)
+console.log(`runc foreground run process:               VmRSS ${results.runcForeground.rssKiB} KiB, Pss ${results.runcForeground.pssKiB} KiB`)
+console.log(`smallest memory limit running /bin/true:   lxts ${fmt(results.limitLxts)}, runc ${fmt(results.limitRunc)}`)
+console.log(`wrote ${save('memory', { k, results })}`)
