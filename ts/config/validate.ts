@@ -306,12 +306,14 @@ function checkResourcesShape(is: Issues, r: Record<string, unknown>, base = 'lin
 function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const l = is.object('linux', v) ?? {}
   const ns = checkNamespaces(is, l['namespaces'])
-  const mountNs = (l['namespaces'] as unknown[] | undefined)?.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
+  // a retyped `namespaces` (a string, an object) is reported by checkNamespaces: never call .find on it
+  const nsList: unknown[] = Array.isArray(l['namespaces']) ? l['namespaces'] : []
+  const mountNs = nsList.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
   if (mountNs === undefined) is.invalid('linux.namespaces', 'must include a mount namespace')
   else if (mountNs['path'] !== undefined) is.unsupported('linux.namespaces', 'joining an existing mount namespace is not supported by lxts')
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
-  const userNs = (l['namespaces'] as Obj[] | undefined)?.find((n) => isObj(n) && n['type'] === 'user')
+  const userNs = nsList.find((n): n is Obj => isObj(n) && n['type'] === 'user')
   if ((uids > 0 || gids > 0) && userNs === undefined) is.invalid('linux.uidMappings', 'id mappings need a user namespace')
   if (userNs !== undefined && userNs['path'] === undefined && (uids === 0 || gids === 0)) {
     is.invalid(uids === 0 ? 'linux.uidMappings' : 'linux.gidMappings', 'a new user namespace needs uid and gid mappings')
@@ -408,6 +410,40 @@ function checkSeccomp(is: Issues, v: unknown): void {
   })
 }
 
+/** Deepest nesting a config may have (an OCI config needs about 8); deeper input would overflow the stack later. */
+const MAX_DEPTH = 64
+
+/**
+ * Checks that hold for every value of a config, walked without recursion: no nesting deeper
+ * than {@link MAX_DEPTH} (structuredClone/JSON.stringify of a 5000-deep value throw RangeError),
+ * no NUL byte in any string or key (the kernel cuts C strings at the first NUL, so
+ * `/bin/true\0x` would run something other than what was validated).
+ */
+function checkPlainValues(is: Issues, config: Obj): void {
+  const stack: [unknown, string, number][] = [[config, '', 0]]
+  let nuls = 0
+  while (stack.length > 0) {
+    const [v, field, depth] = stack.pop() as [unknown, string, number]
+    if (typeof v === 'string') {
+      if (v.includes('\0') && nuls++ < 8) is.invalid(field, 'must not contain a NUL byte')
+      continue
+    }
+    if (typeof v !== 'object' || v === null) continue
+    if (depth >= MAX_DEPTH) {
+      is.invalid(field, `nests deeper than ${MAX_DEPTH} levels`)
+      continue
+    }
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, `${field}[${i}]`, depth + 1]))
+    else {
+      for (const [k, x] of Object.entries(v as Obj)) {
+        const f = field === '' ? k : `${field}.${k}`
+        if (k.includes('\0') && nuls++ < 8) is.invalid(f, 'must not contain a NUL byte in a key')
+        stack.push([x, f, depth + 1])
+      }
+    }
+  }
+}
+
 /**
  * Every issue in `config` (empty when it is valid). Issues are values, so a caller can
  * show them all; {@link assertValidConfig} throws them as one error.
@@ -418,6 +454,8 @@ export function validateConfig(config: unknown, o: ValidateOptions = {}): Config
     is.invalid('(config)', 'must be a JSON object')
     return is.list
   }
+  checkPlainValues(is, config)
+  if (is.list.length > 0) return is.list // the checks below may not survive such values
   checkVersion(is, config['ociVersion'])
   checkRoot(is, config['root'])
   checkProcess(is, config['process'], o)
