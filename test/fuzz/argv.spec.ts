@@ -1,0 +1,99 @@
+/**
+ * Fuzzing of the CLI's argv, in-process against the fake library (no containers): random verbs,
+ * flags and values (nasty strings, numbers, `--x=`, repeated flags, missing and extra
+ * positionals). Nothing may throw or hang; every failure is an exit code with an
+ * `(ERR_LXTS_*)` code on stderr. Where the fast path takes an argv, it must do what yargs does
+ * (same library calls, same exit code).
+ */
+import test from 'ava'
+import { parseFast, runFast } from '../../ts/cli/fast-path.js'
+import { cli, stateOf, type FakeBehaviour, type Runner } from '../cli/fake.js'
+import { fuzzCases, fuzzSeed, NASTY_STRINGS, Rng } from '../helpers/fuzz.js'
+
+// never `spec` or `--log`: they write real files (config.json, a log) wherever the argv says
+const VERBS = ['create', 'start', 'state', 'kill', 'delete', 'run', 'list', 'exec', 'ps', 'pause', 'resume', 'events', 'update', 'wait', 'logs', 'features', 'cgroup', 'bogus', '']
+const FLAGS = [
+  '--root', '--log-format', '--debug', '--systemd-cgroup', '--rootless', '--bundle', '-b', '--pid-file', '--console-socket', '--no-pivot', '--no-new-keyring',
+  '--preserve-fds', '--force', '-f', '--all', '-a', '--detach', '-d', '--rm', '--init', '--format', '--cwd', '--env', '-e', '--user', '-u', '--cap', '--tty', '-t', '--process', '-p',
+  '--help', '--version', '-v', '--',
+]
+const VALUES = [...NASTY_STRINGS.filter((s) => s.length < 5000), 'c1', 's1', 'KILL', 'SIGTERM', '9', '0', '3', 'json', 'text', 'table', '/tmp', 'true', 'false']
+
+function argv(r: Rng): string[] {
+  const out: string[] = []
+  if (r.chance(0.3)) out.push(r.pick(['--root', '--log-format']), r.pick(VALUES))
+  out.push(r.pick(VERBS))
+  const used = new Set<string>()
+  for (let i = r.int(6); i > 0; i--) {
+    const f = r.pick(FLAGS)
+    // a repeated scalar flag is a known bug (see the failing test below): keep each flag once
+    if (used.has(f)) continue
+    used.add(f)
+    switch (r.int(4)) {
+      case 0:
+        out.push(f)
+        break
+      case 1:
+        out.push(f, r.pick(VALUES))
+        break
+      case 2:
+        out.push(`${f}=${r.pick(VALUES)}`)
+        break
+      default:
+        out.push(r.pick(VALUES))
+    }
+  }
+  if (r.chance(0.7)) out.push(r.pick(['c1', 's1', 'new1', ...VALUES]))
+  return out
+}
+
+const yargsRunner: Runner = async (args, ctx) => {
+  const { runCli } = await import('../../ts/cli/run-cli.js')
+  const { loadYargs } = await import('../../ts/cli/load-yargs.js')
+  return runCli(args, ctx, await loadYargs())
+}
+const fastRunner: Runner = async (args, ctx) => {
+  const c = parseFast(args)
+  if (c === undefined) throw new Error('not taken')
+  return runFast(c, ctx)
+}
+
+const BEHAVIOUR: FakeBehaviour = { states: [stateOf('c1'), stateOf('s1', 'stopped')] }
+
+test('argv fuzz: no throw, no hang; failures carry an ERR_LXTS code; the fast path agrees with yargs', async (t) => {
+  const n = Math.max(500, Math.floor(fuzzCases(10_000) / 10))
+  const seed0 = fuzzSeed() + 9_000_000
+  let fast = 0
+  const mismatches: string[] = []
+  for (let i = 0; i < n; i++) {
+    const seed = seed0 + i
+    const args = argv(new Rng(seed))
+    const what = `seed ${seed}: ${JSON.stringify(args).slice(0, 300)}`
+    let r
+    try {
+      r = await cli(args, BEHAVIOUR, '/work/bundle', yargsRunner)
+    } catch (err) {
+      return t.fail(`${what} threw ${err instanceof Error ? err.stack : String(err)}`)
+    }
+    if (!Number.isInteger(r.code) || r.code < 0 || r.code > 255) return t.fail(`${what}: exit code ${r.code}`)
+    if (r.code !== 0 && !/\((ERR_LXTS_[A-Z_]+)\)\n$/.test(r.stderr)) return t.fail(`${what}: exit ${r.code} without a code: ${JSON.stringify(r.stderr.slice(0, 300))}`)
+    if (parseFast(args) !== undefined) {
+      fast++
+      const f = await cli(args, BEHAVIOUR, '/work/bundle', fastRunner)
+      if (f.code !== r.code || JSON.stringify(f.calls) !== JSON.stringify(r.calls)) {
+        mismatches.push(`${what}\n  yargs: ${r.code} ${JSON.stringify(r.calls)} ${r.stderr.trim()}\n  fast:  ${f.code} ${JSON.stringify(f.calls)} ${f.stderr.trim()}`)
+      }
+    }
+  }
+  t.log(`${n} argvs from seed ${seed0}, ${fast} taken by the fast path`)
+  t.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} fast-path/yargs disagreements`)
+})
+
+// KNOWN BUG (ts/cli, not fixed here): yargs makes a repeated string flag an array, and the verb
+// then crashes with Node's ERR_INVALID_ARG_TYPE instead of taking the last value as runc does.
+test.failing('a repeated scalar flag: the last one wins, as in runc (known bug)', async (t) => {
+  const r = await cli(['create', '--pid-file', '/a', '--pid-file=/b', 'new1'], BEHAVIOUR, '/work/bundle', yargsRunner)
+  t.is(r.code, 0, r.stderr)
+  const call = r.calls.find((c) => c.op === 'create')
+  t.is(call?.op === 'create' ? call.options.pidFile : undefined, '/b')
+})
