@@ -130,15 +130,20 @@ h.it('list --format json shows the containers with their status', async (t) => {
   t.is(mine?.status, 'created')
   t.is(mine?.bundle, b.dir)
   const s = await state(t, b.id)
-  ok(t, await h.cli(['delete', b.id]))
+  ok(t, await h.cli(['delete', '--force', b.id]))
   await assertGone(t, b.id, s.pid)
 })
 
-h.it('delete of a created (never started) container kills its init', async (t) => {
+h.it('plain delete of a created container fails and changes nothing (OCI, unlike runc); --force kills it', async (t) => {
   const b = h.bundle(['sleep', '1000'])
   ok(t, await h.cli(['create', '--bundle', b.dir, b.id]))
   const s = await state(t, b.id)
-  ok(t, await h.cli(['delete', b.id]))
+  const d = await h.cli(['delete', b.id])
+  t.not(d.code, 0, `plain delete of a created container must fail: ${describe(d)}`)
+  t.regex(d.stderr, /ERR_LXTS_INVALID_STATE/)
+  t.is((await state(t, b.id)).status, 'created', 'still created')
+  t.true(processAlive(s.pid), 'the init still waits')
+  ok(t, await h.cli(['delete', '--force', b.id]))
   await assertGone(t, b.id, s.pid)
 })
 
@@ -184,7 +189,7 @@ h.it('two concurrent creates of one id: exactly one wins, the loser leaves the w
   t.true(processAlive(s.pid), 'the winner is alive')
   const procs = processesOf(b.id)
   t.deepEqual(procs, [s.pid], 'only the winner runs in the cgroup')
-  ok(t, await h.cli(['delete', b.id]))
+  ok(t, await h.cli(['delete', '--force', b.id]))
   await assertGone(t, b.id, s.pid)
 })
 
@@ -207,7 +212,7 @@ h.it('a relative --pid-file is resolved against the working directory', async (t
   ok(t, await h.cli(['create', '--bundle', b.dir, '--pid-file', 'rel.pid', b.id], { cwd: b.dir }))
   const s = await state(t, b.id)
   t.is(readFileSync(join(b.dir, 'rel.pid'), 'utf8'), String(s.pid))
-  ok(t, await h.cli(['delete', b.id]))
+  ok(t, await h.cli(['delete', '--force', b.id]))
   await assertGone(t, b.id, s.pid)
 })
 

@@ -6,7 +6,7 @@ import { STATUSES, TRANSITIONS, VERBS, assertCan, can, next, type ContainerStatu
 /** The expected table, written out in full: [status, verb] → outcome or undefined (refused). */
 const expected: Record<ContainerStatus, Record<Verb, Outcome | undefined>> = {
   creating: { state: 'creating', start: undefined, kill: undefined, delete: undefined, forceDelete: 'deleted', pause: undefined, resume: undefined },
-  created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted', pause: undefined, resume: undefined },
+  created: { state: 'created', start: 'running', kill: 'created', delete: undefined, forceDelete: 'deleted', pause: undefined, resume: undefined },
   running: { state: 'running', start: undefined, kill: 'running', delete: undefined, forceDelete: 'deleted', pause: 'paused', resume: undefined },
   paused: { state: 'paused', start: undefined, kill: 'paused', delete: undefined, forceDelete: 'deleted', pause: undefined, resume: 'running' },
   stopped: { state: 'stopped', start: undefined, kill: undefined, delete: 'deleted', forceDelete: 'deleted', pause: undefined, resume: undefined },

@@ -149,7 +149,8 @@ function checkRlimits(is: Issues, v: unknown): void {
 }
 
 function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
-  if (v === undefined) return is.invalid('process', 'is required to create a container')
+  // Without `process` a container can be created; `start` fails (runtime.md lifecycle).
+  if (v === undefined) return
   const p = is.object('process', v)
   if (p === undefined) return
   const args = is.strings('process.args', p['args'])

@@ -252,8 +252,9 @@ export class Container {
   }
 
   /**
-   * Remove the container: its cgroups and state directory. A created container's init is
-   * killed first; a running one needs `force` (SIGKILL, then wait for it to die).
+   * Remove the container: its cgroups and state directory. Only a stopped container can be
+   * deleted plainly; a created, running or paused one needs `force` (SIGKILL, then wait for
+   * it to die). Poststop hooks run once it is stopped, before the state goes.
    */
   async delete(o: { force?: boolean } = {}): Promise<void> {
     await withLock(this.#store, this.id, async () => {

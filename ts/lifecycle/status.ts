@@ -18,12 +18,13 @@ export type Outcome = ContainerStatus | 'deleted'
 
 /**
  * The transition table. A verb missing from a status's row is refused with
- * ERR_LXTS_INVALID_STATE. `delete` of a created container kills its init first (runc does
- * the same); a running or paused one needs `forceDelete`.
+ * ERR_LXTS_INVALID_STATE. Plain `delete` works only on a stopped container: the OCI
+ * runtime spec says deleting a container that is not stopped MUST fail (runc instead kills
+ * a created one); created, running and paused ones need `forceDelete`.
  */
 export const TRANSITIONS: Readonly<Record<ContainerStatus, Readonly<Partial<Record<Verb, Outcome>>>>> = {
   creating: { state: 'creating', forceDelete: 'deleted' },
-  created: { state: 'created', start: 'running', kill: 'created', delete: 'deleted', forceDelete: 'deleted' },
+  created: { state: 'created', start: 'running', kill: 'created', forceDelete: 'deleted' },
   running: { state: 'running', kill: 'running', pause: 'paused', forceDelete: 'deleted' },
   // Frozen by the cgroup freezer; force delete kills every process and thaws them so they die.
   paused: { state: 'paused', resume: 'running', kill: 'paused', forceDelete: 'deleted' },

@@ -15,8 +15,8 @@ export interface DeleteArgs extends GlobalArgs {
 }
 
 /**
- * The `delete` verb: removes a stopped (or created) container; `--force` kills a running
- * one first, and, as with runc, succeeds when the container does not exist at all.
+ * The `delete` verb: removes a stopped container (OCI: anything else is refused);
+ * `--force` kills a created, running or paused one first, and, as with runc, succeeds when the container does not exist at all.
  */
 export function deleteCommand(ctx: CliContext): CommandModule<GlobalArgs, DeleteArgs> {
   return {

@@ -36,7 +36,18 @@ pub fn prepare(n: u32) -> Result<()> {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let ret = unsafe { libc::syscall(libc::SYS_close_range, (3 + n) as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) };
     if ret < 0 {
-        return Err(Error::sys(Code::Process, "close_range", None, Errno::last()));
+        // A seccomp profile loaded before this point (noNewPrivileges off) may deny
+        // close_range (older profiles predate it): mark each possible fd instead.
+        let first = Errno::last();
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit fills the struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
+            return Err(Error::sys(Code::Process, "close_range", None, first));
+        }
+        for fd in (3 + n)..(lim.rlim_cur.min(1 << 20) as RawFd) {
+            // SAFETY: F_SETFD on a closed fd number fails with EBADF and changes nothing.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
     }
     for fd in 0..3 {
         // SAFETY: F_GETFL/F_SETFL on stdio fds; a closed one is skipped.

@@ -77,7 +77,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }
     let Some(process) = plan.config.process.as_ref() else {
-        return Err(Error::new(Code::InvalidConfig, "process is required"));
+        refuse_start(ctx)
     };
     user::set_rlimits(&process.rlimits)?;
     if let Some(adj) = process.oom_score_adj {
@@ -103,6 +103,22 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG")?;
     Ok(e)
+}
+
+/// A container created without `process`: it is `created` like any other, and `start`
+/// gets an error through `exec.fifo` (the OCI lifecycle: create may, start must fail).
+fn refuse_start(ctx: &InitCtx<'_>) -> ! {
+    let die = || -> ! {
+        // SAFETY: _exit skips the helper's destructors.
+        unsafe { libc::_exit(1) }
+    };
+    if prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG").is_err() || sync::send(&ctx.sync, sync::READY).is_err() {
+        die()
+    }
+    match exec::open_fifo(&ctx.proc_fd, &ctx.fifo) {
+        Ok(fifo) => seccomp::fail_into(&fifo, &Error::new(Code::InvalidConfig, "process: is required to start a container")),
+        Err(_) => die(),
+    }
 }
 
 fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {

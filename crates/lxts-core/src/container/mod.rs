@@ -52,14 +52,14 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     if !ns.creates(libc::CLONE_NEWNS as u64) {
         return Err(Error::new(Code::InvalidConfig, "linux.namespaces must create a new mount namespace (type \"mount\" without a path)"));
     }
-    let Some(process) = cfg.process.as_ref() else {
-        return Err(Error::new(Code::InvalidConfig, "process is required"));
-    };
-    if process.args.is_empty() {
+    // A config without `process` may be created; the init then answers `start` with an error.
+    let process = cfg.process.as_ref();
+    if process.is_some_and(|p| p.args.is_empty()) {
         return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
     }
-    if process.terminal != plan.console_socket.is_some() {
-        let why = if process.terminal { "is true: a console socket (--console-socket) is required" } else { "is false: a console socket cannot be used without a terminal" };
+    let terminal = process.is_some_and(|p| p.terminal);
+    if terminal != plan.console_socket.is_some() {
+        let why = if terminal { "is true: a console socket (--console-socket) is required" } else { "is false: a console socket cannot be used without a terminal" };
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) {
@@ -74,7 +74,7 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     if !cfg.root.path.starts_with('/') {
         return Err(Error::new(Code::InvalidConfig, "root.path must be absolute"));
     }
-    let sets = caps::Sets::from_config(process.capabilities.as_ref())?;
+    let sets = caps::Sets::from_config(process.and_then(|p| p.capabilities.as_ref()))?;
     Ok((ns, sets))
 }
 
@@ -147,6 +147,11 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
 /// init, if any, is killed and reaped.
 fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_dir: &OwnedFd, fifo: OwnedFd, cg: Option<&ContainerCgroup>) -> Result<OwnedFd> {
     let proc_fd = sys::open_host_proc()?;
+    // The init starts in the rootfs, as runc's does: inside a new user namespace the path to it
+    // may not be searchable (a 0700 bundle parent), but "." still is (rootfs::setup opens it).
+    let root = sys::cstr(&plan.config.root.path)?;
+    // SAFETY: `root` is a valid C string.
+    sys::cvt(unsafe { libc::chdir(root.as_ptr()) }, Code::Mount, "chdir", Some(&plan.config.root.path)).map_err(|e| e.context("root.path"))?;
     // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {

@@ -12,9 +12,29 @@ pub mod sysctl;
 
 use std::os::fd::AsFd;
 
-use super::sys::{self, fd_path};
+use super::sys;
 use crate::plan::{Linux, Plan};
 use crate::{Code, Error, Result};
+
+/// Bind `dir` (recursively) onto itself with the mount API and return the new mount's root:
+/// the handle is reached without any path walk, so no search permission is needed above it.
+fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsRawFd;
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    let empty = sys::cstr("")?;
+    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    // SAFETY: open_tree on an open fd with an empty path; returns a new fd we own.
+    let tree = unsafe { libc::syscall(libc::SYS_open_tree, dir.as_raw_fd(), empty.as_ptr(), flags) } as libc::c_int;
+    let tree = sys::owned(sys::cvt(tree, Code::Mount, "open_tree", Some("."))?);
+    // SAFETY: move_mount between two open fds with empty paths.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), empty.as_ptr(), dir.as_raw_fd(), empty.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+    } as libc::c_int;
+    sys::cvt(ret, Code::Mount, "move_mount", Some("."))?;
+    Ok(tree)
+}
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
@@ -27,13 +47,17 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
         Some(p) => options::propagation(p)
             .ok_or_else(|| Error::new(Code::InvalidConfig, format!("linux.rootfsPropagation: unknown value {p:?}")))?,
     };
-    sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
+    // pivot_root refuses shared mounts, and an unbindable / cannot be bound: before the pivot
+    // anything but private is applied as rslave (host events still arrive, none leak out);
+    // the configured mode is applied to the new / afterwards, as runc does.
+    let early = if propagation & libc::MS_PRIVATE != 0 { propagation } else { libc::MS_SLAVE | libc::MS_REC };
+    sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
 
     let root_path = &cfg.root.path;
-    let before = sys::open(root_path, libc::O_PATH | libc::O_DIRECTORY, Code::Mount).map_err(|e| e.context("root.path"))?;
-    sys::mount(Some(&fd_path(before.as_fd())), &fd_path(before.as_fd()), None, libc::MS_BIND | libc::MS_REC, None, root_path)
-        .map_err(|e| e.context("bind rootfs"))?;
-    let root = sys::open(root_path, libc::O_PATH | libc::O_DIRECTORY, Code::Mount).map_err(|e| e.context("root.path"))?;
+    // The helper chdir'ed into root.path before clone3, so "." is the rootfs even where a new
+    // user namespace cannot search the path to it (runtime-tools' 0700 bundle dirs).
+    let before = sys::open(".", libc::O_PATH | libc::O_DIRECTORY, Code::Mount).map_err(|e| e.context("root.path"))?;
+    let root = bind_onto_itself(before.as_fd()).map_err(|e| e.context(format!("bind rootfs {root_path}")))?;
     drop(before);
 
     for m in &cfg.mounts {
@@ -48,6 +72,9 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     paths::mask(root.as_fd(), &linux.masked_paths, devnull.as_fd())?;
     paths::readonly(root.as_fd(), &linux.readonly_paths)?;
     pivot::enter(root.as_fd(), plan.no_pivot)?;
+    if early != propagation {
+        sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
+    }
     if cfg.root.readonly {
         pivot::make_root_readonly()?;
     }
