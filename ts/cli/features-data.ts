@@ -15,7 +15,7 @@ export interface Features {
     namespaces: string[]
     capabilities: string[]
     cgroup: { v1: boolean; v2: boolean; systemd: boolean; systemdUser: boolean; rdma: boolean }
-    seccomp: { enabled: boolean }
+    seccomp: { enabled: boolean; actions?: string[]; operators?: string[]; archs?: string[]; knownFlags?: string[]; supportedFlags?: string[] }
     apparmor: { enabled: boolean }
     selinux: { enabled: boolean }
     intelRdt: { enabled: boolean }
@@ -57,13 +57,22 @@ const CAPABILITIES = [
 export const FEATURES: Features = {
   ociVersionMin: '1.0.0',
   ociVersionMax: '1.3.0',
-  hooks: [],
+  // createContainer and startContainer run in the container's namespaces: not implemented.
+  hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
   mountOptions: MOUNT_OPTIONS,
   linux: {
     namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'],
     capabilities: CAPABILITIES,
     cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
-    seccomp: { enabled: false },
+    // Compiled to BPF by lxts itself (crates/lxts-core/src/container/seccomp); no SCMP_ACT_NOTIFY.
+    seccomp: {
+      enabled: true,
+      actions: ['SCMP_ACT_ALLOW', 'SCMP_ACT_ERRNO', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_TRAP'],
+      operators: ['SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_LE', 'SCMP_CMP_LT', 'SCMP_CMP_MASKED_EQ', 'SCMP_CMP_NE'],
+      archs: ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_X32', 'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64'],
+      knownFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'],
+      supportedFlags: ['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_TSYNC'],
+    },
     apparmor: { enabled: false },
     selinux: { enabled: false },
     intelRdt: { enabled: false },
