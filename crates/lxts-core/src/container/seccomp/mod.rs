@@ -6,6 +6,7 @@
 //!   ld arch; one jeq per architecture section; else return KILL_PROCESS (bad arch)
 //! section:
 //!   ld nr; [x86_64: nr >= 0x40000000 -> x32 section or bad arch]
+//!   [default not allow/log: nr above the profile's highest -> ENOSYS, as runc]
 //!   rules in config order, first match wins:
 //!     unconditional rules of one action: jeq nr -> shared `ret action` (1 insn each)
 //!     rules with args: jeq nr; every comparison on (hi, lo) words; ret action; ld nr
@@ -167,6 +168,16 @@ fn arg_check(a: &mut Asm, arg: &SeccompArg, field: &str, fail: usize) -> Result<
 
 /// The rules of one architecture section, starting with A = nr.
 fn section(a: &mut Asm, rules: &[Rule<'_>], default: u32) -> Result<()> {
+    // As runc: a syscall newer than every one the profile names gets ENOSYS, not the default
+    // errno, so libc falls back (clone3 -> clone, close_range -> close) instead of failing.
+    if default != RET_ALLOW && default != RET_LOG {
+        if let Some(max) = rules.iter().map(|r| r.nr).max() {
+            let known = a.label();
+            a.jmp(JGT_K, max, To::Next, To::L(known));
+            a.ret(RET_ERRNO | libc::ENOSYS as u32);
+            a.place(known);
+        }
+    }
     let mut i = 0;
     while i < rules.len() {
         if rules[i].args.is_empty() {

@@ -6,7 +6,7 @@ use crate::plan::SeccompSyscall;
 
 /// Run `prog` on (arch, nr, args) like the kernel would.
 fn run(prog: &[libc::sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
-    let mut data = vec![0u8; 64];
+    let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&nr.to_le_bytes());
     data[4..8].copy_from_slice(&arch.to_le_bytes());
     for (i, v) in args.iter().enumerate() {
@@ -74,7 +74,8 @@ fn errno_ret_and_default_errno() {
 #[test]
 fn comparisons_on_64_bit_args() {
     let big = 0x1_0000_0005u64;
-    let cases: Vec<(&str, u64, u64, Vec<(u64, bool)>)> = vec![
+    type Case = (&'static str, u64, u64, Vec<(u64, bool)>);
+    let cases: Vec<Case> = vec![
         ("SCMP_CMP_EQ", big, 0, vec![(big, true), (5, false), (big + 1, false)]),
         ("SCMP_CMP_NE", big, 0, vec![(big, false), (5, true), (0x2_0000_0005, true)]),
         ("SCMP_CMP_GT", big, 0, vec![(big, false), (big + 1, true), (0x2_0000_0000, true), (0xffff_ffff, false)]),
@@ -162,5 +163,21 @@ fn a_docker_sized_allow_list_fits() {
     let f = compile(&s, Arch::X86_64).unwrap();
     assert!(f.prog.len() < 4096);
     assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("openat"), [0; 6]), RET_ALLOW);
-    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, 999, [0; 6]), EPERM);
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, 999, [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
+}
+
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    let s = Seccomp {
+        default_action: "SCMP_ACT_ERRNO".into(),
+        syscalls: vec![rule(&["read", "openat", "close"], "SCMP_ACT_ALLOW", vec![])],
+        ..Default::default()
+    };
+    let f = compile(&s, Arch::X86_64).unwrap();
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("openat"), [0; 6]), RET_ALLOW);
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("write"), [0; 6]), EPERM, "older than openat: the default");
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("clone3"), [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
+    // With an allowing default, nothing changes.
+    let open = compile(&Seccomp { default_action: "SCMP_ACT_ALLOW".into(), ..s.clone() }, Arch::X86_64).unwrap();
+    assert_eq!(run(&open.prog, AUDIT_ARCH_X86_64, nr("clone3"), [0; 6]), RET_ALLOW);
 }
