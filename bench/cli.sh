@@ -33,6 +33,10 @@ cleanup() {
   $lxts delete -f "$id" >/dev/null 2>&1 || true
   $runc delete -f "$id" >/dev/null 2>&1 || true
   node "$here/lib/setup.mjs" cleanup >/dev/null
+  if [ -n "${LXTS_BENCH_LXC:-}" ]; then
+    # lxc-execute parks itself in <hierarchy>/lxc.pivot and leaves it: remove it once empty.
+    for dir in /sys/fs/cgroup/*/lxc.pivot; do [ -d "$dir" ] && rmdir "$dir" 2>/dev/null || true; done
+  fi
 }
 trap cleanup EXIT
 cleanup
