@@ -2,7 +2,7 @@
 //! and mount onto `/proc/self/fd/N` of the resolved handle (never onto a string
 //! path that a symlink could redirect).
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::options::{self, MountOptions};
 use super::resolve;
@@ -107,7 +107,43 @@ fn bind(root: BorrowedFd<'_>, m: &Mount, dest: &str, opts: &MountOptions) -> Res
         remount_bind(root, dest, rest)?;
     }
     let mounted = resolve::open_existing(root, dest, libc::O_PATH)?;
+    if opts.flags & libc::MS_REC != 0 && opts.flags & libc::MS_RDONLY != 0 {
+        // `rbind,ro`: MS_REMOUNT|MS_RDONLY covers the top mount only, every submount of the
+        // source (each host cgroup hierarchy under /sys/fs/cgroup) would stay writable
+        // (CVE-2023-25809). Make the whole tree read-only.
+        recursive_readonly(&mounted, dest)?;
+    }
     apply_propagation(&mounted, opts, dest)
+}
+
+/// `struct mount_attr` of `mount_setattr(2)`.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+
+/// Set `MOUNT_ATTR_RDONLY` on the mount at `fd` and every mount below it.
+fn recursive_readonly(fd: &OwnedFd, dest: &str) -> Result<()> {
+    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: a valid fd, an empty C string with AT_EMPTY_PATH, and a pointer to a live
+    // mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            (libc::AT_EMPTY_PATH as libc::c_uint) | AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    sys::cvt(ret as libc::c_int, Code::Mount, "mount_setattr", Some(dest)).map(|_| ())
 }
 
 #[cfg(test)]
