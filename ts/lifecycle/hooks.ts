@@ -14,7 +14,7 @@
  * createContainer and startContainer must run inside the container's namespaces, which
  * Node never enters: they are refused by validation (ERR_LXTS_UNSUPPORTED).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 
 import type { OciHook, OciHooks } from '../config/types.js'
@@ -56,7 +56,16 @@ export function runHook(kind: HookKind, i: number, hook: OciHook, state: HookSta
       const eq = e.indexOf('=')
       if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1)
     }
-    const child = spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let child: ChildProcessWithoutNullStreams
+    try {
+      child = spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    } catch (err) {
+      // spawn throws synchronously for some paths (ENAMETOOLONG for a 4 KiB name): still ERR_LXTS_HOOK
+      const e = err as NodeJS.ErrnoException
+      const details = e.errno === undefined ? { cause: err } : { cause: err, errno: e.errno }
+      reject(new LxtsError('ERR_LXTS_HOOK', `${what} could not be run: ${e.message}`, { ...details, syscall: 'execve', field, path: hook.path }))
+      return
+    }
     let output = ''
     const keep = (b: Buffer): void => {
       if (output.length < MAX_OUTPUT) output += b.toString('utf8').slice(0, MAX_OUTPUT - output.length)
