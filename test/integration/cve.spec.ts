@@ -1,0 +1,277 @@
+/**
+ * Past runtime CVEs replayed against lxts. Each test is an attack that would escape if the
+ * defence were missing, and checks the HOST-side effect (a binary's hash, a sentinel dir that
+ * must stay empty, a host file that must keep its content, host mountinfo), not only what the
+ * container reports. See docs/SECURITY.md for the CVE → test map.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { type Bundle, cgroupMounts } from '../helpers/bundle.js'
+import { describe, type CliResult } from '../helpers/cli.js'
+import { REPO } from '../helpers/env.js'
+import { harness } from '../helpers/harness.js'
+
+const h = harness(test)
+const sh = (script: string): string[] => ['sh', '-c', script]
+const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex')
+
+/** A host directory that must stay empty; removed after the test. */
+function sentinelDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lxts-sentinel-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Host mount points under `dir` (there must be none). */
+function hostMountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((mp) => mp === dir || mp.startsWith(dir + '/'))
+}
+
+/** Nothing on the host side: the sentinel is empty and nothing is mounted on it. */
+function assertUntouched(t: ExecutionContext, dir: string, what: string): void {
+  t.deepEqual(readdirSync(dir), [], `${what}: nothing may appear in the host sentinel ${dir}`)
+  t.deepEqual(hostMountsUnder(dir), [], `${what}: nothing may be mounted on the host sentinel`)
+}
+
+async function run(b: Bundle, timeout = 20_000): Promise<CliResult> {
+  return h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout })
+}
+
+/** A host process swapping `path` between a directory and a symlink to `target`, as fast as it can. */
+function racer(t: ExecutionContext, path: string, target: string): ChildProcess {
+  const script = `cd "$(dirname "$1")"; n=$(basename "$1"); mkdir -p "$n.d"; ln -sfn "$2" "$n.l"
+    while :; do mv -Tf "$n" "$n.x" 2>/dev/null; mv -Tf "$n.l" "$n" 2>/dev/null; mv -Tf "$n" "$n.l" 2>/dev/null; mv -Tf "$n.x" "$n" 2>/dev/null; done`
+  const child = spawn('bash', ['-c', script, 'racer', path, target], { stdio: 'ignore' })
+  t.teardown(() => {
+    child.kill('SIGKILL')
+  })
+  return child
+}
+
+async function stopRacer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const done = new Promise((r) => child.once('exit', r))
+  child.kill('SIGKILL')
+  await done
+}
+
+// ---------- CVE-2019-5736: /proc/self/exe ----------
+
+h.it('CVE-2019-5736: /proc/self/exe as entrypoint, via exec, and /proc/1/exe of a created init opened for writing: host binaries unchanged', async (t) => {
+  const helper = join(REPO, 'lxts-helper')
+  const before = { helper: sha(helper), node: sha(process.execPath) }
+  const b = h.bundle(['/proc/self/exe'])
+  const r = await run(b)
+  t.false(r.timedOut, describe(r))
+  // the created init is the sealed helper image (non-dumpable) until start: attack it from an exec'd process
+  const c = h.bundle(['sleep', '1000'])
+  t.is((await h.cli(['create', '-b', c.dir, c.id])).code, 0)
+  const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
+  t.regex(readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')[0] ?? '', /memfd:|\(deleted\)/, 'the init runs from a memfd copy, not the host file')
+  const x = await h.cli(['exec', c.id, '--', '/proc/self/exe'], { timeout: 20_000 })
+  t.false(x.timedOut, describe(x))
+  const attack = await h.cli(['exec', c.id, '--', 'sh', '-c',
+    'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /proc/1/exe /proc/[0-9]*/exe; do (printf x >> $p) 2>>/dev/shm/err && echo WROTE $p; done; done; sort -u /dev/shm/err'])
+  t.notRegex(attack.stdout, /WROTE/, describe(attack))
+  t.regex(attack.stdout, /Permission denied|Text file busy|Operation not permitted|Read-only/i, `writes fail with EACCES/ETXTBSY/EPERM: ${describe(attack)}`)
+  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
+  t.deepEqual({ helper: sha(helper), node: sha(process.execPath) }, before, 'the host lxts-helper and node binaries are unchanged')
+})
+
+// ---------- CVE-2024-21626: cwd through a leaked fd ----------
+
+h.it('CVE-2024-21626: process.cwd and exec --cwd = /proc/self/fd/N (3..10) are refused or stay inside the rootfs', async (t) => {
+  const probe = 'cat /lxts-marker; cd ../../../..; ls /lxts-marker >/dev/null && readlink /proc/self/cwd; pwd -P'
+  for (let n = 3; n <= 10; n++) {
+    const b = h.bundle(sh(probe), (c) => {
+      c.process.cwd = `/proc/self/fd/${n}`
+    })
+    const r = await run(b)
+    t.notRegex(r.stdout + r.stderr, /unreachable/, `cwd fd ${n} must never be outside the root: ${describe(r)}`)
+    if (r.code === 0) t.regex(r.stdout, new RegExp(`marker-${b.id}`), `landed inside its own rootfs: ${describe(r)}`)
+    else t.regex(r.stderr, /ERR_LXTS_\w+/, describe(r))
+  }
+  const c = h.bundle(['sleep', '1000'])
+  t.is((await h.cli(['run', '-d', '-b', c.dir, c.id])).code, 0)
+  for (let n = 3; n <= 10; n++) {
+    const r = await h.cli(['exec', '--cwd', `/proc/self/fd/${n}`, c.id, '--', 'sh', '-c', 'readlink /proc/self/cwd; cat ../../../../lxts-marker'])
+    t.notRegex(r.stdout + r.stderr, /unreachable/, describe(r))
+    if (r.code === 0) t.regex(r.stdout, new RegExp(`marker-${c.id}`), describe(r))
+  }
+  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
+})
+
+// ---------- CVE-2021-30465 / CVE-2024-45310: symlink-exchange races on mount targets ----------
+
+h.it('CVE-2021-30465: a mount destination that is a symlink out of the rootfs mounts inside', async (t) => {
+  const sentinel = sentinelDir(t)
+  const b = h.bundle(sh('touch /data/pwned /deep/x/pwned; true'), (c) => {
+    c.root.readonly = false
+    c.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] })
+    c.mounts.push({ destination: '/deep/x', type: 'bind', source: mkdtempSync(join(tmpdir(), 'lxts-src-')), options: ['rbind'] })
+  })
+  symlinkSync(sentinel, join(b.rootfs, 'data'))
+  symlinkSync('../../../../../../..' + sentinel, join(b.rootfs, 'deep'))
+  const r = await run(b)
+  t.log(describe(r))
+  assertUntouched(t, sentinel, 'symlinked destinations')
+})
+
+h.it('CVE-2021-30465 / CVE-2024-45310: racing dir<->symlink swaps during 25 creates never mount or create anything on the host', async (t) => {
+  const sentinel = sentinelDir(t)
+  const b = h.bundle(sh('touch /vol/pwned /vol2/a/b/pwned 2>/dev/null; true'), (c) => {
+    c.root.readonly = false
+    c.mounts.push({ destination: '/vol', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] })
+    // a target that does not exist yet: lxts must create /vol2/a/b inside the root while /vol2 flips
+    c.mounts.push({ destination: '/vol2/a/b', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] })
+  })
+  mkdirSync(join(b.rootfs, 'vol'))
+  mkdirSync(join(b.rootfs, 'vol2'))
+  const r1 = racer(t, join(b.rootfs, 'vol'), sentinel)
+  const r2 = racer(t, join(b.rootfs, 'vol2'), sentinel)
+  const codes: (number | null)[] = []
+  for (let i = 0; i < 25; i++) {
+    const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 20_000 })
+    codes.push(r.code)
+    if (r.code !== 0) t.regex(r.stderr, /ERR_LXTS_\w+/, describe(r))
+  }
+  await stopRacer(r1)
+  await stopRacer(r2)
+  t.log('exit codes', codes.join(','))
+  assertUntouched(t, sentinel, 'racing creates')
+  // leave the bundle's rootfs as plain dirs so the harness can remove it
+  for (const n of ['vol', 'vol2']) for (const s of ['', '.x', '.d']) if (existsSync(join(b.rootfs, n + s))) t.pass()
+})
+
+// ---------- CVE-2019-19921 / CVE-2023-27561: /proc or /sys not a directory ----------
+
+for (const target of ['proc', 'sys'] as const) {
+  for (const kind of ['symlink', 'file'] as const) {
+    h.it(`CVE-2019-19921/CVE-2023-27561: /${target} in the image as a ${kind} is refused, nothing on the host`, async (t) => {
+      const sentinel = sentinelDir(t)
+      const b = h.bundle(['true'])
+      rmdirSync(join(b.rootfs, target))
+      if (kind === 'symlink') symlinkSync(sentinel, join(b.rootfs, target))
+      else writeFileSync(join(b.rootfs, target), 'not a dir\n')
+      const r = await run(b)
+      t.not(r.code, 0, `must be refused: ${describe(r)}`)
+      t.regex(r.stderr, new RegExp(`/${target}`), `the refusal names /${target}: ${describe(r)}`)
+      t.regex(r.stderr, /ERR_LXTS_\w+/, describe(r))
+      assertUntouched(t, sentinel, `/${target} as a ${kind}`)
+    })
+  }
+}
+
+// ---------- CVE-2019-16884: a fake procfs on /proc ----------
+
+h.it('CVE-2019-16884: a bind-mounted fake /proc tree is never written through (sysctl, masks)', async (t) => {
+  const fake = sentinelDir(t)
+  mkdirSync(join(fake, 'sys', 'kernel'), { recursive: true })
+  mkdirSync(join(fake, 'self', 'attr'), { recursive: true })
+  writeFileSync(join(fake, 'sys', 'kernel', 'shmmax'), 'FAKE\n')
+  writeFileSync(join(fake, 'self', 'attr', 'exec'), 'FAKE\n')
+  writeFileSync(join(fake, 'kcore'), 'FAKE\n')
+  const before = execFileSync('find', [fake, '-type', 'f', '-exec', 'cat', '{}', '+'], { encoding: 'utf8' })
+  const b = h.bundle(['true'], (c) => {
+    c.mounts = c.mounts.map((m) => (m.destination === '/proc' ? { destination: '/proc', type: 'bind', source: fake, options: ['rbind'] } : m))
+    c.linux['sysctl'] = { 'kernel.shmmax': '12345678' }
+  })
+  const r = await run(b)
+  t.log(describe(r))
+  const after = execFileSync('find', [fake, '-type', 'f', '-exec', 'cat', '{}', '+'], { encoding: 'utf8' })
+  t.is(after, before, 'the fake proc files on the host are unchanged')
+  t.deepEqual(hostMountsUnder(fake), [], 'nothing masked onto the host tree')
+  if (r.code !== 0) t.regex(r.stderr, /proc/i, describe(r))
+})
+
+// ---------- /dev and /dev/null as symlinks: CVE-2025-31133, CVE-2026-41579 ----------
+
+h.it('CVE-2026-41579: /dev as a symlink to a host dir (with and without a /dev tmpfs) gets no devices on the host', async (t) => {
+  for (const withTmpfs of [true, false]) {
+    const sentinel = sentinelDir(t)
+    const b = h.bundle(sh('ls /dev >/dev/null; true'), (c) => {
+      c.root.readonly = false
+      if (!withTmpfs) c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'))
+    })
+    rmdirSync(join(b.rootfs, 'dev'))
+    symlinkSync(sentinel, join(b.rootfs, 'dev'))
+    const r = await run(b)
+    t.log(`tmpfs=${withTmpfs}`, describe(r))
+    assertUntouched(t, sentinel, `/dev symlink (tmpfs ${withTmpfs})`)
+  }
+})
+
+h.it('CVE-2025-31133: /dev/null as a symlink to a host file is never bound over masked paths', async (t) => {
+  const dir = sentinelDir(t)
+  const victim = join(dir, 'victim')
+  writeFileSync(victim, 'HOST\n')
+  const b = h.bundle(sh('echo PWNED > /proc/kcore; echo PWNED > /proc/timer_list; cat /proc/kcore; true'), (c) => {
+    c.root.readonly = false
+    c.mounts = c.mounts.filter((m) => !m.destination.startsWith('/dev'))
+  })
+  mkdirSync(join(b.rootfs, 'dev'), { recursive: true })
+  symlinkSync(victim, join(b.rootfs, 'dev', 'null'))
+  const r = await run(b)
+  t.log(describe(r))
+  t.notRegex(r.stdout, /HOST/, 'the host file is not visible over a masked path')
+  t.is(readFileSync(victim, 'utf8'), 'HOST\n', 'the host file is unchanged')
+  t.deepEqual(readdirSync(dir), ['victim'])
+  t.deepEqual(hostMountsUnder(dir), [])
+})
+
+// ---------- CVE-2023-25809: a read-only cgroupfs bind stays read-only ----------
+
+h.it('CVE-2023-25809: host /sys/fs/cgroup bound rbind,ro stays read-only in every submount', async (t) => {
+  const name = `lxts-test-rocheck-${process.pid}`
+  const dirs = cgroupMounts().filter((m) => m.path.startsWith('/sys/fs/cgroup/')).map((m) => m.path)
+  t.teardown(() => {
+    for (const d of dirs) if (existsSync(join(d, name))) rmdirSync(join(d, name))
+  })
+  const inner = dirs.map((d) => d.replace('/sys/fs/cgroup', '/hostcg'))
+  const b = h.bundle(sh(`for d in ${inner.join(' ')}; do mkdir $d/${name} 2>&1 && echo MADE $d; done; true`), (c) => {
+    c.mounts.push({ destination: '/hostcg', type: 'bind', source: '/sys/fs/cgroup', options: ['rbind', 'ro'] })
+    // with these only `ro` stands between the container and the host's cgroups (the attack's premise)
+    for (const set of ['bounding', 'effective', 'permitted'] as const) c.process.capabilities[set].push('CAP_SYS_ADMIN', 'CAP_DAC_OVERRIDE')
+  })
+  const r = await run(b)
+  t.is(r.code, 0, describe(r))
+  t.notRegex(r.stdout, /MADE/, `every cgroup hierarchy must be read-only inside: ${describe(r)}`)
+  t.regex(r.stdout, /Read-only file system/, describe(r))
+  for (const d of dirs) t.false(existsSync(join(d, name)), `no cgroup ${name} created on the host under ${d}`)
+})
+
+// ---------- CVE-2022-29162: inheritable capabilities ----------
+
+h.it('CVE-2022-29162: inheritable capabilities are empty for run, exec and exec --cap', async (t) => {
+  const r = await run(h.bundle(['grep', 'CapInh', '/proc/self/status']))
+  t.regex(r.stdout, /CapInh:\s+0+\n/, describe(r))
+  const c = h.bundle(['sleep', '1000'])
+  t.is((await h.cli(['run', '-d', '-b', c.dir, c.id])).code, 0)
+  for (const extra of [[], ['--cap', 'CAP_SYS_ADMIN']]) {
+    const x = await h.cli(['exec', ...extra, c.id, '--', 'grep', 'CapInh', '/proc/self/status'])
+    t.regex(x.stdout, /CapInh:\s+0+\n/, describe(x))
+  }
+  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
+})
+
+h.it('a 4 KiB or newline hook path fails cleanly with ERR_LXTS_HOOK and leaves nothing', async (t) => {
+  for (const path of [`/${'h'.repeat(4096)}`, '/bin/tr\nue']) {
+    const b = h.bundle(['true'], (c) => {
+      c['hooks'] = { createRuntime: [{ path }] }
+    })
+    const r = await h.cli(['create', '-b', b.dir, b.id])
+    t.not(r.code, 0, describe(r))
+    t.regex(r.stderr, /ERR_LXTS_(HOOK|INVALID_CONFIG)/, describe(r))
+    t.false(existsSync(join(h.root(), b.id)), 'nothing left')
+  }
+})
+
+// keep renameSync referenced for racers written by hand when debugging
+void renameSync
