@@ -8,7 +8,9 @@
 //! clones the process: the pid and time namespaces apply to children only. The
 //! child ([`super::process`]) waits for `go` (its v1 cgroups written), sets up
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
-//! exec succeeded and a JSON line means it failed.
+//! exec succeeded and a JSON line means it failed. With `process.terminal` the
+//! console socket is connected before any join and the child sends the pty
+//! master of a pty from the container's devpts on it.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -39,6 +41,19 @@ pub struct ExecPlan {
     pub detach: bool,
     #[serde(default)]
     pub preserve_fds: u32,
+    /// With `process.terminal`: the socket (a host path) that receives the pty master.
+    #[serde(default)]
+    pub console_socket: Option<String>,
+    /// The pty's initial size (`process.consoleSize`), set before the process execs.
+    #[serde(default)]
+    pub console_size: Option<ConsoleSize>,
+}
+
+/// `process.consoleSize`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ConsoleSize {
+    pub height: u16,
+    pub width: u16,
 }
 
 /// Namespace types, their `/proc/<pid>/ns` names and clone flags.
@@ -164,8 +179,9 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     if plan.process.args.is_empty() {
         return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
     }
-    if plan.process.terminal {
-        return Err(Error::new(Code::InvalidConfig, "process.terminal: exec with a terminal is not supported yet"));
+    if plan.process.terminal != plan.console_socket.is_some() {
+        let why = if plan.process.terminal { "is true: a console socket is required" } else { "is false: a console socket cannot be used without a terminal" };
+        return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     let sets = super::super::caps::Sets::from_config(plan.process.capabilities.as_ref())?;
     let proc_fd = sys::open_host_proc()?;
@@ -177,6 +193,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     }
     let flags = differing(&proc_fd, plan.pid)?;
     let cg = open_cgroups(&plan.cgroups)?;
+    // Connected while the path is the caller's, before any join; the child sends the pty master on it.
+    let console = plan.console_socket.as_deref().map(super::super::tty::connect).transpose()?;
     // Non-dumpable until the child's execve (which resets it).
     // SAFETY: prctl with integer arguments.
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
@@ -195,11 +213,14 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
             close.extend(cg.procs.iter().map(|(f, _)| f.as_raw_fd()));
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
-            super::process::main(super::process::ProcessCtx { process: &plan.process, caps: sets, sync: child_end, proc_fd: child_proc, close, preserve_fds: plan.preserve_fds, detach: plan.detach })
+            let console = console.map(|socket| super::process::Console { socket, size: plan.console_size.map(|s| (s.width, s.height)) });
+            super::process::main(super::process::ProcessCtx { process: &plan.process, caps: sets, sync: child_end, proc_fd: child_proc, close, preserve_fds: plan.preserve_fds, detach: plan.detach, console })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
     drop(child_end);
+    // The child holds the only other copy: the receiver sees EOF once it execs.
+    drop(console);
     let res = (|| {
         for (fd, shown) in &cg.procs {
             write_pid(fd, shown, pid)?;

@@ -1,13 +1,13 @@
-//! The child of helper mode `exec`: after `go`, the process attributes,
-//! credentials and capabilities, fd hygiene, `execve`. Any failure is sent as a
-//! JSON error on the sync socket (close-on-exec: EOF tells the helper the exec
-//! succeeded).
+//! The child of helper mode `exec`: after `go`, the process attributes, the
+//! terminal (`process.terminal`), credentials and capabilities, fd hygiene,
+//! `execve`. Any failure is sent as a JSON error on the sync socket
+//! (close-on-exec: EOF tells the helper the exec succeeded).
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-use super::super::{caps, fds, monitor, sync, sys, user};
+use super::super::{caps, fds, monitor, sync, sys, tty, user};
 use crate::plan::Process;
 use crate::{Code, Error, Result};
 
@@ -21,6 +21,14 @@ pub struct ProcessCtx<'a> {
     pub close: Vec<RawFd>,
     pub preserve_fds: u32,
     pub detach: bool,
+    /// `process.terminal`: the connected console socket (close-on-exec).
+    pub console: Option<Console>,
+}
+
+/// Where the pty master goes, and the pty's initial size (cols, rows).
+pub struct Console {
+    pub socket: OwnedFd,
+    pub size: Option<(u16, u16)>,
 }
 
 fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
@@ -36,12 +44,17 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
     }
     monitor::reset_in_child();
     // Above the preserved fds' sources, so the fd shuffle cannot clobber it.
-    let sync = match fds::raise(ctx.sync, fds::PRESERVE_SOURCE + ctx.preserve_fds as RawFd) {
-        Ok(s) => s,
+    let min = fds::PRESERVE_SOURCE + ctx.preserve_fds as RawFd;
+    let raised = fds::raise(ctx.sync, min).and_then(|sync| {
+        let console = ctx.console.map(|c| fds::raise(c.socket, min).map(|socket| Console { socket, size: c.size })).transpose()?;
+        Ok((sync, console))
+    });
+    let (sync, console) = match raised {
+        Ok(r) => r,
         // SAFETY: _exit skips the helper's destructors.
         Err(_) => unsafe { libc::_exit(1) },
     };
-    let ctx = SetupCtx { process: ctx.process, caps: ctx.caps, sync, proc_fd: ctx.proc_fd, preserve_fds: ctx.preserve_fds, detach: ctx.detach };
+    let ctx = SetupCtx { process: ctx.process, caps: ctx.caps, sync, proc_fd: ctx.proc_fd, preserve_fds: ctx.preserve_fds, detach: ctx.detach, console };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
         Err(e) => (e, 1),
@@ -58,6 +71,25 @@ struct SetupCtx<'a> {
     proc_fd: OwnedFd,
     preserve_fds: u32,
     detach: bool,
+    console: Option<Console>,
+}
+
+/// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
+/// the slave owned by `uid`; the master sent to the console socket and closed; the
+/// slave this process's controlling terminal and stdio. No `/dev/console`: that is the init's.
+fn terminal(console: &Console, uid: u32) -> Result<()> {
+    // setns(mnt) made the container's root ours: "/" is its rootfs.
+    let root = sys::open("/", libc::O_PATH | libc::O_DIRECTORY, Code::UnsafePath).map_err(|e| e.context("process.terminal"))?;
+    let (master, slave) = tty::open_pty(root.as_fd(), Some(uid))?;
+    if let Some((cols, rows)) = console.size {
+        super::super::console::set_window_size(master.as_fd(), cols, rows).map_err(|e| e.context("process.consoleSize"))?;
+    }
+    tty::send_master(console.socket.as_fd(), master.as_fd())?;
+    drop(master);
+    // Nothing more goes over it; our copy closes at execve.
+    // SAFETY: shutdown on a connected socket we hold.
+    unsafe { libc::shutdown(console.socket.as_raw_fd(), libc::SHUT_RDWR) };
+    tty::make_stdio(slave)
 }
 
 fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
@@ -83,6 +115,9 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }
     let e = super::lookup(process)?;
+    if let Some(c) = &ctx.console {
+        terminal(c, process.user.uid)?;
+    }
     caps::drop_bounding(ctx.caps.bounding)?;
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
