@@ -77,7 +77,7 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
     },
     exec: async () => {
       const status = behaviour.runStatus ?? { exitCode: 0, signal: null }
-      return { pid: 4242, startTime: 1, stdio: [null, null, null], wait: async () => status, kill: () => {} }
+      return { pid: 4242, startTime: 1, stdio: [null, null, null], terminal: undefined, resize: async () => {}, wait: async () => status, kill: () => {} }
     },
     logs: async function* () {
       yield Buffer.from('')

@@ -32,7 +32,8 @@ export function bundleWantsTerminal(bundle: string | undefined): boolean {
   }
 }
 
-function hostSize(): { cols: number; rows: number } | undefined {
+/** The size of the host terminal (stdout, stderr or stdin), if any is one. */
+export function hostSize(): { cols: number; rows: number } | undefined {
   for (const s of [process.stdout, process.stderr, process.stdin]) {
     if ('isTTY' in s && s.isTTY === true && 'columns' in s && typeof s.columns === 'number' && typeof s.rows === 'number') {
       return { cols: s.columns, rows: s.rows }

@@ -2,13 +2,17 @@
  * Running one more process in a live container: the process is built from the container's
  * saved config and the caller's overrides (or taken whole from an OCI process, as engines
  * send it), then `lxts-helper` in `exec` mode joins the init's namespaces and cgroups,
- * clones it and execs (see docs/ARCHITECTURE.md, "exec").
+ * clones it and execs (see docs/ARCHITECTURE.md, "exec"). With `process.terminal` the
+ * process gets a pty from the container's devpts whose master goes to a console socket:
+ * the caller's, or one lxts listens on (the master is then `ExecHandle.terminal`).
  */
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { Readable, Writable } from 'node:stream'
+import type { Duplex, Readable, Writable } from 'node:stream'
 
 import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
@@ -17,6 +21,7 @@ import { processInfo, waitProcessExit } from '../native.js'
 import { helperPath, type StdioSpec } from './helper.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
+import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
 import type { ExitStatus } from './types.js'
 
 /** What to run: fields given replace the container's own process settings. */
@@ -32,8 +37,15 @@ export interface ExecOptions {
   addCapabilities?: readonly string[] | undefined
   /** Pass fds 3 … 3+N-1 of this process on. */
   preserveFds?: number | undefined
-  /** The process's stdio (default: this process's own). */
+  /** The process's stdio (default: this process's own). Unused by the process with a terminal. */
   stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+  /**
+   * Give the process a terminal (sets `process.terminal`). Without `consoleSocket` lxts owns
+   * it: the pty master is {@link ExecHandle.terminal} (not with `detach`: ERR_LXTS_USAGE).
+   */
+  terminal?: boolean | undefined
+  /** A unix socket that receives the pty master (`SCM_RIGHTS`) when `process.terminal` is true. */
+  consoleSocket?: string | undefined
 }
 
 /** A started exec'd process. */
@@ -44,6 +56,10 @@ export interface ExecHandle {
   readonly startTime: number
   /** The process's stdin/stdout/stderr for `'pipe'` entries of `stdio`, else null. */
   readonly stdio: [Writable | null, Readable | null, Readable | null]
+  /** The pty master when lxts owns the process's terminal (`process.terminal` without `consoleSocket`). */
+  readonly terminal: Duplex | undefined
+  /** Set that terminal's size (TIOCSWINSZ; a no-op without an lxts-owned terminal). */
+  resize(cols: number, rows: number): Promise<void>
   /**
    * How it ended. Without `detach` the helper reports it; detached, the process is only
    * watched (pidfd) and its status is unknown (`exitCode` -1).
@@ -96,10 +112,13 @@ export function execProcess(base: OciProcess | undefined, p: ExecProcess, o: Exe
     user: p.user ?? from.user ?? { uid: 0, gid: 0 },
     cwd: p.cwd ?? from.cwd ?? '/',
     env: o.complete === true ? (p.env ?? []) : mergeEnv(from.env ?? [], p.env ?? []),
-    terminal: p.terminal ?? false,
+    terminal: o.terminal === true || p.terminal === true,
   }
   if (!out.cwd.startsWith('/')) throw new LxtsError('ERR_LXTS_USAGE', `exec: cwd ${JSON.stringify(out.cwd)} must be absolute`, { field: 'process.cwd' })
-  if (out.terminal === true) throw new LxtsError('ERR_LXTS_UNSUPPORTED', 'exec with a terminal (-t) is not supported yet', { field: 'process.terminal' })
+  const size = out.consoleSize
+  if (size !== undefined && ![size.width, size.height].every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff)) {
+    throw new LxtsError('ERR_LXTS_USAGE', 'exec: process.consoleSize needs integer width and height in 0…65535', { field: 'process.consoleSize' })
+  }
   if (o.addCapabilities !== undefined && o.addCapabilities.length > 0) out.capabilities = addCapabilities(out.capabilities, o.addCapabilities)
   return out
 }
@@ -132,7 +151,28 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
     throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${preserveFds}`, { field: 'preserveFds' })
   }
-  const plan = { mode: 'exec', id, pid: s.pid, startTime: s.startTime, cgroups: s.cgroups ?? [], process: process_, detach: o.detach === true, preserveFds }
+  if (process_.terminal === true && o.consoleSocket === undefined && o.detach === true) {
+    throw new LxtsError('ERR_LXTS_USAGE', 'exec: process.terminal needs a console socket (--console-socket) when lxts detaches', { field: 'process.terminal' })
+  }
+  if (process_.terminal !== true && o.consoleSocket !== undefined) {
+    throw new LxtsError('ERR_LXTS_USAGE', 'exec: a console socket cannot be used without a terminal (process.terminal / -t)', { field: 'consoleSocket' })
+  }
+  // lxts owns the terminal: it listens in the state directory, the process sends the master there.
+  const ownSocket = process_.terminal === true && o.consoleSocket === undefined ? join(store.dir(id), `exec-${randomBytes(6).toString('hex')}.sock`) : undefined
+  const consoleSocket = o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket)
+  const plan = {
+    mode: 'exec',
+    id,
+    pid: s.pid,
+    startTime: s.startTime,
+    cgroups: s.cgroups ?? [],
+    process: process_,
+    detach: o.detach === true,
+    preserveFds,
+    consoleSocket: consoleSocket ?? null,
+    consoleSize: process_.terminal === true ? (process_.consoleSize ?? null) : null,
+  }
+  const receiver: ConsoleReceiver | undefined = ownSocket === undefined ? undefined : await listenConsole(ownSocket)
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
   // fd 3 is the control channel; this process's fds 3… become the helper's 4…
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
@@ -171,11 +211,32 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   })
   void closed.then(() => failed?.(failure ?? new LxtsError('ERR_LXTS_HELPER', 'lxts-helper ended before the process started')))
   control.write(`${JSON.stringify(plan)}\n`)
-  const { pid, startTime } = await startedP
+  let pid: number
+  let startTime: number
+  let terminal: Duplex | undefined
+  try {
+    ;({ pid, startTime } = await startedP)
+    // The process sent the master before its execve: it is there or on its way.
+    if (receiver !== undefined) {
+      terminal = terminalStream(
+        await receiver.master.catch((e: unknown) => {
+          // Nobody could reach its terminal: end it (the helper's death kills it, PDEATHSIG).
+          child.kill('SIGKILL')
+          throw e
+        }),
+      )
+    }
+  } finally {
+    receiver?.close()
+  }
   return {
     pid,
     startTime,
     stdio: [child.stdin, child.stdout, child.stderr],
+    terminal,
+    async resize(cols, rows) {
+      await resizeTerminal(terminal, cols, rows)
+    },
     async wait() {
       if (o.detach !== true) {
         await closed

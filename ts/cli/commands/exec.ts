@@ -1,6 +1,7 @@
 /**
  * `lxts exec [--process FILE] [-u UID[:GID]] [-g GID]… [--cwd DIR] [-e KEY=VAL]… [--cap CAP]…
- * [--no-new-privs] [-d] [--pid-file FILE] [--preserve-fds N] ID [-- CMD ARGS…]`, as runc's.
+ * [--no-new-privs] [-d] [-t] [--console-socket SOCK] [--pid-file FILE] [--preserve-fds N] ID [-- CMD ARGS…]`,
+ * as runc's. `-t` without `--console-socket` in the foreground: lxts owns the terminal, as `run -t`.
  */
 import { renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
@@ -11,6 +12,7 @@ import type { CliContext } from '../context.js'
 import { containerExitCode } from '../exit-codes.js'
 import { rejectUnsupportedGlobals, type GlobalArgs } from '../global-options.js'
 import type { ExecProcess } from '../library.js'
+import { attachTerminal, hostSize } from '../terminal.js'
 import { openRuntime } from './runtime.js'
 
 /** Arguments of `exec`. */
@@ -105,9 +107,6 @@ export function execCommand(ctx: CliContext): CommandModule<GlobalArgs, ExecArgs
       for (const f of ['apparmor', 'process-label'] as const) {
         if (argv[f] !== undefined && argv[f] !== '') throw new CliError('ERR_LXTS_UNSUPPORTED', `--${f} is not supported: lxts applies no LSM labels`, { field: `--${f}` })
       }
-      if (argv.tty || argv['console-socket'] !== undefined) {
-        throw new CliError('ERR_LXTS_UNSUPPORTED', 'exec with a terminal (-t/--console-socket) is not supported yet', { field: argv.tty ? '--tty' : '--console-socket' })
-      }
       const command = [...(argv.command ?? []), ...((argv as { '--'?: (string | number)[] })['--'] ?? [])].map(String)
       const library = await ctx.library()
       let proc: ExecProcess
@@ -118,6 +117,17 @@ export function execCommand(ctx: CliContext): CommandModule<GlobalArgs, ExecArgs
       } else {
         proc = processFromFlags(argv, command)
       }
+      if (argv.tty) proc.terminal = true
+      const consoleSocket = argv['console-socket'] === undefined ? undefined : resolve(ctx.cwd, argv['console-socket'])
+      if (proc.terminal === true && argv.detach && consoleSocket === undefined) {
+        throw new CliError('ERR_LXTS_USAGE', 'exec -d -t: cannot allocate a tty when lxts detaches without --console-socket', { field: '--tty' })
+      }
+      if (proc.terminal !== true && consoleSocket !== undefined) {
+        throw new CliError('ERR_LXTS_USAGE', 'exec: --console-socket needs a terminal (-t, or "terminal": true in --process)', { field: '--console-socket' })
+      }
+      // lxts owns the terminal: the pty starts at the host terminal's size (no tty on stdin: the kernel's 0x0).
+      const size = proc.terminal === true && consoleSocket === undefined ? hostSize() : undefined
+      if (size !== undefined && proc.consoleSize === undefined) proc.consoleSize = { width: size.cols, height: size.rows }
       const runtime = await openRuntime(ctx, argv)
       const container = await runtime.get(argv.id)
       const restore = argv.detach ? () => {} : ctx.ignoreSignals()
@@ -127,10 +137,17 @@ export function execCommand(ctx: CliContext): CommandModule<GlobalArgs, ExecArgs
           complete: argv.process !== undefined,
           addCapabilities: list(argv.cap),
           preserveFds: argv['preserve-fds'],
+          consoleSocket,
         })
         const pidFile = argv['pid-file']
         if (pidFile !== undefined) writePidFile(resolve(ctx.cwd, pidFile), handle.pid)
         if (argv.detach) return
+        const term = handle.terminal
+        if (term !== undefined) {
+          const status = await attachTerminal(term, (cols, rows) => handle.resize(cols, rows), async (sig) => handle.kill(sig), () => handle.wait())
+          ctx.exitCode = containerExitCode(status)
+          return
+        }
         const forward = (sig: NodeJS.Signals): void => handle.kill(sig)
         for (const s of FORWARDED) process.on(s, forward)
         try {
