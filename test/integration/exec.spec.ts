@@ -98,14 +98,14 @@ h.it('exec --process FILE --detach --pid-file (the engine form)', async (t) => {
   await done(t, c.id)
 })
 
-h.it('exec into a stopped container fails with ERR_LXTS_INVALID_STATE; -t is not supported yet', async (t) => {
+h.it('exec into a stopped container fails with ERR_LXTS_INVALID_STATE, with -t too', async (t) => {
   const b = h.bundle(['true'])
   t.is((await h.cli(['run', '--keep', '-b', b.dir, b.id])).code, 0)
   const r = await h.cli(['exec', b.id, '--', 'true'])
   t.not(r.code, 0)
   t.regex(r.stderr, /ERR_LXTS_INVALID_STATE/, describe(r))
   const tty = await h.cli(['exec', '-t', b.id, '--', 'true'])
-  t.regex(tty.stderr, /ERR_LXTS_UNSUPPORTED/, describe(tty))
+  t.regex(tty.stderr, /ERR_LXTS_INVALID_STATE/, describe(tty))
   t.is((await h.cli(['delete', b.id])).code, 0)
 })
 

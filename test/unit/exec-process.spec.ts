@@ -42,7 +42,10 @@ test('--cap: bounding, effective, permitted; ambient only when inheritable has i
 test('bad input: empty args, relative cwd, terminal; -u parsing', (t) => {
   t.throws(() => execProcess(base, { args: [] }, {}), { code: 'ERR_LXTS_USAGE' } as never)
   t.throws(() => execProcess(base, { args: ['x'], cwd: 'tmp' }, {}), { code: 'ERR_LXTS_USAGE' } as never)
-  t.throws(() => execProcess(base, { args: ['x'], terminal: true }, {}), { code: 'ERR_LXTS_UNSUPPORTED' } as never)
+  t.true(execProcess(base, { args: ['x'], terminal: true }, {}).terminal, 'a terminal is kept (exec -t)')
+  t.true(execProcess(base, { args: ['x'] }, { terminal: true }).terminal, 'the terminal option sets it')
+  t.false(execProcess({ ...base, terminal: true } as typeof base, { args: ['x'] }, {}).terminal, 'the container\'s own terminal is not inherited')
+  t.throws(() => execProcess(base, { args: ['x'], terminal: true, consoleSize: { width: -1, height: 2 } }, {}), { code: 'ERR_LXTS_USAGE' } as never)
   t.deepEqual(parseUser('1000'), { uid: 1000, gid: 0 })
   t.deepEqual(parseUser('7:8'), { uid: 7, gid: 8 })
   t.throws(() => parseUser('nobody'), { code: 'ERR_LXTS_USAGE' } as never)

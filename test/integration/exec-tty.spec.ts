@@ -1,0 +1,246 @@
+/**
+ * `lxts exec -t` on real containers: the pty master sent to an engine's console socket (a
+ * python receiver, as for `create`), the lxts-owned terminal driven from an outer pty
+ * (python's pty module), the library's `terminal: true`, refusals, and where the tty
+ * process lands (the init's namespaces, a session of its own with the pty as controlling tty).
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { processAlive, processesOf } from '../helpers/bundle.js'
+import { CLI, describe } from '../helpers/cli.js'
+import { REPO } from '../helpers/env.js'
+import { harness } from '../helpers/harness.js'
+import { waitFor } from '../helpers/wait.js'
+import { Runtime } from '../../ts/index.js'
+
+const h = harness(test)
+
+/** Receives one fd on a unix socket, sets the pty size, types `script`, prints all output until EIO. */
+const RECEIVER = `
+import socket, sys, os, fcntl, termios, struct, select
+path, script = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(1)
+print("LISTENING", flush=True)
+c, _ = s.accept()
+msg, fds, flags, addr = socket.recv_fds(c, 4096, 4)
+m = fds[0]
+fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 11, 55, 0, 0))
+print("NAME", msg.decode(), "FDS", len(fds), "ISATTY", os.isatty(m), flush=True)
+os.write(m, script.encode())
+while True:
+    r, _, _ = select.select([m], [], [], 20)
+    if not r:
+        print("<timeout>", flush=True); break
+    try:
+        d = os.read(m, 4096)
+    except OSError:
+        break
+    if not d: break
+    sys.stdout.write(d.decode(errors="replace")); sys.stdout.flush()
+`
+
+/** Runs argv on the slave of a new outer pty (24x80); types steps [wait-for, send, resize]; reports status and termios. */
+const OUTER = `
+import os, pty, sys, termios, struct, fcntl, select, time, json
+steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    os.execvp(argv[0], argv)
+before = termios.tcgetattr(fd)
+out = b""
+def pump(t):
+    global out
+    r, _, _ = select.select([fd], [], [], t)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            return False
+        if not d: return False
+        out += d
+    return True
+for want, send, resize in steps:
+    end = time.time() + 20
+    while want.encode() not in out and time.time() < end:
+        if not pump(0.2): break
+    if resize: fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", resize[0], resize[1], 0, 0)); time.sleep(0.3)
+    if send: os.write(fd, send.encode())
+end = time.time() + 20
+while time.time() < end and pump(0.2): pass
+after = termios.tcgetattr(fd)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"status": os.waitstatus_to_exitcode(status), "same": before == after, "out": out.decode(errors="replace")}))
+`
+
+interface PyResult {
+  code: number | null
+  out: string
+  err: string
+}
+
+function python(args: string[], timeout = 60_000, onOut?: (out: string) => void): Promise<PyResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('python3', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      onOut?.(out)
+    })
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeout)
+    p.on('error', reject)
+    p.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, out, err })
+    })
+  })
+}
+
+/** Start the console-socket receiver on `sock`; resolves once it listens, with its outcome. */
+async function receiver(sock: string, script: string): Promise<{ done: Promise<PyResult> }> {
+  let listening = (): void => {}
+  const ready = new Promise<void>((r) => (listening = r))
+  const done = python(['-c', RECEIVER, sock, script], 60_000, (out) => out.includes('LISTENING') && listening())
+  await Promise.race([ready, done])
+  return { done }
+}
+
+/** A running container (sleep as PID 1, no terminal of its own); returns its id and init pid. */
+async function running(t: ExecutionContext): Promise<{ id: string; pid: number; dir: string }> {
+  const b = h.bundle(['sleep', '1000'])
+  const r = await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })
+  t.is(r.code, 0, describe(r))
+  const pid = (JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { pid: number }).pid
+  return { id: b.id, pid, dir: b.dir }
+}
+
+async function done(t: ExecutionContext, id: string): Promise<void> {
+  t.is((await h.cli(['delete', '--force', id])).code, 0)
+}
+
+/** No exec-*.sock left in the state directory. */
+function noOwnSockets(t: ExecutionContext, id: string): void {
+  t.deepEqual(readdirSync(join(h.root(), id)).filter((f) => f.endsWith('.sock')), [], 'the lxts-owned console socket is gone')
+}
+
+h.it('exec -t --console-socket: the receiver gets a working pty master of the container\'s devpts; the exit status is the process\'s', async (t) => {
+  const c = await running(t)
+  const sock = join(c.dir, 'exec-console.sock')
+  const rx = await receiver(sock, 'tty; stty size; ls /dev/pts; exit 5\n')
+  const r = await h.cli(['exec', '-t', '--console-socket', sock, c.id, '--', 'sh'])
+  const got = await rx.done
+  t.is(r.code, 5, describe(r))
+  t.regex(got.out, /NAME \/dev\/pts\/ptmx FDS 1 ISATTY True/, got.out + got.err)
+  const pts = /(\/dev\/pts\/(\d+))\r*\n/.exec(got.out)
+  t.truthy(pts, got.out)
+  t.regex(got.out, /11 55\r*\n/, got.out)
+  // the pts is numbered in the container's own devpts: its listing holds that number (and ptmx)
+  t.regex(got.out, new RegExp(`\\b${pts?.[2] ?? 'x'}\\b[^]*ptmx|ptmx[^]*\\b${pts?.[2] ?? 'x'}\\b`), got.out)
+  t.is(r.stdout, '', 'the process writes to its pty, not to the CLI\'s stdout')
+  t.deepEqual(processesOf(c.id), [c.pid], 'only the init is left')
+  await done(t, c.id)
+})
+
+h.it('exec -t from a terminal: a pts of the outer size, resize follows, status and terminal mode restored', async (t) => {
+  const c = await running(t)
+  const steps = [
+    ['', 'tty; stty size; echo $((1+1))Z\n', null],
+    ['2Z', 'stty size; echo $((2+2))Z\n', [30, 100]],
+    ['4Z', 'exit 7\n', null],
+  ]
+  const r = await python(['-c', OUTER, JSON.stringify(steps), process.execPath, CLI, '--root', h.root(), 'exec', '-t', c.id, '--', 'sh'])
+  const res = JSON.parse(r.out.trim().split('\n').pop() ?? '{}') as { status: number; same: boolean; out: string }
+  t.regex(res.out, /\/dev\/pts\/\d+\r*\n/, res.out + r.err)
+  t.regex(res.out, /24 80\r*\n[^]*2Z/, res.out)
+  t.regex(res.out, /30 100\r*\n[^]*4Z/, res.out)
+  t.is(res.status, 7, res.out + r.err)
+  t.true(res.same, 'the outer terminal mode is restored')
+  noOwnSockets(t, c.id)
+  t.deepEqual(processesOf(c.id), [c.pid])
+  await done(t, c.id)
+})
+
+h.it('exec -t with stdin not a terminal still allocates the pty (as runc)', async (t) => {
+  const c = await running(t)
+  const r = await h.cli(['exec', '-t', c.id, '--', 'sh', '-c', 'tty; echo $((3*3))T; exit 6'])
+  t.is(r.code, 6, describe(r))
+  t.regex(r.stdout, /\/dev\/pts\/\d+\r*\n/, describe(r))
+  t.regex(r.stdout, /9T\r\n/, 'output went through a pty (onlcr: \\r\\n)')
+  noOwnSockets(t, c.id)
+  await done(t, c.id)
+})
+
+h.it('exec -t -d without a console socket, or a console socket without a terminal, is ERR_LXTS_USAGE and starts nothing', async (t) => {
+  const c = await running(t)
+  const d = await h.cli(['exec', '-t', '-d', c.id, '--', 'sleep', '100'])
+  t.not(d.code, 0)
+  t.regex(d.stderr, /ERR_LXTS_USAGE/, describe(d))
+  t.regex(d.stderr, /console-socket/, describe(d))
+  const proc = join(c.dir, 'tty-process.json')
+  writeFileSync(proc, JSON.stringify({ terminal: true, args: ['sleep', '100'], cwd: '/', user: { uid: 0, gid: 0 }, env: ['PATH=/bin'] }))
+  const p = await h.cli(['exec', '--process', proc, '-d', c.id])
+  t.not(p.code, 0)
+  t.regex(p.stderr, /ERR_LXTS_USAGE/, describe(p))
+  const s = await h.cli(['exec', '--console-socket', join(c.dir, 'nope.sock'), c.id, '--', 'sleep', '100'])
+  t.not(s.code, 0)
+  t.regex(s.stderr, /ERR_LXTS_USAGE/, describe(s))
+  t.deepEqual(processesOf(c.id), [c.pid], 'nothing was started')
+  await done(t, c.id)
+})
+
+h.it('exec --process (terminal: true) -d --console-socket --pid-file: same namespaces as PID 1, its own session, the pty its controlling terminal', async (t) => {
+  const c = await running(t)
+  const sock = join(c.dir, 'engine-console.sock')
+  const rx = await receiver(sock, '')
+  const proc = join(c.dir, 'tty-process.json')
+  writeFileSync(proc, JSON.stringify({ terminal: true, args: ['sleep', '100'], cwd: '/', user: { uid: 1000, gid: 1000 }, env: ['PATH=/bin'] }))
+  const pidFile = join(c.dir, 'tty.pid')
+  const r = await h.cli(['exec', '--process', proc, '-d', '--console-socket', sock, '--pid-file', pidFile, c.id])
+  t.is(r.code, 0, describe(r))
+  const pid = Number(readFileSync(pidFile, 'utf8'))
+  t.true(processAlive(pid))
+  for (const ns of ['pid', 'net', 'mnt', 'uts', 'ipc', 'cgroup', 'user']) {
+    t.is(readlinkSync(`/proc/${pid}/ns/${ns}`), readlinkSync(`/proc/${c.pid}/ns/${ns}`), `${ns} namespace`)
+  }
+  t.is(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync(`/proc/${c.pid}/cgroup`, 'utf8'), 'same cgroups')
+  // stat: pid (comm) state ppid pgrp session tty_nr
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  t.is(Number(f[3]), pid, 'a session leader (setsid)')
+  t.true(Number(f[4]) >> 8 >= 136 && Number(f[4]) >> 8 <= 143, `a pts as controlling terminal (tty_nr ${f[4]})`)
+  for (const fd of [0, 1, 2]) t.regex(readlinkSync(`/proc/${pid}/fd/${fd}`), /^\/dev\/pts\/\d+$/, `fd ${fd}`)
+  t.deepEqual(readdirSync(`/proc/${pid}/fd`).sort(), ['0', '1', '2'], 'no console socket or master kept')
+  t.is(statSync(`/proc/${pid}/fd/0`).uid, 1000, 'the slave belongs to the process\'s user')
+  process.kill(pid, 'SIGKILL')
+  const got = await rx.done
+  t.regex(got.out, /NAME \/dev\/pts\/ptmx FDS 1/, got.out + got.err)
+  t.truthy(await waitFor(() => !processAlive(pid) || undefined, 5000, 50))
+  await done(t, c.id)
+})
+
+h.it('library: exec with terminal: true exposes the master as a stream with resize', async (t) => {
+  const c = await running(t)
+  const rt = new Runtime({ root: h.root() })
+  const ctr = await rt.get(c.id)
+  const handle = await ctr.exec({ args: ['sh'], consoleSize: { width: 66, height: 9 } }, { terminal: true })
+  const term = handle.terminal
+  if (term === undefined) return t.fail('no terminal')
+  let out = ''
+  term.on('data', (d: Buffer) => (out += d.toString()))
+  term.write('stty size; echo $((5*5))Q; read x; stty size; exit 3\n')
+  await waitFor(() => out.includes('25Q') || undefined, 10_000, 50)
+  await handle.resize(77, 13)
+  term.write('go\n')
+  const st = await handle.wait()
+  await new Promise((r) => setTimeout(r, 200))
+  term.destroy()
+  t.is(st.exitCode, 3)
+  t.regex(out, /9 66\r*\n[^]*25Q[^]*13 77\r*\n/, out)
+  noOwnSockets(t, c.id)
+  await done(t, c.id)
+})
