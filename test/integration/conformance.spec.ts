@@ -5,7 +5,8 @@
  * (create works, start fails), root.path "." (the bundle is the rootfs), a user namespace
  * under a 0700 bundle parent, rootfsPropagation shared/unbindable, state.bundle as given.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -114,4 +115,25 @@ h.it('hook and seccomp sections do not leak across: a bundle edited after create
   t.is(await waitFor(async () => ((await status(b.id)) === 'stopped' ? 'stopped' : undefined)), 'stopped')
   ok(t, await h.cli(['delete', b.id]))
   writeFileSync(join(b.dir, 'unused'), '')
+})
+
+h.it('mount and uts namespaces joined by path: the container sets up its root and hostname there', async (t) => {
+  // A private mount + uts namespace held by a sleeping process of this test.
+  const holder = spawn('unshare', ['--mount', '--uts', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' })
+  t.teardown(() => holder.kill('SIGKILL'))
+  const pid = holder.pid ?? 0
+  const ready = await waitFor(() => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/mnt`) !== readlinkSync('/proc/self/ns/mnt') ? true : undefined
+    } catch {
+      return undefined
+    }
+  })
+  t.true(ready, 'the holder has its own mount namespace')
+  const b = h.bundle(['sh', '-c', 'hostname; cat /lxts-marker'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.map((n) => (n.type === 'mount' || n.type === 'uts' ? { type: n.type, path: `/proc/${pid}/ns/${n.type === 'mount' ? 'mnt' : 'uts'}` } : n))
+  })
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+  ok(t, r)
+  t.regex(r.stdout, /^lxts-test\nmarker-/, 'hostname set in the joined uts namespace; rootfs set up in the joined mount namespace')
 })

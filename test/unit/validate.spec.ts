@@ -119,7 +119,6 @@ const unsupported: [string, (c: any) => void, string][] = [
   ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
-  ['joining a mount namespace', (c) => (c.linux.namespaces[4].path = '/proc/1/ns/mnt'), 'linux.namespaces'],
   ['systemd cgroup path', (c) => (c.linux.cgroupsPath = 'system.slice:lxts:c1'), 'linux.cgroupsPath'],
 ]
 

@@ -311,7 +311,6 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const nsList: unknown[] = Array.isArray(l['namespaces']) ? l['namespaces'] : []
   const mountNs = nsList.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
   if (mountNs === undefined) is.invalid('linux.namespaces', 'must include a mount namespace')
-  else if (mountNs['path'] !== undefined) is.unsupported('linux.namespaces', 'joining an existing mount namespace is not supported by lxts')
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
   const userNs = nsList.find((n): n is Obj => isObj(n) && n['type'] === 'user')

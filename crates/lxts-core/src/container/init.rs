@@ -63,7 +63,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     unsafe { libc::umask(0) };
     let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
     rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console)?;
-    if ctx.ns.creates(libc::CLONE_NEWUTS as u64) {
+    // A joined uts namespace gets the hostname too (as runc; the config asked for it).
+    if ctx.ns.creates(libc::CLONE_NEWUTS as u64) || ctx.ns.join.iter().any(|j| j.1 == libc::CLONE_NEWUTS as u64) {
         if let Some(h) = plan.config.hostname.as_deref() {
             nix::unistd::sethostname(h).map_err(|e| Error::sys(Code::Process, "sethostname", None, e).context("hostname"))?;
         }

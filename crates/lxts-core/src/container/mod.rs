@@ -49,8 +49,9 @@ pub fn write_report(control: &OwnedFd, report: &Report) -> Result<()> {
 fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     let cfg = &plan.config;
     let ns = NsPlan::new(cfg.linux.as_ref().map_or(&[][..], |l| &l.namespaces))?;
-    if !ns.creates(libc::CLONE_NEWNS as u64) {
-        return Err(Error::new(Code::InvalidConfig, "linux.namespaces must create a new mount namespace (type \"mount\" without a path)"));
+    let joins = |f: libc::c_int| ns.join.iter().any(|j| j.1 == f as u64);
+    if !ns.creates(libc::CLONE_NEWNS as u64) && !joins(libc::CLONE_NEWNS) {
+        return Err(Error::new(Code::InvalidConfig, "linux.namespaces must create or join a mount namespace (type \"mount\")"));
     }
     // A config without `process` may be created; the init then answers `start` with an error.
     let process = cfg.process.as_ref();
@@ -62,7 +63,7 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
         let why = if terminal { "is true: a console socket (--console-socket) is required" } else { "is false: a console socket cannot be used without a terminal" };
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
-    if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) {
+    if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) && !joins(libc::CLONE_NEWUTS) {
         return Err(Error::new(Code::InvalidConfig, "hostname/domainname need a new uts namespace in linux.namespaces"));
     }
     if cfg.linux.as_ref().is_some_and(|l| l.time_offsets.is_some()) {

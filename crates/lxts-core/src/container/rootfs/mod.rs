@@ -54,9 +54,14 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
 
     let root_path = &cfg.root.path;
-    // The helper chdir'ed into root.path before clone3, so "." is the rootfs even where a new
-    // user namespace cannot search the path to it (runtime-tools' 0700 bundle dirs).
-    let before = sys::open(".", libc::O_PATH | libc::O_DIRECTORY, Code::Mount).map_err(|e| e.context("root.path"))?;
+    // The path first (a joined mount namespace reset the cwd to its root); where a new user
+    // namespace cannot search the path (runtime-tools' 0700 bundle dirs), "." is the rootfs:
+    // the helper chdir'ed into root.path before clone3.
+    let before = match sys::open(root_path, libc::O_PATH | libc::O_DIRECTORY, Code::Mount) {
+        Err(e) if e.errno == Some(libc::EACCES) => sys::open(".", libc::O_PATH | libc::O_DIRECTORY, Code::Mount),
+        other => other,
+    }
+    .map_err(|e| e.context("root.path"))?;
     let root = bind_onto_itself(before.as_fd()).map_err(|e| e.context(format!("bind rootfs {root_path}")))?;
     drop(before);
 
@@ -74,6 +79,13 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     pivot::enter(root.as_fd(), plan.no_pivot)?;
     if early != propagation {
         sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
+    }
+    if early != propagation {
+        // pivot_root refuses shared mounts, and an unbindable / cannot be bound: before the pivot
+    // anything but private is applied as rslave (host events still arrive, none leak out);
+    // the configured mode is applied to the new / afterwards, as runc does.
+    let early = if propagation & libc::MS_PRIVATE != 0 { propagation } else { libc::MS_SLAVE | libc::MS_REC };
+    sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
     }
     if cfg.root.readonly {
         pivot::make_root_readonly()?;
