@@ -51,6 +51,17 @@ fn read_line(control: &OwnedFd) -> Result<Vec<u8>> {
     Ok(line)
 }
 
+/// Close every fd above the protocol's own: 0-2, the control channel (3) and the
+/// `preserve` fds from 4. Node (libuv) hands on any fd its parent left without
+/// close-on-exec; the init would otherwise hold it (a host pipe, a directory) for as long
+/// as it waits in `created` (CVE-2016-9962, CVE-2024-21626). Nothing of the helper's own
+/// is open above them yet. Best effort: `fds::prepare` still marks the rest close-on-exec.
+fn close_inherited(preserve: u32) {
+    let first = container::fds::PRESERVE_SOURCE as libc::c_uint + preserve;
+    // SAFETY: close_range only closes fd numbers; none at or above `first` is in use here.
+    unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0 as libc::c_uint) };
+}
+
 fn main() {
     // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
@@ -64,8 +75,14 @@ fn main() {
     // SAFETY: fd 3 is the control channel handed over by Node; we own it from here.
     let control = unsafe { OwnedFd::from_raw_fd(CONTROL_FD) };
     let plan = match sealed::ensure().and_then(|()| read_request(&control)) {
-        Ok(Request::Container(plan)) => *plan,
-        Ok(Request::Exec(plan)) => std::process::exit(container::exec::enter::run(*plan, control).unwrap_or(1)),
+        Ok(Request::Container(plan)) => {
+            close_inherited(plan.preserve_fds);
+            *plan
+        }
+        Ok(Request::Exec(plan)) => {
+            close_inherited(plan.preserve_fds);
+            std::process::exit(container::exec::enter::run(*plan, control).unwrap_or(1))
+        }
         Err(e) => {
             let _ = container::write_report(&control, &e.to_report());
             std::process::exit(1);
