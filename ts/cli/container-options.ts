@@ -42,6 +42,8 @@ export function sandboxOptions(argv: ContainerArgs, cwd: string, monitor: boolea
     monitor,
   }
   if (argv.init === true) options.init = true
+  const listenFds = listenFdsOf(process.env, process.pid)
+  if (listenFds > 0) options.listenFds = listenFds
   const pidFile = argv['pid-file']
   const consoleSocket = argv['console-socket']
   if (pidFile !== undefined) options.pidFile = resolve(cwd, pidFile)
@@ -55,4 +57,14 @@ export function checkPreserveFds(value: number): true {
   throw new CliError('ERR_LXTS_USAGE', `invalid --preserve-fds value "${value}": expected a non-negative integer`, {
     field: '--preserve-fds',
   })
+}
+
+/**
+ * Socket activation as runc (go-systemd `activation.Files`): `LISTEN_FDS=N` counts when
+ * `LISTEN_PID` is this process; those fds 3 … 3+N-1 go to the container.
+ */
+export function listenFdsOf(env: NodeJS.ProcessEnv, pid: number): number {
+  const n = Number(env['LISTEN_FDS'])
+  if (env['LISTEN_PID'] !== String(pid) || !Number.isInteger(n) || n <= 0) return 0
+  return n
 }

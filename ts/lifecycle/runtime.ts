@@ -46,6 +46,11 @@ export interface CreateOptions {
   noNewKeyring?: boolean | undefined
   /** Pass fds 3 … 3+N-1 of this process to the container. */
   preserveFds?: number | undefined
+  /**
+   * Socket activation, as runc: fds 3 … 3+N-1 of this process go to the container first (the
+   * `preserveFds` ones follow them) and `LISTEN_FDS=N`, `LISTEN_PID=1` are added to its env.
+   */
+  listenFds?: number | undefined
   /** Keep a helper as the init's parent to record how it exits (default true; runc-style `create` passes false). */
   monitor?: boolean | undefined
   /** The container's stdio (default: this process's own). */
@@ -69,6 +74,12 @@ function owner(): string {
   } catch {
     return String(process.geteuid?.() ?? '')
   }
+}
+
+/** `config` with `LISTEN_FDS=n` and `LISTEN_PID=1` in `process.env` (replacing any given), not mutated. */
+function withListenEnv(config: OciConfig, n: number): OciConfig {
+  const env = (config.process?.env ?? []).filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID='))
+  return { ...config, process: { ...config.process, env: [...env, `LISTEN_FDS=${n}`, 'LISTEN_PID=1'] } } as OciConfig
 }
 
 /** A state root holding containers. */
@@ -97,11 +108,16 @@ export class Runtime {
     const given = o.config ?? (await parseConfig(bundle))
     const raw = owned && given.process !== undefined ? { ...given, process: { ...given.process, terminal: true } } : given
     const ownSocket = owned ? join(this.stateDir(id), CONSOLE_SOCKET) : undefined
-    const config = assertValidConfig(raw, { consoleSocket: o.consoleSocket ?? ownSocket })
+    const valid = assertValidConfig(raw, { consoleSocket: o.consoleSocket ?? ownSocket })
     let receiver: ConsoleReceiver | undefined
-    const preserveFds = o.preserveFds ?? 0
+    const listenFds = o.listenFds ?? 0
+    if (!Number.isInteger(listenFds) || listenFds < 0) {
+      throw new LxtsError('ERR_LXTS_USAGE', `listenFds must be a non-negative integer, not ${listenFds}`, { field: 'listenFds' })
+    }
+    const config = listenFds === 0 || valid.process === undefined ? valid : withListenEnv(valid, listenFds)
+    const preserveFds = listenFds + (o.preserveFds ?? 0)
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
-      throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${preserveFds}`, { field: 'preserveFds' })
+      throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${o.preserveFds}`, { field: 'preserveFds' })
     }
     const stateDir = await this.#store.claim(id)
     let helper: Helper | undefined
