@@ -144,8 +144,8 @@ test('runtime-tools create/start/state/kill/delete shapes', async (t) => {
   }
 })
 
-test('verbs not implemented yet and unknown verbs exit non-zero with a usage error', async (t) => {
-  for (const args of [['ps', '--format', 'json', 'c1'], ['pause', 'c1'], ['resume', 'c1'], ['update', '--resources=-', 'c1'], ['events', 'c1'], ['bogus']]) {
+test('verbs lxts does not implement (checkpoint, restore) and unknown verbs exit non-zero with a usage error', async (t) => {
+  for (const args of [['checkpoint', '--image-path', '/tmp/x', 'c1'], ['restore', '--bundle', '/b', 'c1'], ['xyzzyq']]) {
     const r = await cli(args)
     t.is(r.code, 2, args.join(' '))
     t.regex(r.stderr, /^lxts: .*ERR_LXTS_USAGE/, args.join(' '))

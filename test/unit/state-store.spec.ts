@@ -67,7 +67,7 @@ test('corrupt state is ERR_LXTS_STATE_CORRUPT naming the file', async (t) => {
   const store = new StateStore(tmpRoot(t))
   await store.claim('c1')
   const file = store.file('c1', 'state.json')
-  for (const bad of ['{', '[]', '{"id":"c1"}', JSON.stringify({ ...state('c1'), status: 'paused' }), JSON.stringify(state('c2'))]) {
+  for (const bad of ['{', '[]', '{"id":"c1"}', JSON.stringify({ ...state('c1'), status: 'bogus' }), JSON.stringify(state('c2'))]) {
     writeFileSync(file, bad)
     const e = await t.throwsAsync(store.read('c1'), { instanceOf: LxtsError })
     t.is(e?.code, 'ERR_LXTS_STATE_CORRUPT', bad)
