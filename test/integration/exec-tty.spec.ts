@@ -4,7 +4,7 @@
  * (python's pty module), the library's `terminal: true`, refusals, and where the tty
  * process lands (the init's namespaces, a session of its own with the pty as controlling tty).
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -243,4 +243,18 @@ h.it('library: exec with terminal: true exposes the master as a stream with resi
   t.regex(out, /9 66\r*\n[^]*25Q[^]*13 77\r*\n/, out)
   noOwnSockets(t, c.id)
   await done(t, c.id)
+})
+
+h.it('exec -t into a user-namespaced container: the pty comes from its devpts and belongs to the mapped user', async (t) => {
+  const b = h.bundle(['sleep', '1000'], (c) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  })
+  execFileSync('chown', ['-R', '-h', '100000:100000', b.rootfs])
+  t.is((await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })).code, 0)
+  const r = await h.cli(['exec', '-t', '-u', '5', b.id, '--', 'sh', '-c', 'tty; id -u; stat -c "%u" $(tty); exit 4'])
+  t.is(r.code, 4, describe(r))
+  t.regex(r.stdout, /^\/dev\/pts\/\d+\r\n5\r\n5\r\n$/, describe(r))
+  await done(t, b.id)
 })

@@ -78,6 +78,13 @@ struct SetupCtx<'a> {
 /// the slave owned by `uid`; the master sent to the console socket and closed; the
 /// slave this process's controlling terminal and stdio. No `/dev/console`: that is the init's.
 fn terminal(console: &Console, uid: u32) -> Result<()> {
+    // The slave inode is created with our fsuid. Joined to a user namespace we are still the
+    // host's root, unmapped there, and no one may chown an inode of an unmapped owner: become
+    // the namespace's root first (what the init is before its switch; a no-op without userns).
+    // SAFETY: credential syscalls with integer arguments; the caps stay (0 → namespace root).
+    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }, Code::Process, "setresgid", None).map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
+    // SAFETY: as above.
+    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }, Code::Process, "setresuid", None).map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
     // setns(mnt) made the container's root ours: "/" is its rootfs.
     let root = sys::open("/", libc::O_PATH | libc::O_DIRECTORY, Code::UnsafePath).map_err(|e| e.context("process.terminal"))?;
     let (master, slave) = tty::open_pty(root.as_fd(), Some(uid))?;
