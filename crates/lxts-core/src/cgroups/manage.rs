@@ -138,23 +138,17 @@ fn create_one(h: &Hierarchy, wanted: &[&str], cg: &mut ContainerCgroup) -> Resul
         return Err(Error::new(Code::Cgroup, what));
     }
     let cpuset = !h.v2 && h.controllers.iter().any(|c| c == "cpuset");
-    let mut dir = h.mount_point.clone();
-    let mut leaf_created = false;
-    for part in rel {
-        let parent = dir.clone();
-        dir.push(part);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => {
-                cg.created.push(dir.clone());
-                leaf_created = true;
-                if cpuset {
-                    inherit_cpuset(&parent, &dir)?;
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => leaf_created = false,
-            Err(e) => return Err(io_error("mkdir", &dir, &e)),
+    // A concurrent `delete` may rmdir a shared, momentarily empty parent between our
+    // mkdir of it and of its child: walk again from the top when a level vanishes.
+    let mut attempts = 0;
+    let (dir, leaf_created) = loop {
+        attempts += 1;
+        match walk_create(h, rel, cpuset, cg) {
+            Ok(done) => break done,
+            Err(Walk::Vanished(_)) if attempts < 20 => continue,
+            Err(Walk::Vanished(e) | Walk::Failed(e)) => return Err(e),
         }
-    }
+    };
     if !leaf_created && populated(&dir)? {
         let msg = format!("cgroup {} already exists and has processes", dir.display());
         return Err(Error { path: Some(dir.to_string_lossy().into_owned()), ..Error::new(Code::Cgroup, msg) });
@@ -164,6 +158,42 @@ fn create_one(h: &Hierarchy, wanted: &[&str], cg: &mut ContainerCgroup) -> Resul
     }
     cg.dirs.push(dir);
     Ok(())
+}
+
+/// Why one mkdir -p pass stopped.
+enum Walk {
+    /// A level disappeared under us (a concurrent rmdir): worth another pass.
+    Vanished(Error),
+    /// Anything else.
+    Failed(Error),
+}
+
+/// One mkdir -p pass, returning the leaf and whether this pass created it.
+fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgroup) -> std::result::Result<(PathBuf, bool), Walk> {
+    let mut dir = h.mount_point.clone();
+    let mut leaf_created = false;
+    for part in rel {
+        let parent = dir.clone();
+        dir.push(part);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                if !cg.created.contains(&dir) {
+                    cg.created.push(dir.clone());
+                }
+                leaf_created = true;
+                if cpuset {
+                    inherit_cpuset(&parent, &dir).map_err(Walk::Failed)?;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => leaf_created = false,
+            // EEXIST but gone now, or ENOENT because the parent went: retry from the top.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists || e.kind() == ErrorKind::NotFound => {
+                return Err(Walk::Vanished(io_error("mkdir", &dir, &e)));
+            }
+            Err(e) => return Err(Walk::Failed(io_error("mkdir", &dir, &e))),
+        }
+    }
+    Ok((dir, leaf_created))
 }
 
 /// A new v1 cpuset group starts with empty `cpus`/`mems`, and attaching a task then
