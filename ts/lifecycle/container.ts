@@ -15,6 +15,7 @@ import { resizeTerminal } from './terminal.js'
 import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, type Stats } from './events.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
+import { testPause } from './test-pause.js'
 import type { StateStore } from './state-store.js'
 import { containerPids, killAll, pauseContainer, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
@@ -212,6 +213,7 @@ export class Container {
         throw err
       })
       const fifo = this.#store.file(this.id, 'exec.fifo')
+      testPause('start:opening')
       const data = await releaseInit(fifo, s.pid ?? 0, s.startTime)
       await unlink(fifo).catch((err: unknown) => {
         if (errnoCode(err) !== 'ENOENT') throw err
@@ -272,6 +274,7 @@ export class Container {
         await new Promise((r) => setTimeout(r, 100))
       }
       await this.#waitMonitor(s, 2000)
+      testPause('delete:killed')
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = s.createdCgroups ?? cgroups
       if (removable.length > 0) await cgroupRemove(removable)

@@ -16,6 +16,7 @@ import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './
 import { liveState } from './live-status.js'
 import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
 import { withLock } from './lock.js'
+import { testPause } from './test-pause.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 
@@ -150,6 +151,7 @@ export class Runtime {
         if (plan.cgroup !== null) base.cgroupPath = plan.cgroup.path
         if (config.annotations !== undefined) base.annotations = config.annotations
         await this.#store.write(base)
+        testPause('create:claimed')
         await this.#store.writeConfig(id, plan.config)
         if (ownSocket !== undefined) receiver = await listenConsole(ownSocket)
         // The container appends to the log itself: no process has to relay its output.
@@ -159,6 +161,7 @@ export class Runtime {
         } finally {
           if (logFd !== undefined) closeSync(logFd)
         }
+        testPause('create:spawned')
         report = await helper.created
         await runHooks('createRuntime', config.hooks, hookState({ ...base, pid: report.pid }, 'creating'))
         const master = receiver === undefined ? undefined : await receiver.master
@@ -172,6 +175,7 @@ export class Runtime {
           created.monitorStartTime = monitor.startTime
         }
         await this.#store.write(created)
+        testPause('create:recorded')
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
         if (plan.mode === 'monitor') helper.unref()
         const container = new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
