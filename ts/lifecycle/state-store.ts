@@ -29,7 +29,9 @@ export function assertValidId(id: unknown): asserts id is string {
 /** Write `data` to `file` atomically: a temp file in the same directory, fsync, rename. */
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode)
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode).catch((err: unknown) => {
+    throw stateWriteError(file, err)
+  })
   try {
     try {
       await fh.writeFile(data)
@@ -40,8 +42,15 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
     await rename(tmp, file)
   } catch (err) {
     await unlink(tmp).catch(() => {})
-    throw err
+    throw stateWriteError(file, err)
   }
+}
+
+/** A failed state write (ENOSPC, EROFS, EIO…) as ERR_LXTS_SYSCALL naming the file; the temp file is gone. */
+function stateWriteError(file: string, err: unknown): LxtsError {
+  const e = err as NodeJS.ErrnoException
+  const details = { path: file, syscall: e.syscall ?? 'write', cause: err }
+  return new LxtsError('ERR_LXTS_SYSCALL', `cannot write ${file}: ${e.code ?? e.message}`, typeof e.errno === 'number' ? { ...details, errno: -e.errno } : details)
 }
 
 function corrupt(file: string, why: string, cause?: unknown): LxtsError {
@@ -116,7 +125,7 @@ export class StateStore {
       await mkdir(dir, { mode: 0o700 })
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') throw new LxtsError('ERR_LXTS_EXISTS', `container "${id}" already exists`, { path: dir })
-      throw err
+      throw stateWriteError(dir, err)
     }
     return dir
   }
