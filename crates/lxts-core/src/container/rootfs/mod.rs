@@ -80,13 +80,6 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     if early != propagation {
         sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
     }
-    if early != propagation {
-        // pivot_root refuses shared mounts, and an unbindable / cannot be bound: before the pivot
-    // anything but private is applied as rslave (host events still arrive, none leak out);
-    // the configured mode is applied to the new / afterwards, as runc does.
-    let early = if propagation & libc::MS_PRIVATE != 0 { propagation } else { libc::MS_SLAVE | libc::MS_REC };
-    sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
-    }
     if cfg.root.readonly {
         pivot::make_root_readonly()?;
     }
