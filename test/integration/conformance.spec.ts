@@ -137,3 +137,16 @@ h.it('mount and uts namespaces joined by path: the container sets up its root an
   ok(t, r)
   t.regex(r.stdout, /^lxts-test\nmarker-/, 'hostname set in the joined uts namespace; rootfs set up in the joined mount namespace')
 })
+
+h.it('rootfsPropagation shared: a mount made inside shows up in a bind of / (as runtimetest checks); private: it does not', async (t) => {
+  const script = 'mkdir -p /t /m && mount --rbind / /t && mount -t tmpfs x /m && touch /m/f && ls /t/m/f'
+  for (const [mode, exposed] of [['shared', true], ['private', false]] as const) {
+    const b = h.bundle(['sh', '-c', script], (c) => {
+      c.root.readonly = false
+      c.linux['rootfsPropagation'] = mode
+      for (const set of ['bounding', 'effective', 'permitted'] as const) c.process.capabilities[set].push('CAP_SYS_ADMIN')
+    })
+    const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+    t.is(r.code === 0, exposed, `${mode}: ${describe(r)}`)
+  }
+})
