@@ -102,6 +102,19 @@ h.it('capabilities: exactly AUDIT_WRITE|KILL|NET_BIND_SERVICE, no inheritable/am
   t.is(caps['CapAmb'], '0000000000000000', 'CapAmb')
 })
 
+h.it('ambient caps without inheritable ones (runc spec default) are skipped; with inheritable they are raised', async (t) => {
+  const amb = (r: { stdout: string }): string | undefined => /CapAmb:\s+(\w+)/.exec(r.stdout)?.[1]
+  const skipped = await inside(t, ['grep', '^Cap', '/proc/self/status'], (c) => {
+    c.process.capabilities.ambient = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']
+  })
+  t.is(amb(skipped), '0000000000000000')
+  const raised = await inside(t, ['grep', '^Cap', '/proc/self/status'], (c) => {
+    c.process.capabilities.inheritable = ['CAP_KILL']
+    c.process.capabilities.ambient = ['CAP_KILL', 'CAP_NET_BIND_SERVICE']
+  })
+  t.is(amb(raised), capMask([5]))
+})
+
 h.it('NoNewPrivs is set when process.noNewPrivileges', async (t) => {
   const r = await inside(t, ['grep', '^NoNewPrivs', '/proc/self/status'])
   t.regex(r.stdout, /NoNewPrivs:\s+1/)

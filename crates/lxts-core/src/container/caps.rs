@@ -148,12 +148,16 @@ pub fn apply(sets: &Sets) -> Result<()> {
     }
     prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0)
         .map_err(|e| Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_CLEAR_ALL"), e))?;
+    // The kernel raises an ambient cap only if it is permitted and inheritable. runc's
+    // default spec lists ambient caps without inheritable ones (CVE-2022-29162), and runc
+    // skips those; so does lxts, rather than refusing the spec engines send.
+    let raisable = sets.ambient & sets.permitted & sets.inheritable;
     for cap in 0..64u32 {
-        if sets.ambient & (1 << cap) != 0 {
+        if raisable & (1 << cap) != 0 {
             prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, libc::c_ulong::from(cap))
                 .map_err(|e| {
                     Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_RAISE"), e)
-                        .context(format!("process.capabilities.ambient {} (must also be permitted and inheritable)", NAMES[cap as usize]))
+                        .context(format!("process.capabilities.ambient {}", NAMES[cap as usize]))
                 })?;
         }
     }
