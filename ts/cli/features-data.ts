@@ -4,6 +4,7 @@
  * recursive read-only mounts only when `rro` is listed. So it lists only what is
  * implemented; widen an entry in the same change that implements it.
  */
+import { CAPABILITIES } from '../config/validate.js'
 
 /** The runtime-spec `features` document (the parts lxts fills). */
 export interface Features {
@@ -42,16 +43,6 @@ const MOUNT_OPTIONS = [
   'rw', 'shared', 'slave', 'strictatime', 'suid', 'sync', 'unbindable',
 ]
 
-/** Every capability the kernel headers lxts is built against know (CAP_CHOWN … CAP_CHECKPOINT_RESTORE). */
-const CAPABILITIES = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
-  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
-  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-]
 
 /** The features document `lxts features` prints. */
 export const FEATURES: Features = {
@@ -62,7 +53,7 @@ export const FEATURES: Features = {
   mountOptions: MOUNT_OPTIONS,
   linux: {
     namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'],
-    capabilities: CAPABILITIES,
+    capabilities: [...CAPABILITIES],
     cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
     // Compiled to BPF by lxts itself (crates/lxts-core/src/container/seccomp); no SCMP_ACT_NOTIFY.
     seccomp: {
