@@ -2,6 +2,7 @@
 //! propagation, the rootfs self-bind, the config's mounts in order, `/dev`,
 //! masked and read-only paths, then `pivot_root`.
 
+pub mod copyup;
 pub mod devices;
 pub mod mount;
 pub mod options;

@@ -4,6 +4,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
+use super::copyup;
 use super::options::{self, MountOptions};
 use super::resolve;
 use crate::container::sys::{self, fd_path};
@@ -84,9 +85,13 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
             return Err(Error::new(Code::InvalidConfig, format!("mounts[{dest}]: type is required unless options contain bind or rbind")));
         }
         let source = m.source.as_deref().unwrap_or(fstype);
+        let covered = if opts.copy_up && fstype == "tmpfs" { Some(copyup::open_covered(target.as_fd(), &dest)?) } else { None };
         sys::mount(Some(source), &fd_path(target.as_fd()), Some(fstype), opts.flags, Some(&opts.data), &dest)
             .map_err(|e| e.context(&what))?;
         let mounted = resolve::open_existing(root, &dest, libc::O_PATH)?;
+        if let Some(covered) = covered {
+            copyup::copy_up(covered, mounted.as_fd(), &dest)?;
+        }
         apply_propagation(&mounted, &opts, &dest).map_err(|e| e.context(&what))
     }
 }

@@ -9,6 +9,8 @@ pub struct MountOptions {
     pub propagation: Vec<u64>,
     /// Everything the kernel must interpret (`mode=755,size=65536k`).
     pub data: String,
+    /// `tmpcopyup` (runc/crun extension): fill a new tmpfs with the rootfs's content there.
+    pub copy_up: bool,
 }
 
 impl MountOptions {
@@ -74,6 +76,8 @@ pub fn parse(options: &[String]) -> MountOptions {
             }
         } else if let Some(p) = propagation(opt) {
             out.propagation.push(p);
+        } else if opt == "tmpcopyup" {
+            out.copy_up = true;
         } else {
             data.push(opt);
         }
@@ -88,6 +92,14 @@ mod tests {
 
     fn opts(list: &[&str]) -> MountOptions {
         parse(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn tmpcopyup_is_ours_not_the_kernels() {
+        let o = opts(&["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]);
+        assert!(o.copy_up);
+        assert_eq!(o.data, "");
+        assert_eq!(o.flags, libc::MS_NOSUID | libc::MS_NODEV);
     }
 
     #[test]
