@@ -131,22 +131,31 @@ h.it('a state.json cut short: ERR_LXTS_STATE_CORRUPT naming the file', async (t)
   await assertCleanAfterForceDelete(t, b.id)
 })
 
-// KNOWN BUG (ts/lifecycle/container.ts delete): with state.json unreadable, delete --force gives up
-// (ERR_LXTS_STATE_CORRUPT) and leaves the init, its cgroups and the state dir. It could recover the
-// cgroup path from the saved config.json. The test restores the state so nothing leaks.
-h.knownBug('a state.json cut short: delete --force still cleans up (known bug)', async (t) => {
-  const b = h.bundle(['sleep', '1000'])
-  t.is((await h.cli(['run', '-d', '-b', b.dir, b.id])).code, 0)
-  const file = join(h.root(), b.id, 'state.json')
-  const good = readFileSync(file)
-  truncateSync(file, Math.floor(good.length / 2))
-  const d = await h.cli(['delete', '--force', b.id])
-  if (existsSync(join(h.root(), b.id))) {
-    writeFileSync(file, good)
-    await h.cli(['delete', '--force', b.id])
-  }
-  t.is(d.code, 0, describe(d))
-})
+// With state.json unreadable, delete --force recovers the cgroups from the saved config.json
+// (ts/lifecycle/recover.ts): it kills every process in them, the init included, and removes them.
+for (const [what, spoil] of [
+  ['cut short', (file: string, good: Buffer) => truncateSync(file, Math.floor(good.length / 2))],
+  ['removed', (file: string) => rmSync(file)],
+  ['garbage, container paused', (file: string) => writeFileSync(file, '\0\0not json')],
+] as const) {
+  h.it(`a state.json ${what}: delete --force still kills the init and leaves nothing`, async (t) => {
+    const b = h.bundle(['sh', '-c', 'sleep 1000 & sleep 1000 & wait'])
+    t.is((await h.cli(['run', '-d', '-b', b.dir, b.id])).code, 0)
+    const file = join(h.root(), b.id, 'state.json')
+    const good = readFileSync(file)
+    const st = JSON.parse(good.toString('utf8')) as { pid: number; monitorPid?: number }
+    if (what.includes('paused')) t.is((await h.cli(['pause', b.id])).code, 0)
+    t.true(await waitFor(() => (processesOf(b.id).length >= 3 ? true : undefined), 5000), 'init + 2 sleeps')
+    spoil(file, good)
+    const d = await h.cli(['delete', '--force', b.id])
+    t.is(d.code, 0, describe(d))
+    t.false(processAlive(st.pid), 'the init is dead')
+    t.false(processAlive(st.monitorPid ?? 0), 'the monitor is gone')
+    t.deepEqual(processesOf(b.id), [], 'no process left')
+    t.deepEqual(cgroupDirsOf(b.id), [], 'no cgroup left')
+    t.false(existsSync(join(h.root(), b.id)), 'no state dir')
+  })
+}
 
 h.it('the bundle removed under a running container: state, kill and delete still work', async (t) => {
   const b = h.bundle(['sleep', '1000'])

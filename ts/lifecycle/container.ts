@@ -16,6 +16,7 @@ import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, 
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
+import { recoverDelete } from './recover.js'
 import type { StateStore } from './state-store.js'
 import { containerPids, killAll, pauseContainer, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
@@ -48,7 +49,7 @@ export async function killAndWait(pid: number, startTime: number | undefined, wh
  * The cgroup directories a container whose creation was interrupted may have: its planned
  * path under every mounted hierarchy.
  */
-async function plannedCgroups(path: string | undefined): Promise<string[]> {
+export async function plannedCgroups(path: string | undefined): Promise<string[]> {
   if (path === undefined) return []
   const host = await cgroupHost()
   const dirs = new Set<string>()
@@ -260,7 +261,13 @@ export class Container {
    */
   async delete(o: { force?: boolean } = {}): Promise<void> {
     await withLock(this.#store, this.id, async () => {
-      const s = await this.#store.read(this.id)
+      const s = await this.#store.read(this.id).catch(async (err: unknown) => {
+        // An unreadable state.json: force recovers the cgroups from the saved config (recover.ts).
+        if (!(o.force === true && err instanceof LxtsError && err.code === 'ERR_LXTS_STATE_CORRUPT')) throw err
+        await recoverDelete(this.#store, this.id)
+        return undefined
+      })
+      if (s === undefined) return
       const status = await liveStatus(this.#store, s)
       assertCan(o.force === true ? 'forceDelete' : 'delete', status, this.id)
       // A frozen init never dies of SIGKILL: kill everything, then thaw (killAll does both).

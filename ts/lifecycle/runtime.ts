@@ -210,10 +210,16 @@ export class Runtime {
     await this.#store.remove(id).catch(() => {})
   }
 
-  /** An existing container (ERR_LXTS_NOT_FOUND otherwise). */
+  /**
+   * An existing container (ERR_LXTS_NOT_FOUND otherwise). One whose `state.json` is unreadable
+   * is still returned: its methods report ERR_LXTS_STATE_CORRUPT, but `delete({ force: true })`
+   * recovers and removes it.
+   */
   async get(id: string): Promise<Container> {
     assertValidId(id)
-    await this.#store.read(id)
+    await this.#store.read(id).catch((err: unknown) => {
+      if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_STATE_CORRUPT')) throw err
+    })
     return new Container(this.#store, id)
   }
 

@@ -1,0 +1,107 @@
+/**
+ * `delete --force` of a container whose `state.json` cannot be read (cut short, garbage,
+ * missing): the state no longer says which process is the init nor which cgroups exist, so
+ * both are recovered from what else lxts knows about the id:
+ *
+ * - the cgroup path: `linux.cgroupsPath` of the saved `<root>/<id>/config.json` (the
+ *   normalized config create wrote), else the default `/lxts/<id>`, placed under every
+ *   mounted hierarchy exactly as create placed it;
+ * - the processes: every pid in those groups. Membership is what proves that a pid is the
+ *   container's, so each is signalled through a pidfd with a start time read now (`killAll`:
+ *   freeze, scan, pidfd per pid, thaw), which also kills the init without its recorded start time;
+ * - the monitor (`run -d`): a parent of a killed process that runs the sealed helper image
+ *   (`/proc/<pid>/exe` is the `lxts-helper` memfd) is waited for, so it cannot write
+ *   `exit.json` into a directory being removed.
+ *
+ * Only the container's own leaf groups are removed (with the child groups a process inside
+ * made); the default parent `/lxts` goes only when empty. Then the state directory goes.
+ */
+import { readFile, readlink } from 'node:fs/promises'
+import { posix } from 'node:path'
+
+import { cgroupPath } from '../config/plan.js'
+import { withTool } from '../cgroup/native.js'
+import { cgroupRemove, processInfo, waitProcessExit } from '../native.js'
+import { plannedCgroups } from './container.js'
+import { killAll } from './pause.js'
+import type { StateStore } from './state-store.js'
+
+const SIGKILL = 9
+/** How long each killed process (and a monitor) may take to go. */
+const EXIT_TIMEOUT_MS = 10_000
+const MONITOR_TIMEOUT_MS = 2000
+/** Rounds of scan + kill: a process forked between two scans is caught by the next. */
+const ROUNDS = 5
+
+/** `linux.cgroupsPath` of the saved config, or undefined when absent or unreadable. */
+async function savedCgroupsPath(file: string): Promise<string | undefined> {
+  try {
+    const c = JSON.parse(await readFile(file, 'utf8')) as { linux?: { cgroupsPath?: unknown } } | null
+    const p = c?.linux?.cgroupsPath
+    return typeof p === 'string' ? p : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The container's cgroup path as create planned it (a bad saved path falls back to the default). */
+async function recoveredPath(store: StateStore, id: string): Promise<string> {
+  const saved = await savedCgroupsPath(store.file(id, 'config.json'))
+  try {
+    return cgroupPath(saved, id)
+  } catch {
+    return cgroupPath(undefined, id)
+  }
+}
+
+/** The parent pid of `pid` (field 4 of `/proc/<pid>/stat`), or undefined when it is gone. */
+async function parentOf(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    return Number.isInteger(ppid) && ppid > 1 ? ppid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether `pid` runs the sealed lxts-helper image (a monitor), not some engine's shim. */
+async function isHelper(pid: number): Promise<boolean> {
+  const exe = await readlink(`/proc/${pid}/exe`).catch(() => '')
+  return exe.startsWith('/memfd:lxts-helper')
+}
+
+/** Kill everything in `dirs` and wait for it to go; returns the monitors (pid, start time) seen. */
+async function killMembers(dirs: string[]): Promise<Map<number, number>> {
+  const monitors = new Map<number, number>()
+  for (let round = 0; round < ROUNDS; round++) {
+    const pids = await withTool((b) => b.cgroupPidsRecursive(dirs))
+    if (pids.length === 0) break
+    const members = new Set(pids)
+    const seen: { pid: number; startTime: number }[] = []
+    for (const pid of pids) {
+      const info = await processInfo(pid)
+      if (info !== null) seen.push({ pid, startTime: info.startTime })
+      const parent = await parentOf(pid)
+      if (parent !== undefined && !members.has(parent) && !monitors.has(parent) && (await isHelper(parent))) {
+        const p = await processInfo(parent)
+        if (p !== null) monitors.set(parent, p.startTime)
+      }
+    }
+    await killAll(dirs, SIGKILL)
+    for (const p of seen) await waitProcessExit(p.pid, p.startTime, EXIT_TIMEOUT_MS).catch(() => false)
+  }
+  return monitors
+}
+
+/** Force-delete `id` without its state: kill the cgroups' processes, remove the groups and the state dir. */
+export async function recoverDelete(store: StateStore, id: string): Promise<void> {
+  const path = await recoveredPath(store, id)
+  const leaves = await plannedCgroups(path)
+  const monitors = await killMembers(leaves)
+  for (const [pid, startTime] of monitors) await waitProcessExit(pid, startTime, MONITOR_TIMEOUT_MS).catch(() => false)
+  // The default parent is lxts's own and shared: listed as a parent, it goes only when empty.
+  const parents = path === cgroupPath(undefined, id) ? await plannedCgroups(posix.dirname(path)) : []
+  if (leaves.length > 0) await cgroupRemove([...leaves, ...parents])
+  await store.remove(id)
+}
