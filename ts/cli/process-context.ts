@@ -24,7 +24,11 @@ export function processContext(args: readonly string[]): CliContext {
   })
   return {
     library: () => (library ??= loadLibrary()),
-    cwd: process.cwd(),
+    // read on use: containerd's shim runs `delete --force` from the removed bundle dir, where
+    // process.cwd() throws ENOENT; verbs that never resolve a relative path must still work
+    get cwd(): string {
+      return process.cwd()
+    },
     out: (text) => writeAll(1, text),
     err: writeStderr,
     logger,
