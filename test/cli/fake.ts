@@ -21,6 +21,7 @@ export type Call =
   | { op: 'list' }
   | { op: 'defaultSpec'; rootless: boolean | undefined }
   | { op: 'sandboxConfig'; argv: string[]; id: string; root: string }
+  | { op: 'exec'; id: string; process: unknown; options: object }
 
 /** How the fake library behaves. */
 export interface FakeBehaviour {
@@ -75,7 +76,8 @@ function fakeLibrary(calls: Call[], behaviour: FakeBehaviour): CliLibrary {
       calls.push({ op: 'wait', id })
       return behaviour.runStatus ?? { exitCode: 0, signal: null }
     },
-    exec: async () => {
+    exec: async (process, options) => {
+      calls.push({ op: 'exec', id, process, options: options ?? {} })
       const status = behaviour.runStatus ?? { exitCode: 0, signal: null }
       return { pid: 4242, startTime: 1, stdio: [null, null, null], terminal: undefined, resize: async () => {}, wait: async () => status, kill: () => {} }
     },

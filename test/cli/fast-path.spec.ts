@@ -17,6 +17,16 @@ const fastRunner: Runner = async (args, ctx) => {
 
 const EXISTING: FakeBehaviour = { states: [stateOf('c1'), stateOf('s1', 'stopped')] }
 
+/** Single-value flags given twice (flag, first value, last value). */
+const REPEATED: [string, string, string][] = [
+  ['--bundle', '/a', '/b'],
+  ['-b', '/a', '/b'],
+  ['--pid-file', '/p1', '/p2'],
+  ['--console-socket', '/s1', '/s2'],
+  ['--preserve-fds', '1', '2'],
+  ['--root', '/r1', '/r2'],
+]
+
 /** Argument vectors the fast path must take, with the behaviour of the fake library. */
 const TAKEN: [string, string[], FakeBehaviour][] = [
   ['--version', ['--version'], {}],
@@ -48,6 +58,15 @@ const TAKEN: [string, string[], FakeBehaviour][] = [
   ['run -d', ['run', '-d', '--pid-file', '/p', 'c9'], {}],
   ['run --detach with every create flag', ['run', '--detach', '--no-pivot', '--no-new-keyring', '--preserve-fds', '1', '--console-socket', '/s', 'c9'], {}],
   ['run fails', ['--log', 'LOG', '--debug', 'run', 'c9'], { createError: new FakeLxtsError('ERR_LXTS_EXEC_NOT_FOUND', 'executable not found', { path: '/bin/nope' }) }],
+  // A repeated single-value flag: the last one wins, as in runc.
+  ...REPEATED.map(([flag, a, b]): [string, string[], FakeBehaviour] => [`create ${flag} twice`, ['create', flag, a, ...(flag.startsWith('--') ? [`${flag}=${b}`] : [flag, b]), 'c9'], {}]),
+  ['create --bundle then -b', ['create', '--bundle', '/a', '-b', '/b', 'c1'], {}],
+  ['--root before and after the verb', ['--root', '/a', 'state', '--root', '/b', 'c1'], EXISTING],
+  ['--log twice', ['--log', 'LOG-not', '--log', 'LOG', 'create', 'c9'], { createError: new FakeLxtsError('ERR_LXTS_MOUNT', 'mount /proc failed') }],
+  ['--log-format twice', ['--log-format', 'text', '--log-format=json', '--log', 'LOG', 'start', 'nope'], EXISTING],
+  ['--rootless twice', ['--rootless=auto', '--rootless=false', 'create', 'c9'], {}],
+  ['run -d --detach --pid-file twice', ['run', '-d', '--detach', '--pid-file', '/p1', '--pid-file', '/p2', 'c9'], {}],
+  ['delete --force -f', ['delete', '--force', '-f', 'c1'], EXISTING],
 ]
 
 /** Log lines without their timestamps. */
@@ -103,8 +122,8 @@ const LEFT_TO_YARGS: string[][] = [
   ['kill', 'c1', 'TERM', 'extra'],
   ['kill', '--signal', 'KILL', 'c1'],
   ['kill', '-s', 'KILL', 'c1'],
-  ['create', '--bundle', '/a', '--bundle', '/b', 'c1'],
-  ['--root', '/a', 'state', '--root', '/b', 'c1'],
+  ['create', '--preserve-fds', '1', '--preserve-fds', 'x', 'c1'],
+  ['--log-format', 'xml', '--log-format', 'json', 'state', 'c1'],
   ['create', '--bundle', 'c1'],
   ['create', '--bundle', '--pid-file', '/p', 'c1'],
   ['create', '--bundle=', 'c1'],

@@ -29,12 +29,9 @@ function argv(r: Rng): string[] {
   const out: string[] = []
   if (r.chance(0.3)) out.push(r.pick(['--root', '--log-format']), r.pick(VALUES))
   out.push(r.pick(VERBS))
-  const used = new Set<string>()
   for (let i = r.int(6); i > 0; i--) {
-    const f = r.pick(FLAGS)
-    // a repeated scalar flag is a known bug (see the failing test below): keep each flag once
-    if (used.has(f)) continue
-    used.add(f)
+    // a flag may repeat: single-value ones keep the last value, -e/--cap collect
+    const f = r.chance(0.2) && out.length > 1 ? (out.filter((a) => FLAGS.includes(a)).at(-1) ?? r.pick(FLAGS)) : r.pick(FLAGS)
     switch (r.int(4)) {
       case 0:
         out.push(f)
@@ -104,12 +101,28 @@ test('argv fuzz: no throw, no hang; failures carry an ERR_LXTS code; the fast pa
   t.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} fast-path/yargs disagreements`)
 })
 
-// KNOWN BUG (ts/cli, not fixed here): yargs makes a repeated string flag an array, and the verb
-// then crashes with Node's ERR_INVALID_ARG_TYPE instead of taking the last value as runc does.
-test.failing('a repeated scalar flag: the last one wins, as in runc (known bug)', async (t) => {
+// yargs makes a repeated flag an array; single-value flags keep the last value, as in runc
+// (ts/cli/last-wins.ts), while exec's -e/--cap and the positional lists still collect.
+test('a repeated single-value flag: the last one wins, as in runc', async (t) => {
   // the fake library's create writes no pid file
   const r = await cli(['create', '--pid-file', '/nonexistent-lxts/a', '--pid-file=/nonexistent-lxts/b', 'new1'], BEHAVIOUR, '/work/bundle', yargsRunner)
   t.is(r.code, 0, r.stderr)
   const call = r.calls.find((c) => c.op === 'create')
   t.is(call?.op === 'create' ? call.options.pidFile : undefined, '/nonexistent-lxts/b')
+  const b = await cli(['--root', '/r1', 'create', '--bundle', '/a', '-b', '/b', '--console-socket', '/s1', '--console-socket', '/s2', '--root', '/r2', 'new1'], BEHAVIOUR, '/work/bundle', yargsRunner)
+  t.is(b.code, 0, b.stderr)
+  t.like(b.calls, [{ op: 'openRuntime', root: '/r2' }, { op: 'create', options: { bundle: '/b', consoleSocket: '/s2' } }])
+})
+
+test('repeatable flags still collect every value: exec -e, --cap, the command', async (t) => {
+  const r = await cli(['exec', '-e', 'A=1', '--env', 'B=2', '--cap', 'CAP_KILL', '--cap', 'CAP_CHOWN', 'c1', 'sh', '-c', 'true'], BEHAVIOUR, '/work/bundle', yargsRunner)
+  t.is(r.code, 0, r.stderr)
+  const call = r.calls.find((c) => c.op === 'exec')
+  t.like(call, { op: 'exec', process: { args: ['sh', '-c', 'true'] } })
+  const p = JSON.stringify(call)
+  t.true(p.includes('"A=1"') && p.includes('"B=2"'), p)
+  t.true(p.includes('CAP_KILL') && p.includes('CAP_CHOWN'), p)
+  // an invalid first -e is still seen (it was not collapsed away)
+  const bad = await cli(['exec', '-e', 'nope', '-e', 'A=1', 'c1', 'true'], BEHAVIOUR, '/work/bundle', yargsRunner)
+  t.regex(bad.stderr, /invalid --env "nope".*ERR_LXTS_USAGE/)
 })

@@ -5,10 +5,11 @@
  * yargs (about 60 ms to import) is never loaded for them.
  *
  * It is deliberately narrow: anything it does not recognise — help, `run -- CMD`, `--keep`,
- * `--signal`, unknown, repeated or clustered flags, `--flag=value` forms of booleans, values
+ * `--signal`, unknown or clustered flags, `--flag=value` forms of booleans, values
  * that look like flags, empty values, missing or extra positionals — makes {@link parseFast}
  * return undefined and the whole command line goes to yargs, which stays the reference
- * (test/cli/fast-path.spec.ts runs both on the same argument vectors).
+ * (test/cli/fast-path.spec.ts runs both on the same argument vectors). A repeated flag keeps
+ * its last value, as runc and the yargs path (last-wins.ts) do: every flag here is single-value.
  */
 import type { ArgumentsCamelCase, CommandModule } from 'yargs'
 import { checkPreserveFds } from './container-options.js'
@@ -120,7 +121,7 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
     const equals = arg.startsWith('--') ? arg.indexOf('=') : -1
     const name = equals === -1 ? arg : arg.slice(0, equals)
     const spec = GLOBAL_FLAGS[name] ?? (verb === undefined ? undefined : VERBS[verb].flags[name])
-    if (spec === undefined || Object.hasOwn(argv, spec.key)) return undefined
+    if (spec === undefined) return undefined
     if (spec.kind === 'boolean') {
       if (equals !== -1) return undefined
       argv[spec.key] = true

@@ -21,6 +21,7 @@ import { waitCommand } from './commands/wait.js'
 import type { CliContext } from './context.js'
 import { LXTS_VERSION, SPEC_VERSION } from './features-data.js'
 import { checkRootlessValue, withGlobalOptions, type GlobalArgs } from './global-options.js'
+import { declaredOptions, lastWins } from './last-wins.js'
 import type { YargsFactory } from './load-yargs.js'
 
 /** What `--version` prints; go-runc reads the first line as `<name> version X`. */
@@ -31,13 +32,16 @@ export const VERSION_TEXT = `lxts version ${LXTS_VERSION}\nspec: ${SPEC_VERSION}
  * and capture output. Errors (usage or from a verb) are thrown, never printed here.
  */
 export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<GlobalArgs> {
-  return withGlobalOptions(factory().scriptName('lxts'))
+  const parser = withGlobalOptions(factory().scriptName('lxts'))
+  return parser
     .usage('$0 [global options] <command> [options]')
     .middleware((argv) => {
       const file = argv.log
       ctx.logger.configure({ ...(file === undefined ? {} : { file }), format: argv['log-format'], debug: argv.debug })
       ctx.logger.debug('lxts invoked', { argv: JSON.stringify(argv._) })
     })
+    // A repeated single-value flag: the last one wins, as in runc (last-wins.ts).
+    .middleware((argv) => lastWins(argv, declaredOptions(parser)), true)
     .check((argv) => checkRootlessValue(argv.rootless))
     .command(createCommand(ctx))
     .command(startCommand(ctx))
