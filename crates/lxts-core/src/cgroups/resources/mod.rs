@@ -13,6 +13,7 @@ mod blkio;
 mod cpu;
 mod cpuset;
 mod devices;
+pub mod devices_bpf;
 mod hugetlb;
 mod memory;
 mod network;
