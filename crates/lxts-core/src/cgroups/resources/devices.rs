@@ -12,11 +12,17 @@
 //! `/dev/ptmx` 5:2 and `/dev/pts/*` 136:*. `/dev/console` (5:1) is not included:
 //! lxts binds the console's pty there, which is a 136:* device.
 //!
-//! cgroup v2 has no devices files; enforcing rules there needs an eBPF
-//! `BPF_PROG_TYPE_CGROUP_DEVICE` program, which lxts does not generate yet, so any
-//! rule set other than "allow everything" is refused with `ERR_LXTS_UNSUPPORTED`.
+//! cgroup v2 has no devices files: the same lines (config, then defaults) become an
+//! eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program attached to the container's cgroup2
+//! directory (`devices_bpf`); rules that allow everything detach it instead.
+//!
+//! Hybrid host: the v1 controller is written as before AND, when the container has a
+//! cgroup2 directory, the same program is attached there (the kernel enforces both, so
+//! an access passes only if both allow it; they decide alike). The v1 controller is
+//! the authority there, so a kernel or sandbox that refuses `bpf(2)` (e.g. a seccomp
+//! profile) costs a warning, not the container.
 
-use super::{field_error, write, Target};
+use super::{devices_bpf, field_error, write, Target};
 use crate::plan::DeviceRule;
 use crate::{Code, Error, Result};
 
@@ -58,26 +64,41 @@ fn allows_everything(rules: &[DeviceRule]) -> bool {
     rules.last().is_some_and(|r| r.allow && r.kind.as_deref().unwrap_or("a") == "a")
 }
 
-pub(super) fn apply(t: &Target, rules: &[DeviceRule]) -> Result<()> {
+pub(super) fn apply(t: &Target, rules: &[DeviceRule], warn: &mut Vec<super::Warning>) -> Result<()> {
     let lines = rules.iter().enumerate().map(|(i, r)| line(i, r)).collect::<Result<Vec<_>>>()?;
+    let all = allows_everything(rules);
     if t.v2 {
-        if allows_everything(rules) {
-            return Ok(());
-        }
-        return Err(Error::new(
-            Code::Unsupported,
-            "linux.resources.devices: device rules on cgroup v2 need an eBPF device program, which lxts does not implement yet",
-        ));
+        return filter(t.v2_dir("devices")?, rules, &lines, all);
     }
     let dir = t.v1_dir("devices", "devices")?;
     for (i, (r, l)) in rules.iter().zip(&lines).enumerate() {
         let file = if r.allow { "devices.allow" } else { "devices.deny" };
         write(dir, file, l, &format!("devices[{i}]"))?;
     }
-    if !allows_everything(rules) {
+    if !all {
         for l in DEFAULT_RULES {
             write(dir, "devices.allow", l, "devices (lxts default rules)")?;
         }
     }
+    if let Some(u) = &t.unified {
+        if let Err(e) = filter(u, rules, &lines, all) {
+            warn.push(format!("{e} (the v1 devices controller still enforces the rules)"));
+        }
+    }
     Ok(())
+}
+
+/// The eBPF filter on a cgroup2 directory for the same lines as v1 (config, defaults).
+fn filter(dir: &std::path::Path, rules: &[DeviceRule], lines: &[String], all: bool) -> Result<()> {
+    if all {
+        return devices_bpf::clear(dir);
+    }
+    let parsed = rules
+        .iter()
+        .zip(lines)
+        .map(|(r, l)| (r.allow, l.as_str()))
+        .chain(DEFAULT_RULES.iter().map(|l| (true, *l)))
+        .map(|(allow, l)| devices_bpf::parse(allow, l).ok_or_else(|| Error::new(Code::Cgroup, format!("linux.resources.devices: cannot compile rule {l:?}"))))
+        .collect::<Result<Vec<_>>>()?;
+    devices_bpf::apply(dir, &parsed)
 }

@@ -188,6 +188,7 @@ mod real {
             "rw null" => (c"/dev/null", libc::O_RDWR, false),
             "write null" => (c"/dev/null", libc::O_WRONLY, false),
             "read zero" => (c"/dev/zero", libc::O_RDONLY, false),
+            "read kmsg" => (c"/dev/kmsg", libc::O_RDONLY, false),
             "mknod null" => (c"", 0, true),
             _ => unreachable!(),
         };
@@ -263,5 +264,42 @@ mod real {
         let e = apply(&d, &rules(&[(false, "a")])).unwrap_err();
         assert_eq!(e.code, Code::Cgroup);
         assert!(e.message.starts_with("linux.resources.devices: bpf("), "{}", e.message);
+    }
+
+    /// Through `resources::apply`: v2, and hybrid (fake v1 devices files + the real
+    /// cgroup2 dir): config rules then lxts's defaults.
+    #[test]
+    fn resources_apply_v2_and_hybrid_attach_the_filter_with_defaults() {
+        let Some(root) = unified() else { return };
+        let dir = root.join(format!("lxts-test-bpf-apply-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let _g = Scratch(dir.clone());
+        let fake = std::env::temp_dir().join(format!("lxts-test-bpf-v1-{}", std::process::id()));
+        std::fs::create_dir_all(&fake).unwrap();
+        struct Tmp(PathBuf);
+        impl Drop for Tmp {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let _t = Tmp(fake.clone());
+        for f in ["devices.allow", "devices.deny"] {
+            std::fs::write(fake.join(f), "").unwrap();
+        }
+        let res: crate::plan::Resources = serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#).unwrap();
+        let hybrid = crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
+        let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()) };
+        for t in [&v2, &hybrid] {
+            assert!(crate::cgroups::resources::apply(t, &res).unwrap().is_empty());
+            assert_eq!(probe(&dir, "read kmsg"), libc::EPERM, "1:11 has w only");
+            assert_eq!(probe(&dir, "read null"), 0, "default rule");
+            assert_eq!(probe(&dir, "read zero"), 0, "default rule");
+            assert_eq!(probe(&dir, "mknod null"), 0, "default c *:* m");
+        }
+        assert_eq!(std::fs::read_to_string(fake.join("devices.allow")).unwrap(), "c 136:* rwm", "v1 written too (last default)");
+        // Allow-all detaches the filter.
+        let all: crate::plan::Resources = serde_json::from_str(r#"{"devices":[{"allow":true,"access":"rwm"}]}"#).unwrap();
+        crate::cgroups::resources::apply(&v2, &all).unwrap();
+        assert_eq!(probe(&dir, "read kmsg"), 0);
     }
 }

@@ -104,7 +104,7 @@ pub fn apply(t: &Target, res: &Resources) -> Result<Vec<Warning>> {
         network::apply(t, n)?;
     }
     if !res.devices.is_empty() {
-        devices::apply(t, &res.devices)?;
+        devices::apply(t, &res.devices, &mut warn)?;
     }
     unified::apply(t, &res.unified)?;
     Ok(warn)

@@ -140,13 +140,15 @@ fn v2_fake_tree_io_hugetlb_unified() {
 }
 
 #[test]
-fn v2_fake_tree_devices_refused_unless_allow_all() {
+fn v2_fake_tree_devices_need_a_real_cgroup_for_the_bpf_filter() {
+    // Real enforcement is tested in devices_bpf_tests.rs; a plain directory is no cgroup.
     let t = TempDir::new("v2dev");
     let tg = v2_tree(&t);
-    let e = apply(&tg, &res(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]}"#)).unwrap_err();
-    assert_eq!(e.code, crate::Code::Unsupported);
-    assert!(e.message.contains("linux.resources.devices"));
-    apply(&tg, &res(r#"{"devices":[{"allow":true,"access":"rwm"}]}"#)).unwrap();
+    for rules in [r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]"#, r#"[{"allow":true,"access":"rwm"}]"#] {
+        let e = apply(&tg, &res(&format!(r#"{{"devices":{rules}}}"#))).unwrap_err();
+        assert_eq!(e.code, crate::Code::Cgroup);
+        assert!(e.message.starts_with("linux.resources.devices: bpf(BPF_PROG_QUERY)"), "{}", e.message);
+    }
 }
 
 #[test]
