@@ -2,9 +2,10 @@
  * OCI hooks on real containers: when each kind runs (createRuntime during create, prestart
  * during start before the process, poststart before start returns, poststop during delete),
  * the state each sees on stdin, args[0]/env/timeout, and what a failure does (fatal for
- * createRuntime/prestart with nothing left behind, a warning for poststart/poststop).
+ * createRuntime/prestart with nothing left behind, a warning for poststart/poststop), and the
+ * createContainer/startContainer hooks the container init runs itself.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -165,14 +166,110 @@ h.it('a hook that cannot be executed fails with its path', async (t) => {
   t.not((await h.cli(['state', b.id])).code, 0)
 })
 
-h.it('createContainer and startContainer hooks are refused up front as unsupported', async (t) => {
+/** A host script (absent from the rootfs) recording what a createContainer hook sees. */
+function hostScript(dir: string): Hook {
+  const path = join(dir, 'cc.sh')
+  writeFileSync(
+    path,
+    `#!/bin/sh\nout=$1\ncat > $out.json\nhostname > $out.host\nreadlink /proc/self/ns/mnt > $out.mnt\ns=$(sed 's/.*"status":"\\([a-z]*\\)".*/\\1/' $out.json)\necho "createContainer $s" >> ${dir}/log\n`,
+    { mode: 0o755 },
+  )
+  return { path, args: ['cc.sh', join(dir, 'cc')] }
+}
+
+/** A startContainer hook: the container's own /bin/sh, writing into /shared (which exists only in the container). */
+const inContainer: Hook = {
+  path: '/bin/sh',
+  args: ['sh', '-c', `cat > /shared/sc.json; hostname > /shared/sc.host; readlink /proc/self/ns/mnt > /shared/sc.mnt; s=$(sed 's/.*"status":"\\([a-z]*\\)".*/\\1/' /shared/sc.json); echo "startContainer $s" >> /shared/log`],
+}
+
+function nsOf(pid: number): string {
+  return readlinkSync(`/proc/${pid}/ns/mnt`)
+}
+
+h.it('createContainer runs before pivot_root in the container namespaces, startContainer in the container before the process', async (t) => {
   const dir = logDir(t)
-  for (const kind of ['createContainer', 'startContainer']) {
-    const b = loggingBundle(dir, { [kind]: [logHook(dir, kind)] })
-    const r = await h.cli(['create', '-b', b.dir, b.id])
-    t.not(r.code, 0, describe(r))
-    t.regex(r.stderr, new RegExp(`hooks\\.${kind}`))
-    t.false(existsSync(join(h.root(), b.id)))
-  }
-  t.deepEqual(readLog(dir), [])
+  const b = loggingBundle(dir, {
+    createRuntime: [logHook(dir, 'createRuntime')],
+    createContainer: [hostScript(dir)],
+    prestart: [logHook(dir, 'prestart')],
+    startContainer: [inContainer],
+    poststart: [logHook(dir, 'poststart')],
+  })
+  ok(t, await h.cli(['create', '-b', b.dir, b.id]))
+  t.deepEqual(readLog(dir), ['createContainer creating', 'createRuntime creating'], 'both create hooks ran during create (createContainer in the init, before Node runs createRuntime)')
+  const state = JSON.parse((await h.cli(['state', b.id])).stdout) as { pid: number }
+  const cc = JSON.parse(readFileSync(join(dir, 'cc.json'), 'utf8')) as Record<string, unknown>
+  t.is(cc['id'], b.id)
+  t.is(cc['bundle'], b.dir)
+  t.is(cc['pid'], state.pid, 'createContainer sees the init pid as the host sees it')
+  t.is(readFileSync(join(dir, 'cc.host'), 'utf8').trim(), 'lxts-test', "createContainer sees the container's hostname")
+  t.is(readFileSync(join(dir, 'cc.mnt'), 'utf8').trim(), nsOf(state.pid), "createContainer runs in the container's mount namespace")
+  t.not(nsOf(state.pid), nsOf(process.pid))
+  t.false(existsSync(join(dir, 'sc.json')), 'startContainer has not run yet')
+
+  ok(t, await h.cli(['start', b.id]))
+  await waitFor(() => (readLog(dir).includes('ran') ? true : undefined))
+  const log = readLog(dir)
+  t.deepEqual(log.slice(0, 4), ['createContainer creating', 'createRuntime creating', 'prestart created', 'startContainer created'], log.join(' | '))
+  t.true(log.indexOf('ran') > log.indexOf('startContainer created'), `the process ran after startContainer: ${log.join(' | ')}`)
+  t.true(log.includes('poststart running'), log.join(' | '))
+  const sc = JSON.parse(readFileSync(join(dir, 'sc.json'), 'utf8')) as Record<string, unknown>
+  t.is(sc['pid'], state.pid)
+  t.is(sc['id'], b.id)
+  t.is(readFileSync(join(dir, 'sc.host'), 'utf8').trim(), 'lxts-test')
+  t.is(readFileSync(join(dir, 'sc.mnt'), 'utf8').trim(), nsOf(state.pid), "startContainer runs in the container's mount namespace")
+  ok(t, await h.cli(['delete', '--force', b.id]))
+})
+
+h.it('a failing startContainer hook fails start naming it, the process never runs and the container is gone', async (t) => {
+  const dir = logDir(t)
+  const b = loggingBundle(dir, { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat >/dev/null; echo sc-failed >> /shared/log; exit 3'] }, inContainer] })
+  ok(t, await h.cli(['create', '-b', b.dir, b.id]))
+  const r = await h.cli(['start', b.id])
+  t.not(r.code, 0, describe(r))
+  t.regex(r.stderr, /ERR_LXTS_HOOK|hooks\.startContainer\[0\] \(\/bin\/sh\) exited with status 3/)
+  t.regex(r.stderr, /hooks\.startContainer\[0\] \(\/bin\/sh\) exited with status 3/)
+  t.deepEqual(readLog(dir), ['sc-failed'], 'no later hook and no process ran')
+  t.not((await h.cli(['state', b.id])).code, 0, 'the container was removed')
+  t.false(existsSync(join(h.root(), b.id)))
+})
+
+h.it('a startContainer hook past its timeout is killed and fails start; a missing one fails with its path', async (t) => {
+  const dir = logDir(t)
+  const b = loggingBundle(dir, { startContainer: [{ path: '/bin/sleep', args: ['sleep', '20'], timeout: 1 }] })
+  ok(t, await h.cli(['create', '-b', b.dir, b.id]))
+  const t0 = Date.now()
+  const r = await h.cli(['start', b.id])
+  t.not(r.code, 0, describe(r))
+  t.regex(r.stderr, /hooks\.startContainer\[0\] \(\/bin\/sleep\) timed out after 1 s/)
+  t.true(Date.now() - t0 < 10_000, 'start did not wait for the hook to finish on its own')
+  t.deepEqual(readLog(dir), [], 'the process never ran')
+  t.false(existsSync(join(h.root(), b.id)))
+
+  const m = loggingBundle(dir, { startContainer: [{ path: join(dir, 'cc.sh') }] })
+  writeFileSync(join(dir, 'cc.sh'), '#!/bin/sh\nexit 0\n', { mode: 0o755 })
+  ok(t, await h.cli(['create', '-b', m.dir, m.id]))
+  const r2 = await h.cli(['start', m.id])
+  t.not(r2.code, 0, 'a host-only path is not found inside the container')
+  t.regex(r2.stderr, /hooks\.startContainer\[0\] .*could not be run: execve: No such file/)
+  t.false(existsSync(join(h.root(), m.id)))
+})
+
+h.it('a failing or timed-out createContainer hook fails create and leaves nothing', async (t) => {
+  const dir = logDir(t)
+  const b = loggingBundle(dir, { createContainer: [failHook(dir, 'cc')] })
+  const r = await h.cli(['create', '-b', b.dir, b.id])
+  t.not(r.code, 0, describe(r))
+  t.regex(r.stderr, /hooks\.createContainer\[0\] \(\/bin\/sh\) exited with status 3/)
+  t.false(existsSync(join(h.root(), b.id)), 'no state dir')
+
+  const s = loggingBundle(dir, { createContainer: [{ path: '/bin/sleep', args: ['sleep', '20'], timeout: 1 }] })
+  const t0 = Date.now()
+  const r2 = await h.cli(['create', '-b', s.dir, s.id])
+  t.not(r2.code, 0, describe(r2))
+  t.regex(r2.stderr, /hooks\.createContainer\[0\] \(\/bin\/sleep\) timed out after 1 s/)
+  t.true(Date.now() - t0 < 10_000)
+  t.false(existsSync(join(h.root(), s.id)), 'no state dir')
+  t.deepEqual(readLog(dir), ['cc failed'], 'no process ran')
 })

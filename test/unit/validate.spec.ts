@@ -115,7 +115,6 @@ test('all issues are collected, not just the first', (t) => {
 
 const unsupported: [string, (c: any) => void, string][] = [
   ['seccomp notify', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/s.sock' }), 'linux.seccomp.listenerPath'],
-  ['createContainer hooks', (c) => (c.hooks = { createContainer: [{ path: '/bin/true' }] }), 'hooks.createContainer'],
   ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],

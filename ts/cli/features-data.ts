@@ -48,8 +48,8 @@ const MOUNT_OPTIONS = [
 export const FEATURES: Features = {
   ociVersionMin: '1.0.0',
   ociVersionMax: '1.3.0',
-  // createContainer and startContainer run in the container's namespaces: not implemented.
-  hooks: ['prestart', 'createRuntime', 'poststart', 'poststop'],
+  // createContainer and startContainer are run by the container init (crates/lxts-core/src/container/hooks.rs).
+  hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
   mountOptions: MOUNT_OPTIONS,
   linux: {
     namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'],

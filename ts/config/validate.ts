@@ -353,8 +353,6 @@ function checkHooks(is: Issues, v: unknown): void {
   for (const k of HOOK_KINDS) {
     const list = is.array(`hooks.${k}`, hooks?.[k])
     if (list === undefined) continue
-    // These run inside the container's namespaces, which Node never enters.
-    if ((k === 'createContainer' || k === 'startContainer') && list.length > 0) is.unsupported(`hooks.${k}`, 'hooks run in the container namespaces are not supported by lxts yet')
     list.forEach((h, i) => {
       const f = `hooks.${k}[${i}]`
       if (!isObj(h)) return is.invalid(f, 'must be an object')

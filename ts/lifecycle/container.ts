@@ -198,7 +198,7 @@ export class Container {
     try {
       await this.#start(() => (prestartFailed = true))
     } catch (err) {
-      // A failing prestart hook leaves nothing: the container is killed and removed.
+      // A failing prestart or startContainer hook leaves nothing: the container is killed and removed.
       if (prestartFailed) await this.delete({ force: true }).catch(() => {})
       throw err
     }
@@ -219,7 +219,13 @@ export class Container {
       await unlink(fifo).catch((err: unknown) => {
         if (errnoCode(err) !== 'ENOENT') throw err
       })
-      checkFifo(this.id, data)
+      try {
+        checkFifo(this.id, data)
+      } catch (err) {
+        // A failing startContainer hook (run by the init) is treated as a failing prestart one.
+        if (err instanceof LxtsError && err.code === 'ERR_LXTS_HOOK') onPrestartFailure()
+        throw err
+      }
       await this.#store.write({ ...s, status: 'running' })
       await runHooks('poststart', hooks, hookState(s, 'running'))
     })

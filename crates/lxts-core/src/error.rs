@@ -29,6 +29,8 @@ pub enum Code {
     Protocol,
     /// Valid config that lxts cannot honour on this host (e.g. device rules on cgroup v2).
     Unsupported,
+    /// A createContainer or startContainer hook failed (run by the init).
+    Hook,
 }
 
 impl Code {
@@ -47,6 +49,7 @@ impl Code {
             Code::Process => "ERR_LXTS_PROCESS",
             Code::Protocol => "ERR_LXTS_PROTOCOL",
             Code::Unsupported => "ERR_LXTS_UNSUPPORTED",
+            Code::Hook => "ERR_LXTS_HOOK",
         }
     }
 
@@ -65,6 +68,7 @@ impl Code {
             Code::Process,
             Code::Protocol,
             Code::Unsupported,
+            Code::Hook,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

@@ -70,6 +70,35 @@ pub struct Config {
     pub mounts: Vec<Mount>,
     #[serde(default)]
     pub linux: Option<Linux>,
+    /// Only the hooks the init runs are read (createContainer, startContainer).
+    #[serde(default)]
+    pub hooks: Option<Hooks>,
+    #[serde(default)]
+    pub annotations: Option<HashMap<String, String>>,
+}
+
+/// `hooks`: the kinds run inside the container (the others are Node's).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hooks {
+    #[serde(default)]
+    pub create_container: Vec<Hook>,
+    #[serde(default)]
+    pub start_container: Vec<Hook>,
+}
+
+/// One OCI hook.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub path: String,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Seconds; TS validated a positive integer.
+    #[serde(default)]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::os::fd::{OwnedFd, RawFd};
 
 use super::exec::{self, Exec};
 use super::namespaces::NsPlan;
-use super::{caps, fds, monitor, net, rootfs, seccomp, sync, sys, user};
+use super::{caps, fds, hooks, monitor, net, rootfs, seccomp, sync, sys, user};
 use crate::plan::Plan;
 use crate::{Code, Error, Result};
 
@@ -61,9 +61,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     // SAFETY: umask cannot fail; 0 so device and directory modes are exact.
     unsafe { libc::umask(0) };
-    let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
-    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console)?;
     // A joined uts namespace gets the hostname too (as runc; the config asked for it).
+    // Set before the rootfs so createContainer hooks see it.
     if ctx.ns.creates(libc::CLONE_NEWUTS as u64) || ctx.ns.join.iter().any(|j| j.1 == libc::CLONE_NEWUTS as u64) {
         if let Some(h) = plan.config.hostname.as_deref() {
             nix::unistd::sethostname(h).map_err(|e| Error::sys(Code::Process, "sethostname", None, e).context("hostname"))?;
@@ -74,6 +73,14 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
             sys::cvt(unsafe { libc::setdomainname(c.as_ptr(), d.len()) }, Code::Process, "setdomainname", None).map_err(|e| e.context("domainname"))?;
         }
     }
+    let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
+    let mut create_hooks = || -> Result<()> {
+        if hooks::any(plan, hooks::Kind::CreateContainer) {
+            hooks::run_all(plan, hooks::Kind::CreateContainer, hooks::host_pid(&ctx.proc_fd)?)?;
+        }
+        Ok(())
+    };
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }
@@ -131,6 +138,13 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
         die(1);
     }
     drop(ctx.sync);
+    let start_pid = match hooks::any(ctx.plan, hooks::Kind::StartContainer) {
+        false => None,
+        true => match hooks::host_pid(&ctx.proc_fd) {
+            Ok(p) => Some(p),
+            Err(_) => die(1),
+        },
+    };
     let fifo = match exec::open_fifo(&ctx.proc_fd, &ctx.fifo) {
         Ok(f) => f,
         Err(_) => die(1),
@@ -144,6 +158,13 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     };
     if fds::prepare(n).is_err() {
         die(1);
+    }
+    if let Some(pid) = start_pid {
+        // startContainer hooks: in the container, with the process's credentials, before
+        // the `0` byte, so a failure reaches `start` as the fifo's error line.
+        if let Err(err) = hooks::run_all(ctx.plan, hooks::Kind::StartContainer, pid) {
+            seccomp::fail_into(&fifo, &err)
+        }
     }
     if ctx.plan.config.process.as_ref().is_some_and(|p| p.no_new_privileges) {
         // The very last step before execve: nothing of lxts runs under the filter but the exec.

@@ -11,6 +11,7 @@ pub mod console;
 pub mod detached;
 pub mod exec;
 pub mod fds;
+pub mod hooks;
 pub mod init;
 pub mod monitor;
 pub mod namespaces;

@@ -2,6 +2,7 @@
 //! propagation, the rootfs self-bind, the config's mounts in order, `/dev`,
 //! masked and read-only paths, then `pivot_root`.
 
+pub mod cgroupfs;
 pub mod copyup;
 pub mod devices;
 pub mod mount;
@@ -39,7 +40,7 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
-pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedFd, u32)>) -> Result<()> {
+pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedFd, u32)>, before_pivot: &mut dyn FnMut() -> Result<()>) -> Result<()> {
     let cfg = &plan.config;
     let default_linux = Linux::default();
     let linux = cfg.linux.as_ref().unwrap_or(&default_linux);
@@ -66,8 +67,13 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     let root = bind_onto_itself(before.as_fd()).map_err(|e| e.context(format!("bind rootfs {root_path}")))?;
     drop(before);
 
+    let mut v1_host = None;
     for m in &cfg.mounts {
-        mount::mount_one(root.as_fd(), m)?;
+        if m.kind.as_deref() == Some("cgroup") && *v1_host.get_or_insert(cgroupfs::host_is_v1()?) {
+            cgroupfs::mount_v1(root.as_fd(), m, plan.cgroup.as_ref().map(|c| c.path.as_str()))?;
+        } else {
+            mount::mount_one(root.as_fd(), m)?;
+        }
     }
     devices::setup(root.as_fd(), &linux.devices, in_userns)?;
     if let Some((socket, uid)) = console {
@@ -77,6 +83,8 @@ pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedF
     let devnull = paths::host_devnull()?;
     paths::mask(root.as_fd(), &linux.masked_paths, devnull.as_fd())?;
     paths::readonly(root.as_fd(), &linux.readonly_paths)?;
+    // createContainer hooks: the mounts exist, the host's paths still resolve.
+    before_pivot()?;
     pivot::enter(root.as_fd(), plan.no_pivot)?;
     if early != propagation {
         sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
