@@ -2,7 +2,7 @@
 import { constants as osConstants } from 'node:os'
 
 /** Codes the CLI raises on its own; library errors keep their own `ERR_LXTS_*` codes. */
-export type CliErrorCode = 'ERR_LXTS_USAGE' | 'ERR_LXTS_UNSUPPORTED' | 'ERR_LXTS_EXISTS' | 'ERR_LXTS_INVALID_ARGUMENT'
+export type CliErrorCode = 'ERR_LXTS_USAGE' | 'ERR_LXTS_UNSUPPORTED' | 'ERR_LXTS_EXISTS' | 'ERR_LXTS_INVALID_ARGUMENT' | 'ERR_LXTS_BUNDLE'
 
 /** An error of the command line, shaped like `LxtsError` (a `code`, optionally the offending `field`/`path`). */
 export class CliError extends Error {

@@ -1,5 +1,5 @@
 /** `lxts spec [--rootless] [--bundle DIR]` */
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, openSync, statSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { CommandModule } from 'yargs'
 import { CliError } from '../cli-error.js'
@@ -19,6 +19,19 @@ export function wantsRootlessSpec(value: string | undefined): boolean {
   return value === '' || value === 'true'
 }
 
+/** ERR_LXTS_BUNDLE naming `dir` when it is missing or not a directory (runc: `chdir DIR: no such file or directory`). */
+function missingBundle(dir: string): CliError | undefined {
+  let isDir: boolean
+  try {
+    isDir = statSync(dir).isDirectory()
+  } catch (error) {
+    const code: unknown = error instanceof Error ? Reflect.get(error, 'code') : undefined
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined
+    return new CliError('ERR_LXTS_BUNDLE', `bundle directory ${dir}: no such file or directory`, { path: dir, field: '--bundle' })
+  }
+  return isDir ? undefined : new CliError('ERR_LXTS_BUNDLE', `bundle directory ${dir}: not a directory`, { path: dir, field: '--bundle' })
+}
+
 /** Writes `text` to `<dir>/config.json`, refusing to replace an existing file (as runc). */
 export function writeNewConfig(dir: string, text: string): void {
   const path = join(dir, 'config.json')
@@ -29,7 +42,7 @@ export function writeNewConfig(dir: string, text: string): void {
     if (error instanceof Error && Reflect.get(error, 'code') === 'EEXIST') {
       throw new CliError('ERR_LXTS_EXISTS', `File ${path} exists. Remove it first`, { path })
     }
-    throw error
+    throw missingBundle(dir) ?? error
   }
   try {
     writeSync(fd, text)
