@@ -6,7 +6,7 @@
  * file events: PID 1 here is not systemd), with lxts under a private --root.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupLimits, engineTest, makeWork, mountsUnder, processesMentioning, removeCgroupTree, removeWork, run, runInPty, type Run, show, sq, type Work } from './support.js'
@@ -128,6 +128,11 @@ it('-d with --memory/--pids-limit: cgroup limits, logs, exec (code, -i), stop (S
   const limits = cgroupLimits(`${CGROUP_PARENT}/libpod-${id}`)
   t.is(limits.memory, String(64 * 1024 * 1024))
   t.is(limits.pids, '64')
+  if (existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes')) {
+    // v1 host: the container's /sys/fs/cgroup/<controller> is its own group (as runc), not the host's cgroup2 root
+    const inside = await podman(['exec', id, 'sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3,4 | cut -d, -f1'])
+    t.is(inside.stdout, `${64 * 1024 * 1024}\n64\ntmpfs ro\n`, show(['exec cat limits'], inside))
+  }
   const logs = await podman(['logs', id])
   t.regex(logs.stdout, /started/, show(['logs'], logs))
   const ex = await podman(['exec', id, 'sh', '-c', 'id -u; exit 5'])
