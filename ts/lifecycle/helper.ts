@@ -59,6 +59,12 @@ export interface Helper {
 export interface StartHelperOptions {
   /** The container's stdio (default: inherit the caller's). */
   stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+  /**
+   * The init paused before `pivot_root` (`{"type":"hooks","pid"}`, only when the config has
+   * createRuntime hooks): run them; resolving resumes the init, rejecting aborts the create
+   * with that error.
+   */
+  onHooks?: ((pid: number) => Promise<void>) | undefined
 }
 
 function reportError(o: Record<string, unknown>): LxtsError {
@@ -129,6 +135,17 @@ export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
       }
       report = { pid: pid as number, startTime: startTime as number, cgroups, createdCgroups }
       if (monitor) resolveCreated(report)
+    } else if (msg['type'] === 'hooks') {
+      const pid = msg['pid']
+      const run = o.onHooks === undefined || !Number.isInteger(pid) ? Promise.resolve() : o.onHooks(pid as number)
+      run.then(
+        () => control.write('{"type":"resume"}\n'),
+        (err: unknown) => {
+          failure ??= err instanceof LxtsError ? err : new LxtsError('ERR_LXTS_HOOK', String(err), { cause: err })
+          // EOF instead of resume: the helper kills the init, cleans up and exits.
+          control.end()
+        },
+      )
     } else if (msg['type'] === 'error') {
       failure ??= reportError(msg)
       rejectCreated(failure)

@@ -157,13 +157,15 @@ export class Runtime {
         // The container appends to the log itself: no process has to relay its output.
         const logFd = o.log === true ? openSync(join(stateDir, 'log'), 'a', 0o600) : undefined
         try {
-          helper = startHelper(plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd] })
+          // createRuntime hooks run while the init is paused before pivot_root, so the
+          // createContainer hooks it runs next come after them (runtime-spec order).
+          const onHooks = (pid: number): Promise<void> => runHooks('createRuntime', config.hooks, hookState({ ...base, pid }, 'creating'))
+          helper = startHelper(plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd], onHooks })
         } finally {
           if (logFd !== undefined) closeSync(logFd)
         }
         testPause('create:spawned')
         report = await helper.created
-        await runHooks('createRuntime', config.hooks, hookState({ ...base, pid: report.pid }, 'creating'))
         const master = receiver === undefined ? undefined : await receiver.master
         receiver?.close()
         const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups, createdCgroups: report.createdCgroups }

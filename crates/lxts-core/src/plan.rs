@@ -81,6 +81,9 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Hooks {
+    /// Run by Node; the init only pauses for them (see `Report::Hooks`).
+    #[serde(default)]
+    pub create_runtime: Vec<Hook>,
     #[serde(default)]
     pub create_container: Vec<Hook>,
     #[serde(default)]
@@ -305,6 +308,10 @@ pub enum Report {
         #[serde(default)]
         created_cgroups: Vec<String>,
     },
+    /// The init paused before `pivot_root`: Node runs the createRuntime hooks, then writes
+    /// `{"type":"resume"}` (or closes the channel to abort).
+    #[serde(rename_all = "camelCase")]
+    Hooks { pid: i32 },
     #[serde(rename_all = "camelCase")]
     Exited {
         exit_code: i32,

@@ -232,3 +232,31 @@ fn wait(pid: libc::pid_t, timeout: Option<u64>) -> Waited {
         nap = (nap * 2).min(std::time::Duration::from_millis(20));
     }
 }
+
+/// Helper side of the createRuntime pause: report `{"type":"hooks","pid"}` on the control
+/// channel and read Node's one-line answer; anything but `{"type":"resume"}` (Node closes the
+/// channel when a hook failed) aborts the create.
+pub fn relay_pause(control: &OwnedFd, pid: i32) -> Result<()> {
+    super::write_report(control, &crate::plan::Report::Hooks { pid })?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        // SAFETY: reading one byte into a local buffer from the control fd (never past the line).
+        let n = unsafe { libc::read(control.as_raw_fd(), byte.as_mut_ptr().cast(), 1) };
+        if n < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        if n <= 0 || byte[0] == b'\n' || line.len() > 4096 {
+            break;
+        }
+        line.push(byte[0]);
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        r#type: String,
+    }
+    match serde_json::from_slice::<Answer>(&line) {
+        Ok(a) if a.r#type == "resume" => Ok(()),
+        _ => Err(Error::new(Code::Hook, "the createRuntime hooks failed (create aborted)")),
+    }
+}

@@ -75,6 +75,13 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
     let mut create_hooks = || -> Result<()> {
+        if plan.config.hooks.as_ref().is_some_and(|h| !h.create_runtime.is_empty()) {
+            // createRuntime (Node's) come first: pause until the helper relays that they passed.
+            sync::send(&ctx.sync, sync::HOOKS)?;
+            if sync::recv(&ctx.sync)? != sync::RESUME {
+                return Err(Error::new(Code::Protocol, "the helper did not resume after the createRuntime hooks"));
+            }
+        }
         if hooks::any(plan, hooks::Kind::CreateContainer) {
             hooks::run_all(plan, hooks::Kind::CreateContainer, hooks::host_pid(&ctx.proc_fd)?)?;
         }

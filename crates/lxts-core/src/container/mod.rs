@@ -189,7 +189,13 @@ fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_d
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
-        sync::parse_reply(&sync::recv(&parent_end)?)?;
+        let mut msg = sync::recv(&parent_end)?;
+        if msg == sync::HOOKS {
+            hooks::relay_pause(control, pid)?;
+            sync::send(&parent_end, sync::RESUME)?;
+            msg = sync::recv(&parent_end)?;
+        }
+        sync::parse_reply(&msg)?;
         let start_time = monitor::start_time(pid)?;
         let strings = |v: &[std::path::PathBuf]| v.iter().map(|d| d.to_string_lossy().into_owned()).collect::<Vec<_>>();
         let cgroups = cg.map(|c| strings(&c.dirs)).unwrap_or_default();

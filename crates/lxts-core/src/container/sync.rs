@@ -12,6 +12,10 @@ use crate::{Code, Error, Result};
 
 pub const GO: &[u8] = b"go";
 pub const READY: &[u8] = b"ready";
+/// Init → helper: paused before `pivot_root` for Node's createRuntime hooks.
+pub const HOOKS: &[u8] = b"hooks";
+/// Helper → init: the createRuntime hooks succeeded, carry on.
+pub const RESUME: &[u8] = b"resume";
 
 /// A connected pair: (helper end, init end), both close-on-exec.
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
