@@ -4,111 +4,18 @@
  * (python's pty module), the library's `terminal: true`, refusals, and where the tty
  * process lands (the init's namespaces, a session of its own with the pty as controlling tty).
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { processAlive, processesOf } from '../helpers/bundle.js'
 import { CLI, describe } from '../helpers/cli.js'
-import { REPO } from '../helpers/env.js'
 import { harness } from '../helpers/harness.js'
+import { OUTER, python, receiver } from '../helpers/pty.js'
 import { waitFor } from '../helpers/wait.js'
 import { Runtime } from '../../ts/index.js'
 
 const h = harness(test)
-
-/** Receives one fd on a unix socket, sets the pty size, types `script`, prints all output until EIO. */
-const RECEIVER = `
-import socket, sys, os, fcntl, termios, struct, select
-path, script = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path); s.listen(1)
-print("LISTENING", flush=True)
-c, _ = s.accept()
-msg, fds, flags, addr = socket.recv_fds(c, 4096, 4)
-m = fds[0]
-fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 11, 55, 0, 0))
-print("NAME", msg.decode(), "FDS", len(fds), "ISATTY", os.isatty(m), flush=True)
-os.write(m, script.encode())
-while True:
-    r, _, _ = select.select([m], [], [], 20)
-    if not r:
-        print("<timeout>", flush=True); break
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d: break
-    sys.stdout.write(d.decode(errors="replace")); sys.stdout.flush()
-`
-
-/** Runs argv on the slave of a new outer pty (24x80); types steps [wait-for, send, resize]; reports status and termios. */
-const OUTER = `
-import os, pty, sys, termios, struct, fcntl, select, time, json
-steps = json.loads(sys.argv[1]); argv = sys.argv[2:]
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    os.execvp(argv[0], argv)
-before = termios.tcgetattr(fd)
-out = b""
-def pump(t):
-    global out
-    r, _, _ = select.select([fd], [], [], t)
-    if r:
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            return False
-        if not d: return False
-        out += d
-    return True
-for want, send, resize in steps:
-    end = time.time() + 20
-    while want.encode() not in out and time.time() < end:
-        if not pump(0.2): break
-    if resize: fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", resize[0], resize[1], 0, 0)); time.sleep(0.3)
-    if send: os.write(fd, send.encode())
-end = time.time() + 20
-while time.time() < end and pump(0.2): pass
-after = termios.tcgetattr(fd)
-_, status = os.waitpid(pid, 0)
-print(json.dumps({"status": os.waitstatus_to_exitcode(status), "same": before == after, "out": out.decode(errors="replace")}))
-`
-
-interface PyResult {
-  code: number | null
-  out: string
-  err: string
-}
-
-function python(args: string[], timeout = 60_000, onOut?: (out: string) => void): Promise<PyResult> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('python3', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      onOut?.(out)
-    })
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeout)
-    p.on('error', reject)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, out, err })
-    })
-  })
-}
-
-/** Start the console-socket receiver on `sock`; resolves once it listens, with its outcome. */
-async function receiver(sock: string, script: string): Promise<{ done: Promise<PyResult> }> {
-  let listening = (): void => {}
-  const ready = new Promise<void>((r) => (listening = r))
-  const done = python(['-c', RECEIVER, sock, script], 60_000, (out) => out.includes('LISTENING') && listening())
-  await Promise.race([ready, done])
-  return { done }
-}
 
 /** A running container (sleep as PID 1, no terminal of its own); returns its id and init pid. */
 async function running(t: ExecutionContext): Promise<{ id: string; pid: number; dir: string }> {
