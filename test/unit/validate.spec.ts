@@ -135,6 +135,11 @@ test('empty unsupported sections and the default device rule are accepted', (t) 
   t.deepEqual(fieldsOf((c) => ((c.hooks = { prestart: [] }), (c.linux.resources.memory = {}))), [])
 })
 
+test('createContainer and startContainer hooks are accepted (the init runs them)', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.hooks = { createContainer: [{ path: '/bin/true' }], startContainer: [{ path: '/bin/true', timeout: 2 }] })), [])
+  t.deepEqual(fieldsOf((c) => (c.hooks = { startContainer: [{ path: 'rel' }] })), ['hooks.startContainer[0].path'])
+})
+
 test('unknown fields and annotations are ignored', (t) => {
   t.deepEqual(fieldsOf((c) => ((c.somethingNew = { x: 1 }), (c.annotations = { 'a.b': 'c' }), (c.process.foo = 1))), [])
 })

@@ -4,15 +4,17 @@
  * namespace is entered), in config order, one at a time.
  *
  * When they run (the suite's reading of config.md, which lxts follows):
- * - createRuntime: during `create`, once the init exists (namespaces made, waiting on
- *   `exec.fifo`), status `creating`. A failure fails `create`; nothing is left behind.
+ * - createRuntime: during `create`, while the init is paused after its mounts and before
+ *   pivot_root (the helper reports `hooks`, see helper.ts), status `creating`. A failure
+ *   fails `create`; nothing is left behind.
  * - prestart: during `start`, before the process runs, status `created`. A failure kills
  *   and removes the container and fails `start`.
  * - poststart: after the process started, before `start` returns, status `running`.
  * - poststop: during `delete`, after the container stopped, status `stopped`.
  * A failing poststart or poststop hook is a warning; the remaining hooks still run.
- * createContainer and startContainer must run inside the container's namespaces, which
- * Node never enters: they are refused by validation (ERR_LXTS_UNSUPPORTED).
+ * createContainer (after createRuntime, before pivot_root) and startContainer (after prestart,
+ * before the process) run in the container's namespaces, which Node never enters: the init
+ * runs them itself (crates/lxts-core/src/container/hooks.rs).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
