@@ -98,7 +98,10 @@ fn filter(dir: &std::path::Path, rules: &[DeviceRule], lines: &[String], all: bo
         .zip(lines)
         .map(|(r, l)| (r.allow, l.as_str()))
         .chain(DEFAULT_RULES.iter().map(|l| (true, *l)))
-        .map(|(allow, l)| devices_bpf::parse(allow, l).ok_or_else(|| Error::new(Code::Cgroup, format!("linux.resources.devices: cannot compile rule {l:?}"))))
+        .map(|(allow, l)| {
+            devices_bpf::parse(allow, l)
+                .ok_or_else(|| Error::new(Code::Cgroup, format!("linux.resources.devices: cannot compile rule {l:?}")))
+        })
         .collect::<Result<Vec<_>>>()?;
     devices_bpf::apply(dir, &parsed)
 }

@@ -225,7 +225,11 @@ fn bpf(cmd: libc::c_int, attr: &mut Attr) -> std::result::Result<libc::c_long, n
     // SAFETY: `attr` is a zero-initialised buffer laid out as `union bpf_attr` for
     // `cmd`; every pointer stored in it stays valid until the call returns.
     let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut Attr, std::mem::size_of::<Attr>() as libc::c_uint) };
-    if r < 0 { Err(nix::errno::Errno::last()) } else { Ok(r) }
+    if r < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(r)
+    }
 }
 
 fn sys_err(what: &'static str, dir: &Path, e: nix::errno::Errno) -> Error {

@@ -80,7 +80,10 @@ fn prog(lines: &[(bool, &str)]) -> Vec<Insn> {
 #[test]
 fn parse_v1_lines() {
     assert_eq!(parse(true, "a"), Some(Rule { allow: true, kind: None, major: None, minor: None, access: RWM }));
-    assert_eq!(parse(false, "c 1:3 rw"), Some(Rule { allow: false, kind: Some(DEV_CHAR), major: Some(1), minor: Some(3), access: ACC_READ | ACC_WRITE }));
+    assert_eq!(
+        parse(false, "c 1:3 rw"),
+        Some(Rule { allow: false, kind: Some(DEV_CHAR), major: Some(1), minor: Some(3), access: ACC_READ | ACC_WRITE })
+    );
     assert_eq!(parse(true, "b *:* m"), Some(Rule { allow: true, kind: Some(DEV_BLOCK), major: None, minor: None, access: ACC_MKNOD }));
     for bad in ["x 1:3 r", "c 1:3", "c 1-3 r", "c 1:3 rx", "c 1:3 ", "c a:3 r", "c 1:3 r extra"] {
         assert_eq!(parse(true, bad), None, "{bad}");
@@ -166,7 +169,11 @@ mod real {
         let mi = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
         mi.lines().find_map(|l| {
             let (pre, post) = l.split_once(" - ")?;
-            if post.starts_with("cgroup2 ") { pre.split(' ').nth(4).map(PathBuf::from) } else { None }
+            if post.starts_with("cgroup2 ") {
+                pre.split(' ').nth(4).map(PathBuf::from)
+            } else {
+                None
+            }
         })
     }
 
@@ -286,8 +293,12 @@ mod real {
         for f in ["devices.allow", "devices.deny"] {
             std::fs::write(fake.join(f), "").unwrap();
         }
-        let res: crate::plan::Resources = serde_json::from_str(r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#).unwrap();
-        let hybrid = crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
+        let res: crate::plan::Resources = serde_json::from_str(
+            r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#,
+        )
+        .unwrap();
+        let hybrid =
+            crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
         let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()) };
         for t in [&v2, &hybrid] {
             assert!(crate::cgroups::resources::apply(t, &res).unwrap().is_empty());
