@@ -65,7 +65,7 @@ test('features: the runtime-spec shape engines read, true to what is implemented
   t.deepEqual(features, FEATURES)
   t.is(FEATURES.ociVersionMin, '1.0.0')
   t.is(FEATURES.ociVersionMax, '1.3.0')
-  t.deepEqual(FEATURES.hooks, ['prestart', 'createRuntime', 'poststart', 'poststop'])
+  t.deepEqual(FEATURES.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'])
   t.deepEqual(FEATURES.linux.namespaces, ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'])
   t.is(FEATURES.linux.capabilities.length, 41)
   t.deepEqual(FEATURES.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false })
