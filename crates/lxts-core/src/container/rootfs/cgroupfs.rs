@@ -31,7 +31,8 @@ pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>) -> R
     let restrict = opts.flags & (libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC | libc::MS_RDONLY);
     let target = resolve::mkdir_all(root, &dest, 0o755).map_err(|e| e.context(&what))?;
     let tmpfs_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-    sys::mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), tmpfs_flags, Some("mode=755"), &dest).map_err(|e| e.context(&what))?;
+    sys::mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), tmpfs_flags, Some("mode=755"), &dest)
+        .map_err(|e| e.context(&what))?;
     let host = detect::detect()?;
     for h in host.hierarchies.iter().filter(|h| !h.v2) {
         let Some(name) = h.mount_point.file_name().and_then(|n| n.to_str()) else { continue };

@@ -31,7 +31,8 @@ pub fn open_covered(target: BorrowedFd<'_>, dest: &str) -> Result<OwnedFd> {
 
 /// Copy the covered directory's content, owner and mode into the freshly mounted tmpfs root.
 pub fn copy_up(covered: OwnedFd, mounted: BorrowedFd<'_>, dest: &str) -> Result<()> {
-    let top = openat(mounted, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
+    let top =
+        openat(mounted, ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
     let st = nix::sys::stat::fstat(covered.as_fd()).map_err(|e| err(dest, "fstat", e))?;
     fchown(top.as_fd(), Some(Uid::from_raw(st.st_uid)), Some(Gid::from_raw(st.st_gid))).map_err(|e| err(dest, "fchown", e))?;
     fchmod(top.as_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777)).map_err(|e| err(dest, "fchmod", e))?;
@@ -42,7 +43,8 @@ fn copy_dir(src: OwnedFd, dst: OwnedFd, dest: &str, depth: usize) -> Result<()> 
     if depth > MAX_DEPTH {
         return Err(Error::new(Code::Mount, format!("tmpcopyup {dest}: more than {MAX_DEPTH} directory levels")));
     }
-    let list = openat(src.as_fd(), ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
+    let list = openat(src.as_fd(), ".", OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| err(dest, "openat", e))?;
     let mut dir = Dir::from_fd(list).map_err(|e| err(dest, "fdopendir", e))?;
     let names: Vec<Vec<u8>> = dir
         .iter()
@@ -65,10 +67,12 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &OsStr, dest: &str
     match SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT) {
         SFlag::S_IFDIR => {
             mkdirat(dst, name, Mode::from_bits_truncate(0o700)).map_err(|e| err(dest, "mkdirat", e))?;
-            let d = openat(dst, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | nofollow, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
+            let d =
+                openat(dst, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | nofollow, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
             fchown(d.as_fd(), uid, gid).map_err(|e| err(dest, "fchown", e))?;
             fchmod(d.as_fd(), mode).map_err(|e| err(dest, "fchmod", e))?;
-            let s = openat(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | nofollow, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
+            let s =
+                openat(src, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | nofollow, Mode::empty()).map_err(|e| err(dest, "openat", e))?;
             copy_dir(s, d, dest, depth + 1)
         }
         SFlag::S_IFREG => {
@@ -76,7 +80,8 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &OsStr, dest: &str
             let d = openat(dst, name, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | nofollow, Mode::from_bits_truncate(0o600))
                 .map_err(|e| err(dest, "openat", e))?;
             let (mut s, mut d) = (std::fs::File::from(s), std::fs::File::from(d));
-            std::io::copy(&mut s, &mut d).map_err(|e| err(dest, "copy_file_range", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+            std::io::copy(&mut s, &mut d)
+                .map_err(|e| err(dest, "copy_file_range", nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
             fchown(d.as_fd(), uid, gid).map_err(|e| err(dest, "fchown", e))?;
             fchmod(d.as_fd(), mode).map_err(|e| err(dest, "fchmod", e))
         }
