@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -14,6 +14,7 @@ import { type Bundle, cgroupMounts } from '../helpers/bundle.js'
 import { describe, type CliResult } from '../helpers/cli.js'
 import { REPO } from '../helpers/env.js'
 import { harness } from '../helpers/harness.js'
+import { listening, receiver, SINK } from '../helpers/pty.js'
 
 const h = harness(test)
 const sh = (script: string): string[] => ['sh', '-c', script]
@@ -226,6 +227,123 @@ h.it('CVE-2025-31133: /dev/null as a symlink to a host file is never bound over 
   t.is(readFileSync(victim, 'utf8'), 'HOST\n', 'the host file is unchanged')
   t.deepEqual(readdirSync(dir), ['victim'])
   t.deepEqual(hostMountsUnder(dir), [])
+})
+
+// ---------- CVE-2025-52565: /dev/console and the pty ----------
+
+/** A bundle with a terminal and the image's own /dev (no /dev tmpfs, no devpts unless `devpts`), writable. */
+function ttyBundle(args: string[], devpts: boolean): Bundle {
+  return h.bundle(args, (c) => {
+    c.process.terminal = true
+    c.root.readonly = false
+    c.mounts = c.mounts.filter((m) => m.destination !== '/dev' && (devpts || !m.destination.startsWith('/dev')))
+  })
+}
+
+/** A host file that must keep its content; returns its path (in a sentinel dir removed after the test). */
+function victimFile(t: ExecutionContext): { dir: string; file: string } {
+  const dir = sentinelDir(t)
+  const file = join(dir, 'victim')
+  writeFileSync(file, 'HOST\n')
+  return { dir, file }
+}
+
+function assertVictim(t: ExecutionContext, v: { dir: string; file: string }, what: string): void {
+  t.is(readFileSync(v.file, 'utf8'), 'HOST\n', `${what}: the host file is unchanged`)
+  t.true(lstatSync(v.file).isFile(), `${what}: the host file is still a regular file`)
+  t.deepEqual(readdirSync(v.dir), ['victim'], `${what}: nothing else appears next to it`)
+  t.deepEqual(hostMountsUnder(v.dir), [], `${what}: nothing is mounted on the host file`)
+}
+
+h.it('CVE-2025-52565: /dev/console and /dev/ptmx as symlinks to a host file (absolute and ../ relative): a fresh pty bind, the host file untouched', async (t) => {
+  for (const relative of [false, true]) {
+    const v = victimFile(t)
+    const b = ttyBundle(['sh'], true)
+    const link = relative ? `../../../../../../../../..${v.file}` : v.file
+    mkdirSync(join(b.rootfs, 'dev'), { recursive: true })
+    for (const n of ['console', 'ptmx']) {
+      rmSync(join(b.rootfs, 'dev', n), { force: true })
+      symlinkSync(link, join(b.rootfs, 'dev', n))
+    }
+    const sock = join(b.dir, 'c.sock')
+    const rx = await receiver(sock, 'echo PWNED > /dev/console; echo PWNED > /dev/ptmx; ls -l /dev/console; tty; exit\n')
+    const c = await h.cli(['create', '--bundle', b.dir, '--console-socket', sock, b.id])
+    t.is(c.code, 0, describe(c))
+    t.is((await h.cli(['start', b.id])).code, 0)
+    const r = await rx.done
+    t.regex(r.out, /NAME \/dev\/pts\/ptmx FDS 1 ISATTY True/, r.out + r.err)
+    t.regex(r.out, /crw\S* .*\/dev\/console\r*\n/, `the container's /dev/console is the pty: ${r.out}`)
+    t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+    assertVictim(t, v, relative ? 'relative links' : 'absolute links')
+  }
+})
+
+h.it('CVE-2025-52565: a /dev/pts that is not devpts (a planted 5:2 ptmx node, a ptmx symlink to a host file) is refused, leaving nothing', async (t) => {
+  for (const plant of ['node', 'symlink'] as const) {
+    const v = victimFile(t)
+    const b = ttyBundle(['sh', '-c', 'echo PWNED > /dev/console'], false)
+    const pts = join(b.rootfs, 'dev', 'pts')
+    mkdirSync(pts, { recursive: true })
+    if (plant === 'node') execFileSync('mknod', [join(pts, 'ptmx'), 'c', '5', '2'])
+    else symlinkSync(v.file, join(pts, 'ptmx'))
+    symlinkSync(v.file, join(b.rootfs, 'dev', 'console'))
+    const sock = join(b.dir, 'c.sock')
+    const sink = await listening(SINK, sock, [], 30_000)
+    const c = await h.cli(['create', '--bundle', b.dir, '--console-socket', sock, b.id])
+    const got = await sink.stop()
+    t.not(c.code, 0, describe(c))
+    t.regex(c.stderr, /ERR_LXTS_UNSAFE_PATH/, describe(c))
+    t.regex(c.stderr, /process\.terminal|ptmx/, describe(c))
+    t.notRegex(got.out, /GOT \S* [1-9]/, `no master was sent: ${got.out}`)
+    t.false(existsSync(join(h.root(), b.id)), 'no state dir')
+    rmSync(join(pts, 'ptmx'), { force: true })
+    assertVictim(t, v, `planted ptmx ${plant}`)
+  }
+})
+
+h.it('CVE-2025-52565: a host process swapping /dev/console (file <-> symlink to a host file) and /dev/pts (dir <-> symlink) during 15 creates never touches the host file', async (t) => {
+  const v = victimFile(t)
+  const b = ttyBundle(['sh', '-c', 'echo PWNED > /dev/console; echo PWNED > /dev/pts/ptmx; true'], true)
+  const dev = join(b.rootfs, 'dev')
+  mkdirSync(join(dev, 'pts'), { recursive: true })
+  writeFileSync(join(dev, 'console'), '')
+  // the racers' symlink targets: the host file itself, and a host dir whose ptmx is the host file
+  const fake = join(sentinelDir(t), 'pts')
+  mkdirSync(fake)
+  symlinkSync(v.file, join(fake, 'ptmx'))
+  const consoleRacer = spawn(
+    'bash',
+    ['-c', 'cd "$1"; ln -sfn "$2" console.l; : > console.f; while :; do mv -Tf console.l console; ln -sfn "$2" console.l; mv -Tf console.f console; : > console.f; done', 'racer', dev, v.file],
+    { stdio: 'ignore' },
+  )
+  t.teardown(() => void consoleRacer.kill('SIGKILL'))
+  const ptsRacer = racer(t, join(dev, 'pts'), fake)
+  const sock = join(b.dir, 'c.sock')
+  const sink = await listening(SINK, sock, [], 120_000)
+  const codes: (number | null)[] = []
+  const errors = new Set<string>()
+  for (let i = 0; i < 15; i++) {
+    const c = await h.cli(['create', '--bundle', b.dir, '--console-socket', sock, b.id], { timeout: 20_000 })
+    codes.push(c.code)
+    if (c.code !== 0) {
+      t.regex(c.stderr, /ERR_LXTS_\w+/, describe(c))
+      errors.add(c.stderr.trim())
+      t.false(existsSync(join(h.root(), b.id)), `a failed create leaves nothing: ${describe(c)}`)
+      continue
+    }
+    await h.cli(['start', b.id])
+    const d = await h.cli(['delete', '--force', b.id])
+    t.is(d.code, 0, describe(d))
+  }
+  await stopRacer(consoleRacer)
+  await stopRacer(ptsRacer)
+  const got = await sink.stop()
+  t.log('exit codes', codes.join(','), 'masters received', (got.out.match(/GOT \S* [1-9]/g) ?? []).length)
+  t.log([...errors].join('\n'))
+  t.true(codes.includes(0), 'some creates got through the race (else the attack was never tried)')
+  assertVictim(t, v, 'racing creates')
+  t.deepEqual(readdirSync(fake), ['ptmx'], 'nothing appears in the fake pts dir')
+  t.deepEqual(hostMountsUnder(fake), [], 'nothing is mounted on the fake pts dir')
 })
 
 // ---------- CVE-2023-25809: a read-only cgroupfs bind stays read-only ----------
