@@ -107,7 +107,9 @@ export function updateCommand(ctx: CliContext): CommandModule<GlobalArgs, Update
       return p as never
     },
     handler: async (argv) => {
-      const rest = argv.rest ?? []
+      // last-wins.ts may have collapsed the one-element `rest` array to its value.
+      const raw: unknown = argv.rest
+      const rest = Array.isArray(raw) ? raw.map(String) : raw === undefined ? [] : [String(raw)]
       const id = argv.id === '' && rest.length === 1 ? (rest[0] ?? '') : argv.id
       if (id === '' || rest.length > (argv.id === '' ? 1 : 0)) throw new CliError('ERR_LXTS_USAGE', 'update takes exactly one container id')
       const resources = resourcesFromArgs(argv, ctx.cwd, () => readFileSync(0, 'utf8'))
