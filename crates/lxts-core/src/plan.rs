@@ -313,11 +313,7 @@ pub enum Report {
     #[serde(rename_all = "camelCase")]
     Hooks { pid: i32 },
     #[serde(rename_all = "camelCase")]
-    Exited {
-        exit_code: i32,
-        status: Option<i32>,
-        signal: Option<i32>,
-    },
+    Exited { exit_code: i32, status: Option<i32>, signal: Option<i32> },
     #[serde(rename_all = "camelCase")]
     Error {
         code: String,

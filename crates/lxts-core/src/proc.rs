@@ -57,8 +57,9 @@ pub fn signal(pid: i32, start_time: u64, signal: i32) -> Result<()> {
         // Exited after the check: a zombie or reaped meanwhile. Same answer as kill(2) on a zombie.
         Errno::ESRCH if info(pid).is_some_and(|i| i.start_time == start_time) => Ok(()),
         Errno::ESRCH => Err(gone(pid)),
-        Errno::EINVAL => Err(Error::sys(Code::InvalidConfig, "pidfd_send_signal", None, Errno::EINVAL)
-            .context(format!("signal {signal} to pid {pid}"))),
+        Errno::EINVAL => {
+            Err(Error::sys(Code::InvalidConfig, "pidfd_send_signal", None, Errno::EINVAL).context(format!("signal {signal} to pid {pid}")))
+        }
         e => Err(Error::sys(Code::Syscall, "pidfd_send_signal", None, e).context(format!("signal {signal} to pid {pid}"))),
     }
 }

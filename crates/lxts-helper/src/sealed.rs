@@ -38,7 +38,10 @@ pub fn ensure() -> Result<()> {
 }
 
 fn exec_fd(memfd: &OwnedFd) -> Result<()> {
-    let args: Vec<CString> = std::env::args_os().map(|a| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str()))).collect::<std::result::Result<_, _>>().map_err(|_| Error::new(Code::Syscall, "argv has a NUL byte"))?;
+    let args: Vec<CString> = std::env::args_os()
+        .map(|a| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::new(Code::Syscall, "argv has a NUL byte"))?;
     let env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let mut kv = std::os::unix::ffi::OsStrExt::as_bytes(k.as_os_str()).to_vec();

@@ -153,7 +153,10 @@ fn hostile_rootfs_symlinks_are_contained_or_refused() {
     let r = t.0.join("rootfs");
     std::os::unix::fs::symlink("/", r.join("mnt/escape")).unwrap();
     let mut p = plan(&t, "monitor", &["sh", "-c", "touch /mnt/escape/inside"]);
-    p["config"]["mounts"].as_array_mut().unwrap().push(json!({"destination": "/mnt/escape/lxts-it-target", "type": "tmpfs", "source": "tmpfs"}));
+    p["config"]["mounts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"destination": "/mnt/escape/lxts-it-target", "type": "tmpfs", "source": "tmpfs"}));
     let o = drive(&p);
     assert_eq!(o.status, 0, "{:?}", o.reports);
     assert!(r.join("lxts-it-target").is_dir(), "created inside the rootfs");

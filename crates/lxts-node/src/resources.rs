@@ -27,8 +27,8 @@ fn target(env: &Env, dirs: Vec<String>) -> napi::Result<Target> {
 /// warnings (settings the kernel ignores). Errors name the field.
 #[napi]
 pub fn cgroup_apply_resources(env: Env, dirs: Vec<String>, resources_json: String) -> napi::Result<Vec<String>> {
-    let res: Resources = serde_json::from_str(&resources_json)
-        .map_err(|e| to_js(&env, Error::new(Code::InvalidConfig, format!("linux.resources: {e}"))))?;
+    let res: Resources =
+        serde_json::from_str(&resources_json).map_err(|e| to_js(&env, Error::new(Code::InvalidConfig, format!("linux.resources: {e}"))))?;
     let t = target(&env, dirs)?;
     resources::apply(&t, &res).map_err(|e| to_js(&env, e))
 }

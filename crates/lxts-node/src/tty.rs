@@ -37,10 +37,7 @@ impl Task for ConsoleReceive {
     type JsValue = i32;
 
     fn compute(&mut self) -> napi::Result<i32> {
-        borrowed(self.fd)
-            .and_then(|l| console::receive_master(l, self.timeout_ms))
-            .map(IntoRawFd::into_raw_fd)
-            .map_err(|e| self.err.put(e))
+        borrowed(self.fd).and_then(|l| console::receive_master(l, self.timeout_ms)).map(IntoRawFd::into_raw_fd).map_err(|e| self.err.put(e))
     }
 
     fn resolve(&mut self, _env: Env, fd: i32) -> napi::Result<i32> {

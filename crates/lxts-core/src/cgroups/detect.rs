@@ -52,8 +52,22 @@ impl Host {
 
 /// v1 controllers known to the kernel; used when `/proc/cgroups` is unavailable.
 const KNOWN_V1: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "blkio", "io", "memory", "devices", "freezer", "net_cls", "perf_event",
-    "net_prio", "hugetlb", "pids", "rdma", "misc", "debug",
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "io",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+    "debug",
 ];
 
 /// Read `/proc/self/mountinfo`, `/proc/cgroups` and the cgroup2 `cgroup.controllers`.

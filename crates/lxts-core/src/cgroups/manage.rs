@@ -71,9 +71,7 @@ pub fn pids(dirs: &[PathBuf]) -> Result<Vec<i32>> {
             Err(e) => return Err(io_error("read", &file, &e)),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let pid = line
-                .parse::<i32>()
-                .map_err(|_| Error::new(Code::Cgroup, format!("read {}: bad pid {line:?}", file.display())))?;
+            let pid = line.parse::<i32>().map_err(|_| Error::new(Code::Cgroup, format!("read {}: bad pid {line:?}", file.display())))?;
             out.push(pid);
         }
     }
@@ -236,12 +234,7 @@ fn write_file(file: &Path, value: &str) -> Result<()> {
 
 fn write_opts(file: &Path, value: &str, create: bool) -> Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .create(create)
-        .open(file)
-        .map_err(|e| io_error("open", file, &e))?;
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).create(create).open(file).map_err(|e| io_error("open", file, &e))?;
     f.write_all(value.as_bytes()).map_err(|e| io_error("write", file, &e))
 }
 

@@ -8,10 +8,10 @@
 pub mod detect;
 pub mod freeze;
 pub mod manage;
+pub mod notify;
 pub mod oom;
 pub mod resources;
 pub mod stats;
-pub mod notify;
 pub mod tool;
 
 pub use detect::{detect, Hierarchy, Host, HostMode};

@@ -60,7 +60,8 @@ pub struct OomWatcher {
 impl OomWatcher {
     /// Start watching; an error when the container has no memory cgroup.
     pub fn new(t: &Target) -> Result<OomWatcher> {
-        let (dir, file) = memory_dir(t).ok_or_else(|| Error::new(Code::Cgroup, "the container has no memory cgroup to watch for OOM kills"))?;
+        let (dir, file) =
+            memory_dir(t).ok_or_else(|| Error::new(Code::Cgroup, "the container has no memory cgroup to watch for OOM kills"))?;
         let seen = counter(&dir, file).unwrap_or(0);
         let efd = if t.v2 { None } else { Some(register_v1(&dir)?) };
         Ok(OomWatcher { dir, file, seen, efd })

@@ -105,7 +105,11 @@ fn text(dir: &Path, file: &str) -> Option<String> {
 fn num(dir: &Path, file: &str) -> Option<u64> {
     let t = text(dir, file)?;
     let t = t.trim();
-    if t == "max" { Some(u64::MAX) } else { t.parse().ok() }
+    if t == "max" {
+        Some(u64::MAX)
+    } else {
+        t.parse().ok()
+    }
 }
 
 /// `key value` lines (memory.stat, cpu.stat, cpuacct.stat, memory.events).
@@ -123,7 +127,8 @@ fn v1(t: &Target) -> Stats {
     let dir = |c: &str| t.v1.iter().find(|(cs, _)| cs.iter().any(|x| x == c)).map(|(_, d)| d.as_path());
     if let Some(d) = dir("cpuacct") {
         s.cpu.usage.total = num(d, "cpuacct.usage").unwrap_or(0);
-        s.cpu.usage.percpu = text(d, "cpuacct.usage_percpu").map(|t| t.split_whitespace().filter_map(|n| n.parse().ok()).collect()).unwrap_or_default();
+        s.cpu.usage.percpu =
+            text(d, "cpuacct.usage_percpu").map(|t| t.split_whitespace().filter_map(|n| n.parse().ok()).collect()).unwrap_or_default();
         let st = flat_keyed(&text(d, "cpuacct.stat").unwrap_or_default());
         s.cpu.usage.user = st.get("user").copied().unwrap_or(0) * (1_000_000_000 / USER_HZ);
         s.cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * (1_000_000_000 / USER_HZ);
@@ -151,7 +156,8 @@ fn v1(t: &Target) -> Stats {
         s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
     }
     if let Some(d) = dir("pids") {
-        s.pids = PidsStats { current: num(d, "pids.current").unwrap_or(0), limit: num(d, "pids.max").filter(|m| *m != u64::MAX).unwrap_or(0) };
+        s.pids =
+            PidsStats { current: num(d, "pids.current").unwrap_or(0), limit: num(d, "pids.max").filter(|m| *m != u64::MAX).unwrap_or(0) };
     }
     if let Some(d) = dir("blkio") {
         s.blkio.io_service_bytes_recursive = blkio_v1(&text(d, "blkio.throttle.io_service_bytes_recursive").unwrap_or_default());

@@ -139,7 +139,10 @@ pub fn mount_hierarchy(dir: &Path, controllers: &[String], name: Option<&str>) -
         }
         let wanted = format!("name={n}");
         if let Some(h) = detect()?.hierarchies.iter().find(|h| h.controllers.contains(&wanted)) {
-            let msg = format!("named hierarchy {n:?} already exists (mounted at {}); lxts mounts only new named hierarchies", h.mount_point.display());
+            let msg = format!(
+                "named hierarchy {n:?} already exists (mounted at {}); lxts mounts only new named hierarchies",
+                h.mount_point.display()
+            );
             return Err(Error::new(Code::Cgroup, msg));
         }
     }

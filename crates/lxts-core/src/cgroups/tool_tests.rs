@@ -151,6 +151,7 @@ fn release_lines_are_json() {
     record_release(&out, "/a").unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     std::fs::remove_file(&out).unwrap();
-    let paths: Vec<String> = text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].as_str().unwrap().to_owned()).collect();
+    let paths: Vec<String> =
+        text.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].as_str().unwrap().to_owned()).collect();
     assert_eq!(paths, vec!["/a/b", "/a"]);
 }

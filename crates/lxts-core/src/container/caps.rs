@@ -61,7 +61,8 @@ pub fn number(name: &str) -> Option<u32> {
 pub fn mask(names: &[String], field: &str) -> Result<u64> {
     let mut m = 0u64;
     for n in names {
-        let bit = number(n).ok_or_else(|| Error::new(Code::InvalidConfig, format!("process.capabilities.{field}: unknown capability {n:?}")))?;
+        let bit =
+            number(n).ok_or_else(|| Error::new(Code::InvalidConfig, format!("process.capabilities.{field}: unknown capability {n:?}")))?;
         m |= 1 << bit;
     }
     Ok(m)
@@ -137,10 +138,8 @@ pub fn apply(sets: &Sets) -> Result<()> {
     let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
     let split = |m: u64| [(m & 0xffff_ffff) as u32, (m >> 32) as u32];
     let (e, p, i) = (split(sets.effective), split(sets.permitted), split(sets.inheritable));
-    let data = [
-        CapData { effective: e[0], permitted: p[0], inheritable: i[0] },
-        CapData { effective: e[1], permitted: p[1], inheritable: i[1] },
-    ];
+    let data =
+        [CapData { effective: e[0], permitted: p[0], inheritable: i[0] }, CapData { effective: e[1], permitted: p[1], inheritable: i[1] }];
     // SAFETY: capset with a v3 header and two data elements, as the ABI requires.
     let ret = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
     if ret < 0 {
@@ -154,11 +153,10 @@ pub fn apply(sets: &Sets) -> Result<()> {
     let raisable = sets.ambient & sets.permitted & sets.inheritable;
     for cap in 0..64u32 {
         if raisable & (1 << cap) != 0 {
-            prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, libc::c_ulong::from(cap))
-                .map_err(|e| {
-                    Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_RAISE"), e)
-                        .context(format!("process.capabilities.ambient {}", NAMES[cap as usize]))
-                })?;
+            prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, libc::c_ulong::from(cap)).map_err(|e| {
+                Error::sys(Code::Process, "prctl", Some("PR_CAP_AMBIENT_RAISE"), e)
+                    .context(format!("process.capabilities.ambient {}", NAMES[cap as usize]))
+            })?;
         }
     }
     Ok(())

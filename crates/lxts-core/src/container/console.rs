@@ -19,7 +19,10 @@ fn sockaddr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let b = path.as_bytes();
     if b.is_empty() || b.len() >= addr.sun_path.len() || b.contains(&0) {
-        return Err(Error::new(Code::InvalidConfig, format!("console socket {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1)));
+        return Err(Error::new(
+            Code::InvalidConfig,
+            format!("console socket {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1),
+        ));
     }
     for (d, s) in addr.sun_path.iter_mut().zip(b) {
         *d = *s as libc::c_char;
@@ -31,7 +34,12 @@ fn sockaddr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
 pub fn listen(path: &str) -> Result<OwnedFd> {
     let (addr, len) = sockaddr(path)?;
     // SAFETY: plain socket(2).
-    let fd = sys::owned(sys::cvt(unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) }, Code::Syscall, "socket", Some(path))?);
+    let fd = sys::owned(sys::cvt(
+        unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) },
+        Code::Syscall,
+        "socket",
+        Some(path),
+    )?);
     // SAFETY: fchmod on a fresh socket sets the mode its bind will create the node with.
     unsafe { libc::fchmod(fd.as_raw_fd(), 0o600) };
     // SAFETY: `addr` is a valid sockaddr_un of `len` bytes.

@@ -47,7 +47,8 @@ pub fn supervise(plan: &Plan, pidfd: &OwnedFd, cg: Option<&ContainerCgroup>, con
 
 /// `exit.json` with `oomKilled`, via a temporary file and rename.
 pub fn write_exit(state_dir: &str, exit: &monitor::Exit, oom_killed: bool) -> Result<()> {
-    let body = serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal, "oomKilled": oom_killed }).to_string();
+    let body =
+        serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal, "oomKilled": oom_killed }).to_string();
     let tmp = format!("{state_dir}/exit.json.tmp");
     let fin = format!("{state_dir}/exit.json");
     std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;

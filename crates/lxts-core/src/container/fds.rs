@@ -31,7 +31,8 @@ pub fn prepare(n: u32) -> Result<()> {
         // SAFETY: dup2 between fd numbers; the target is the control slot or a
         // preserved fd already copied one slot lower.
         let ret = unsafe { libc::dup2(PRESERVE_SOURCE + i, 3 + i) };
-        sys::cvt(ret, Code::Process, "dup2", Some("preserved fd")).map_err(|e| e.context(format!("preserveFds: fd {}", PRESERVE_SOURCE + i)))?;
+        sys::cvt(ret, Code::Process, "dup2", Some("preserved fd"))
+            .map_err(|e| e.context(format!("preserveFds: fd {}", PRESERVE_SOURCE + i)))?;
     }
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags.
     let ret = unsafe { libc::syscall(libc::SYS_close_range, (3 + n) as libc::c_uint, libc::c_uint::MAX, libc::CLOSE_RANGE_CLOEXEC) };

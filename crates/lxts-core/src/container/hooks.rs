@@ -109,7 +109,12 @@ fn stdin_pipe(state: &[u8]) -> Result<OwnedFd> {
     let (r, w) = pipe()?;
     if state.len() > 65536 {
         // SAFETY: F_SETPIPE_SZ on a pipe we own.
-        sys::cvt(unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, state.len() as libc::c_int) }, Code::Hook, "fcntl", Some("F_SETPIPE_SZ"))?;
+        sys::cvt(
+            unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, state.len() as libc::c_int) },
+            Code::Hook,
+            "fcntl",
+            Some("F_SETPIPE_SZ"),
+        )?;
     }
     let mut done = 0;
     while done < state.len() {

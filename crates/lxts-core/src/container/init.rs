@@ -26,7 +26,13 @@ pub struct InitCtx<'a> {
 
 fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
     // SAFETY: prctl with integer arguments.
-    sys::cvt(unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) }, Code::Process, "prctl", Some(what)).map(|_| ())
+    sys::cvt(
+        unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) },
+        Code::Process,
+        "prctl",
+        Some(what),
+    )
+    .map(|_| ())
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -70,7 +76,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         if let Some(d) = plan.config.domainname.as_deref() {
             let c = sys::cstr(d)?;
             // SAFETY: `c` is valid for `len` bytes.
-            sys::cvt(unsafe { libc::setdomainname(c.as_ptr(), d.len()) }, Code::Process, "setdomainname", None).map_err(|e| e.context("domainname"))?;
+            sys::cvt(unsafe { libc::setdomainname(c.as_ptr(), d.len()) }, Code::Process, "setdomainname", None)
+                .map_err(|e| e.context("domainname"))?;
         }
     }
     let console = ctx.console.as_ref().map(|c| (c, plan.config.process.as_ref().map_or(0, |p| p.user.uid)));
@@ -91,9 +98,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }
-    let Some(process) = plan.config.process.as_ref() else {
-        refuse_start(ctx)
-    };
+    let Some(process) = plan.config.process.as_ref() else { refuse_start(ctx) };
     user::set_rlimits(&process.rlimits)?;
     if let Some(adj) = process.oom_score_adj {
         user::set_oom_score_adj(&ctx.proc_fd, adj)?;
@@ -101,7 +106,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     user::set_umask(&process.user);
     enter_cwd(&process.cwd)?;
     // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".
-    let here = std::env::current_dir().map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
+    let here = std::env::current_dir()
+        .map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
     if !here.is_absolute() || here.to_string_lossy().starts_with("(unreachable)") {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }
@@ -189,8 +195,12 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
 /// as runc does. The final `fchdir` goes through the in-root handle, never a path walk.
 fn enter_cwd(cwd: &str) -> Result<()> {
     use std::os::fd::AsRawFd;
-    let root = nix::fcntl::open("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
-        .map_err(|e| Error::sys(Code::Process, "open", Some("/"), e))?;
+    let root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::sys(Code::Process, "open", Some("/"), e))?;
     let dir = rootfs::resolve::mkdir_all(std::os::fd::AsFd::as_fd(&root), cwd, 0o755).map_err(|e| e.context("process.cwd"))?;
     // SAFETY: `dir` is an open directory fd (O_PATH is accepted by fchdir).
     sys::cvt(unsafe { libc::fchdir(dir.as_raw_fd()) }, Code::Process, "fchdir", Some(cwd)).map_err(|e| e.context("process.cwd"))?;

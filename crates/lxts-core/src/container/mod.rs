@@ -43,7 +43,8 @@ pub fn write_report(control: &OwnedFd, report: &Report) -> Result<()> {
     line.push(b'\n');
     // SAFETY: a File borrowing the fd only for this write; ManuallyDrop keeps it open.
     let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(control.as_raw_fd()) });
-    f.write_all(&line).map_err(|e| Error::sys(Code::Protocol, "write", Some("control channel"), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+    f.write_all(&line)
+        .map_err(|e| Error::sys(Code::Protocol, "write", Some("control channel"), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
 }
 
 /// Check what the helper itself cannot honour, before anything is created.
@@ -61,7 +62,11 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     }
     let terminal = process.is_some_and(|p| p.terminal);
     if terminal != plan.console_socket.is_some() {
-        let why = if terminal { "is true: a console socket (--console-socket) is required" } else { "is false: a console socket cannot be used without a terminal" };
+        let why = if terminal {
+            "is true: a console socket (--console-socket) is required"
+        } else {
+            "is false: a console socket cannot be used without a terminal"
+        };
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) && !joins(libc::CLONE_NEWUTS) {
@@ -147,13 +152,22 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
 
 /// Everything from the pre-clone joins to the `created` report. On error the
 /// init, if any, is killed and reaped.
-fn create(plan: &Plan, ns: &NsPlan, sets: caps::Sets, control: &OwnedFd, state_dir: &OwnedFd, fifo: OwnedFd, cg: Option<&ContainerCgroup>) -> Result<OwnedFd> {
+fn create(
+    plan: &Plan,
+    ns: &NsPlan,
+    sets: caps::Sets,
+    control: &OwnedFd,
+    state_dir: &OwnedFd,
+    fifo: OwnedFd,
+    cg: Option<&ContainerCgroup>,
+) -> Result<OwnedFd> {
     let proc_fd = sys::open_host_proc()?;
     // The init starts in the rootfs, as runc's does: inside a new user namespace the path to it
     // may not be searchable (a 0700 bundle parent), but "." still is (rootfs::setup opens it).
     let root = sys::cstr(&plan.config.root.path)?;
     // SAFETY: `root` is a valid C string.
-    sys::cvt(unsafe { libc::chdir(root.as_ptr()) }, Code::Mount, "chdir", Some(&plan.config.root.path)).map_err(|e| e.context("root.path"))?;
+    sys::cvt(unsafe { libc::chdir(root.as_ptr()) }, Code::Mount, "chdir", Some(&plan.config.root.path))
+        .map_err(|e| e.context("root.path"))?;
     // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {

@@ -10,7 +10,8 @@ use crate::plan::Report;
 use crate::{Code, Error, Result};
 
 /// The signals a foreground `run` passes on to the container.
-pub const FORWARDED: [libc::c_int; 7] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
+pub const FORWARDED: [libc::c_int; 7] =
+    [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
 
 const P_PIDFD: libc::idtype_t = 3;
 
@@ -121,7 +122,9 @@ pub fn watch(pidfd: &OwnedFd) -> Result<Exit> {
             // SAFETY: an all-zero signalfd_siginfo is valid; read fills it.
             let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             // SAFETY: reading exactly one signalfd_siginfo into `si`.
-            let r = unsafe { libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>()) };
+            let r = unsafe {
+                libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>())
+            };
             if r > 0 {
                 // ESRCH: it is exiting; the pidfd will become readable.
                 let _ = pidfd_signal(pidfd, si.ssi_signo as libc::c_int);
@@ -138,14 +141,18 @@ pub fn write_exit_json(state_dir: &str, exit: &Exit) -> Result<()> {
     let body = serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal }).to_string();
     let tmp = format!("{state_dir}/exit.json.tmp");
     let fin = format!("{state_dir}/exit.json");
-    let io = |e: std::io::Error, sc: &'static str, p: &str| Error::sys(Code::Syscall, sc, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)));
+    let io = |e: std::io::Error, sc: &'static str, p: &str| {
+        Error::sys(Code::Syscall, sc, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    };
     std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;
     std::fs::rename(&tmp, &fin).map_err(|e| io(e, "rename", &fin))
 }
 
 /// `/proc/<pid>/stat` field 22 (start time in clock ticks since boot).
 pub fn start_time(pid: i32) -> Result<u64> {
-    crate::proc::info(pid).map(|i| i.start_time).ok_or_else(|| Error::new(Code::NoSuchProcess, format!("container init {pid} vanished before it was reported")))
+    crate::proc::info(pid)
+        .map(|i| i.start_time)
+        .ok_or_else(|| Error::new(Code::NoSuchProcess, format!("container init {pid} vanished before it was reported")))
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ impl NsPlan {
         let mut p = NsPlan::default();
         let mut seen = 0u64;
         for ns in list {
-            let f = flag(&ns.kind).ok_or_else(|| Error::new(Code::InvalidConfig, format!("linux.namespaces: unknown type {:?}", ns.kind)))?;
+            let f =
+                flag(&ns.kind).ok_or_else(|| Error::new(Code::InvalidConfig, format!("linux.namespaces: unknown type {:?}", ns.kind)))?;
             if seen & f != 0 {
                 return Err(Error::new(Code::InvalidConfig, format!("linux.namespaces: {} listed twice", ns.kind)));
             }
@@ -99,7 +100,9 @@ mod tests {
 
     #[test]
     fn flags_and_order() {
-        let p = NsPlan::new(&[ns("pid", None), ns("network", Some("/run/netns/x")), ns("mount", None), ns("user", Some("/proc/1/ns/user"))]).unwrap();
+        let p =
+            NsPlan::new(&[ns("pid", None), ns("network", Some("/run/netns/x")), ns("mount", None), ns("user", Some("/proc/1/ns/user"))])
+                .unwrap();
         assert_eq!(p.new_flags, (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64);
         assert_eq!(p.join[0].0, "user");
         assert_eq!(p.before_clone().count(), 1);

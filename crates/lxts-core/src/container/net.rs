@@ -7,7 +7,12 @@ use crate::{Code, Result};
 
 pub fn loopback_up() -> Result<()> {
     // SAFETY: socket with constant arguments.
-    let fd = sys::owned(sys::cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }, Code::Syscall, "socket", None)?);
+    let fd = sys::owned(sys::cvt(
+        unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) },
+        Code::Syscall,
+        "socket",
+        None,
+    )?);
     // SAFETY: an all-zero ifreq is valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (i, b) in b"lo\0".iter().enumerate() {

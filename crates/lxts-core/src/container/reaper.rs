@@ -124,12 +124,16 @@ pub fn shed_clean_pages() {
 fn rename_self() {
     const NAME: &[u8] = b"lxts-init";
     // SAFETY: PR_SET_NAME with a NUL-terminated string (comm, at most 16 bytes).
-    unsafe { libc::prctl(libc::PR_SET_NAME, c"lxts-init".as_ptr() as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"lxts-init".as_ptr() as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong)
+    };
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return };
     let Some(close) = stat.rfind(')') else { return };
     let fields: Vec<&str> = stat[close + 1..].split_ascii_whitespace().collect();
     // fields[0] is field 3 (state): arg_start is field 48, arg_end field 49.
-    let (Some(Ok(start)), Some(Ok(end))) = (fields.get(45).map(|f| f.parse::<usize>()), fields.get(46).map(|f| f.parse::<usize>())) else { return };
+    let (Some(Ok(start)), Some(Ok(end))) = (fields.get(45).map(|f| f.parse::<usize>()), fields.get(46).map(|f| f.parse::<usize>())) else {
+        return;
+    };
     if start == 0 || end <= start + NAME.len() {
         return;
     }
@@ -199,7 +203,9 @@ pub fn run(main: libc::pid_t, to_group: bool) -> ! {
         // SAFETY: an all-zero signalfd_siginfo is valid; read fills it.
         let mut si: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         // SAFETY: reading one signalfd_siginfo into a local buffer.
-        let n = unsafe { libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>()) };
+        let n = unsafe {
+            libc::read(sfd.as_raw_fd(), (&mut si as *mut libc::signalfd_siginfo).cast(), std::mem::size_of::<libc::signalfd_siginfo>())
+        };
         if n <= 0 {
             continue;
         }

@@ -49,9 +49,8 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, mode: u32, resolve: 
     let how = OpenHow { flags: (flags | libc::O_CLOEXEC) as u64, mode: u64::from(mode), resolve };
     // SAFETY: `c` is a valid NUL-terminated string and `how` a properly sized open_how
     // that both outlive the call.
-    let ret = unsafe {
-        libc::syscall(libc::SYS_openat2, dir.as_raw_fd(), c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
-    };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_openat2, dir.as_raw_fd(), c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>()) };
     if ret < 0 {
         Err(Errno::last())
     } else {
@@ -112,8 +111,7 @@ pub fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: u64, 
     let data_c = data.filter(|d| !d.is_empty()).map(cstr).transpose()?;
     let ptr = |c: &Option<CString>| c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     // SAFETY: every pointer is either null or a valid C string living across the call.
-    let ret = unsafe {
-        libc::mount(ptr(&src_c), target_c.as_ptr(), ptr(&fstype_c), flags as libc::c_ulong, ptr(&data_c) as *const libc::c_void)
-    };
+    let ret =
+        unsafe { libc::mount(ptr(&src_c), target_c.as_ptr(), ptr(&fstype_c), flags as libc::c_ulong, ptr(&data_c) as *const libc::c_void) };
     cvt(ret, Code::Mount, "mount", Some(what)).map(|_| ())
 }

@@ -38,7 +38,10 @@ pub fn connect(path: &str) -> Result<OwnedFd> {
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
     let bytes = path.as_bytes();
     if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
-        return Err(Error::new(Code::InvalidConfig, format!("{field} {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1)));
+        return Err(Error::new(
+            Code::InvalidConfig,
+            format!("{field} {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1),
+        ));
     }
     for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
         *d = *s as libc::c_char;
@@ -120,11 +123,19 @@ pub fn bind_console(root: BorrowedFd<'_>, slave: BorrowedFd<'_>) -> Result<()> {
         return Err(Error::sys(Code::UnsafePath, "unlinkat", Some("/dev/console"), Errno::last()));
     }
     // SAFETY: as above; O_CREAT|O_EXCL|O_NOFOLLOW makes a new regular file only.
-    let fd = unsafe { libc::openat(dev.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC, 0o600) };
+    let fd = unsafe {
+        libc::openat(
+            dev.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
     drop(sys::owned(sys::cvt(fd, Code::UnsafePath, "openat", Some("/dev/console"))?));
     let target = sys::openat2(dev.as_fd(), "console", libc::O_PATH | libc::O_NOFOLLOW, 0, NO_LINKS)
         .map_err(|e| Error::sys(Code::UnsafePath, "openat2", Some("/dev/console"), e))?;
-    sys::mount(Some(&fd_path(slave)), &fd_path(target.as_fd()), None, libc::MS_BIND, None, "/dev/console").map_err(|e| e.context("process.terminal"))
+    sys::mount(Some(&fd_path(slave)), &fd_path(target.as_fd()), None, libc::MS_BIND, None, "/dev/console")
+        .map_err(|e| e.context("process.terminal"))
 }
 
 /// `sendmsg` the master with `SCM_RIGHTS`, the iov holding [`MASTER_NAME`] (as runc).

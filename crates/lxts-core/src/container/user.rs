@@ -86,7 +86,8 @@ pub fn set_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: i32) -> Result<(
 /// Apply `process.rlimits`.
 pub fn set_rlimits(limits: &[crate::plan::Rlimit]) -> Result<()> {
     for l in limits {
-        let res = rlimit_number(&l.kind).ok_or_else(|| Error::new(Code::InvalidConfig, format!("process.rlimits: unknown type {:?}", l.kind)))?;
+        let res =
+            rlimit_number(&l.kind).ok_or_else(|| Error::new(Code::InvalidConfig, format!("process.rlimits: unknown type {:?}", l.kind)))?;
         let r = libc::rlimit { rlim_cur: l.soft, rlim_max: l.hard };
         // SAFETY: `r` is a valid rlimit for the duration of the call.
         let ret = unsafe { libc::setrlimit(res, &r) };

@@ -13,7 +13,11 @@ pub(super) fn apply(t: &Target, b: &BlockIoResources) -> Result<()> {
             return Err(field_error(&format!("blockIO.{name}"), format!("{w} is out of range 10-1000")));
         }
     }
-    if t.v2 { v2(t, b) } else { v1(t, b) }
+    if t.v2 {
+        v2(t, b)
+    } else {
+        v1(t, b)
+    }
 }
 
 fn throttles(b: &BlockIoResources) -> [(&[ThrottleDevice], &'static str, &'static str, &'static str); 4] {
@@ -37,10 +41,20 @@ fn v1(t: &Target, b: &BlockIoResources) -> Result<()> {
     }
     for (i, d) in b.weight_device.iter().enumerate() {
         if let Some(w) = d.weight {
-            write(dir, &format!("{weight_file}_device"), &format!("{}:{} {w}", d.major, d.minor), &format!("blockIO.weightDevice[{i}].weight"))?;
+            write(
+                dir,
+                &format!("{weight_file}_device"),
+                &format!("{}:{} {w}", d.major, d.minor),
+                &format!("blockIO.weightDevice[{i}].weight"),
+            )?;
         }
         if let Some(w) = d.leaf_weight {
-            write(dir, "blkio.leaf_weight_device", &format!("{}:{} {w}", d.major, d.minor), &format!("blockIO.weightDevice[{i}].leafWeight"))?;
+            write(
+                dir,
+                "blkio.leaf_weight_device",
+                &format!("{}:{} {w}", d.major, d.minor),
+                &format!("blockIO.weightDevice[{i}].leafWeight"),
+            )?;
         }
     }
     for (list, file, _, field) in throttles(b) {

@@ -5,11 +5,20 @@ use crate::plan::CpuResources;
 use crate::Result;
 
 pub(super) fn apply(t: &Target, c: &CpuResources, _warn: &mut Vec<Warning>) -> Result<()> {
-    let any = c.shares.is_some() || c.quota.is_some() || c.period.is_some() || c.realtime_runtime.is_some() || c.realtime_period.is_some() || c.idle.is_some();
+    let any = c.shares.is_some()
+        || c.quota.is_some()
+        || c.period.is_some()
+        || c.realtime_runtime.is_some()
+        || c.realtime_period.is_some()
+        || c.idle.is_some();
     if !any {
         return Ok(());
     }
-    if t.v2 { v2(t, c) } else { v1(t, c) }
+    if t.v2 {
+        v2(t, c)
+    } else {
+        v1(t, c)
+    }
 }
 
 fn v1(t: &Target, c: &CpuResources) -> Result<()> {
@@ -43,7 +52,11 @@ fn v1(t: &Target, c: &CpuResources) -> Result<()> {
 
 /// runc's cpu.shares (2-262144) → cpu.weight (1-10000) conversion; 0 stays unset.
 pub fn shares_to_weight(shares: u64) -> u64 {
-    if shares == 0 { 0 } else { 1 + ((shares.max(2) - 2) * 9999) / 262142 }
+    if shares == 0 {
+        0
+    } else {
+        1 + ((shares.max(2) - 2) * 9999) / 262142
+    }
 }
 
 fn v2(t: &Target, c: &CpuResources) -> Result<()> {

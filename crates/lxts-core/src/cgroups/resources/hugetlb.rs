@@ -23,7 +23,10 @@ pub(super) fn apply(t: &Target, limits: &[HugepageLimit]) -> Result<()> {
         }
         let file = if t.v2 { format!("hugetlb.{}.max", l.page_size) } else { format!("hugetlb.{}.limit_in_bytes", l.page_size) };
         if !dir.join(&file).exists() {
-            return Err(field_error(&field, format!("this host has no {} huge pages ({} missing)", l.page_size, dir.join(&file).display())));
+            return Err(field_error(
+                &field,
+                format!("this host has no {} huge pages ({} missing)", l.page_size, dir.join(&file).display()),
+            ));
         }
         write(dir, &file, &l.limit.to_string(), &format!("hugepageLimits[{i}].limit"))?;
     }

@@ -5,7 +5,11 @@ use crate::plan::MemoryResources;
 use crate::Result;
 
 pub(super) fn apply(t: &Target, m: &MemoryResources, warn: &mut Vec<Warning>) -> Result<()> {
-    if t.v2 { v2(t, m, warn) } else { v1(t, m, warn) }
+    if t.v2 {
+        v2(t, m, warn)
+    } else {
+        v1(t, m, warn)
+    }
 }
 
 fn v1(t: &Target, m: &MemoryResources, warn: &mut Vec<Warning>) -> Result<()> {
@@ -37,7 +41,9 @@ fn v1(t: &Target, m: &MemoryResources, warn: &mut Vec<Warning>) -> Result<()> {
     if let Some(r) = m.reservation {
         write(dir, "memory.soft_limit_in_bytes", &r.to_string(), "memory.reservation")?;
     }
-    for (value, file, field) in [(m.kernel, "memory.kmem.limit_in_bytes", "memory.kernel"), (m.kernel_tcp, "memory.kmem.tcp.limit_in_bytes", "memory.kernelTCP")] {
+    for (value, file, field) in
+        [(m.kernel, "memory.kmem.limit_in_bytes", "memory.kernel"), (m.kernel_tcp, "memory.kmem.tcp.limit_in_bytes", "memory.kernelTCP")]
+    {
         let Some(v) = value else { continue };
         // Kernel memory limits are deprecated (ignored since Linux 5.16, file gone in 6.x): accept, warn.
         if write(dir, file, &v.to_string(), field).is_err() {

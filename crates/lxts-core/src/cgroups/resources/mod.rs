@@ -31,9 +31,9 @@ use super::{Host, HostMode};
 use crate::plan::Resources;
 use crate::{Code, Error, Result};
 
+pub use cpu::shares_to_weight;
 pub use devices::DEFAULT_RULES;
 pub use memory::swap_to_v2;
-pub use cpu::shares_to_weight;
 
 /// Something applied with a caveat (a setting the kernel ignores); shown to the user.
 pub type Warning = String;
@@ -54,11 +54,7 @@ impl Target {
     pub fn new(host: &Host, dirs: &[PathBuf]) -> Target {
         let mut t = Target { v2: host.mode == HostMode::V2, ..Target::default() };
         for dir in dirs {
-            let h = host
-                .hierarchies
-                .iter()
-                .filter(|h| dir.starts_with(&h.mount_point))
-                .max_by_key(|h| h.mount_point.components().count());
+            let h = host.hierarchies.iter().filter(|h| dir.starts_with(&h.mount_point)).max_by_key(|h| h.mount_point.components().count());
             match h {
                 Some(h) if h.v2 => t.unified = Some(dir.clone()),
                 Some(h) => t.v1.push((h.controllers.clone(), dir.clone())),
@@ -119,11 +115,7 @@ pub(crate) fn field_error(field: &str, why: String) -> Error {
 pub(crate) fn write(dir: &Path, file: &str, value: &str, field: &str) -> Result<()> {
     use std::io::Write;
     let path = dir.join(file);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&path)
-        .map_err(|e| missing_or(field, &path, "open", &e))?;
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).map_err(|e| missing_or(field, &path, "open", &e))?;
     f.write_all(value.as_bytes()).map_err(|e| io_error("write", &path, &e).context(format!("linux.resources.{field} = {value:?}")))
 }
 
@@ -145,7 +137,11 @@ pub(crate) fn read(dir: &Path, file: &str) -> Result<String> {
 
 /// `-1` (or any negative) as `max`, else the number.
 pub(crate) fn max_or(v: i64) -> String {
-    if v < 0 { "max".to_owned() } else { v.to_string() }
+    if v < 0 {
+        "max".to_owned()
+    } else {
+        v.to_string()
+    }
 }
 
 /// Apply `res` to a freshly created container cgroup (the helper's parent side).

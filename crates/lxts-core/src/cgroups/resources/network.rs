@@ -9,7 +9,10 @@ pub(super) fn apply(t: &Target, n: &NetworkResources) -> Result<()> {
         return Ok(());
     }
     if t.v2 {
-        return Err(field_error("network", "net_cls/net_prio do not exist on cgroup v2 (use eBPF or nftables on the cgroup instead)".to_owned()));
+        return Err(field_error(
+            "network",
+            "net_cls/net_prio do not exist on cgroup v2 (use eBPF or nftables on the cgroup instead)".to_owned(),
+        ));
     }
     if let Some(id) = n.class_id {
         let dir = t.v1_dir("net_cls", "network.classID")?;

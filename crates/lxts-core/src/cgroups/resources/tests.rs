@@ -44,7 +44,24 @@ fn get(dir: &Path, f: &str) -> String {
 /// A fake v2 container directory with the usual interface files.
 fn v2_tree(t: &TempDir) -> Target {
     let d = t.0.join("unified");
-    touch(&d, &["memory.max", "memory.low", "memory.swap.max", "cpu.max", "cpu.weight", "cpu.idle", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "memory.events"]);
+    touch(
+        &d,
+        &[
+            "memory.max",
+            "memory.low",
+            "memory.swap.max",
+            "cpu.max",
+            "cpu.weight",
+            "cpu.idle",
+            "cpuset.cpus",
+            "cpuset.mems",
+            "pids.max",
+            "io.weight",
+            "io.max",
+            "hugetlb.2MB.max",
+            "memory.events",
+        ],
+    );
     Target { v2: true, v1: Vec::new(), unified: Some(d) }
 }
 
@@ -52,7 +69,17 @@ fn v2_tree(t: &TempDir) -> Target {
 fn v1_tree(t: &TempDir) -> Target {
     let mut v1 = Vec::new();
     for (c, files) in [
-        ("memory", &["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.swappiness", "memory.oom_control", "memory.use_hierarchy"][..]),
+        (
+            "memory",
+            &[
+                "memory.limit_in_bytes",
+                "memory.memsw.limit_in_bytes",
+                "memory.soft_limit_in_bytes",
+                "memory.swappiness",
+                "memory.oom_control",
+                "memory.use_hierarchy",
+            ][..],
+        ),
         ("cpu", &["cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us"][..]),
         ("pids", &["pids.max"][..]),
         ("devices", &["devices.allow", "devices.deny"][..]),
@@ -102,7 +129,8 @@ fn v2_fake_tree_cpu_weight_max_idle_cpuset_pids() {
     let t = TempDir::new("v2cpu");
     let tg = v2_tree(&t);
     let d = tg.unified.clone().unwrap();
-    apply(&tg, &res(r#"{"cpu":{"shares":1024,"quota":20000,"period":100000,"idle":1,"cpus":"0","mems":"0"},"pids":{"limit":64}}"#)).unwrap();
+    apply(&tg, &res(r#"{"cpu":{"shares":1024,"quota":20000,"period":100000,"idle":1,"cpus":"0","mems":"0"},"pids":{"limit":64}}"#))
+        .unwrap();
     assert_eq!(get(&d, "cpu.weight"), "39");
     assert_eq!(get(&d, "cpu.max"), "20000 100000");
     assert_eq!(get(&d, "cpu.idle"), "1");
@@ -144,7 +172,10 @@ fn v2_fake_tree_devices_need_a_real_cgroup_for_the_bpf_filter() {
     // Real enforcement is tested in devices_bpf_tests.rs; a plain directory is no cgroup.
     let t = TempDir::new("v2dev");
     let tg = v2_tree(&t);
-    for rules in [r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]"#, r#"[{"allow":true,"access":"rwm"}]"#] {
+    for rules in [
+        r#"[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":3,"access":"rw"}]"#,
+        r#"[{"allow":true,"access":"rwm"}]"#,
+    ] {
         let e = apply(&tg, &res(&format!(r#"{{"devices":{rules}}}"#))).unwrap_err();
         assert_eq!(e.code, crate::Code::Cgroup);
         assert!(e.message.starts_with("linux.resources.devices: bpf(BPF_PROG_QUERY)"), "{}", e.message);
@@ -166,7 +197,11 @@ fn v1_memory_order_raise_and_lower() {
     let t = TempDir::new("v1mem");
     let tg = v1_tree(&t);
     let d = t.0.join("memory/c1");
-    let w = apply(&tg, &res(r#"{"memory":{"limit":33554432,"swap":67108864,"reservation":1024,"swappiness":10,"disableOOMKiller":true,"kernel":1}}"#)).unwrap();
+    let w = apply(
+        &tg,
+        &res(r#"{"memory":{"limit":33554432,"swap":67108864,"reservation":1024,"swappiness":10,"disableOOMKiller":true,"kernel":1}}"#),
+    )
+    .unwrap();
     assert_eq!(get(&d, "memory.limit_in_bytes"), "33554432");
     assert_eq!(get(&d, "memory.memsw.limit_in_bytes"), "67108864");
     assert_eq!(get(&d, "memory.soft_limit_in_bytes"), "1024");
@@ -248,7 +283,10 @@ fn target_maps_dirs_to_hierarchies() {
         "1 0 0:1 / /cg/memory rw - cgroup cgroup rw,memory\n2 0 0:2 / /cg/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n3 0 0:3 / /cg/unified rw - cgroup2 cgroup2 rw\n",
         None,
     );
-    let t = Target::new(&host, &[PathBuf::from("/cg/memory/lxts/c1"), PathBuf::from("/cg/cpu,cpuacct/lxts/c1"), PathBuf::from("/cg/unified/lxts/c1")]);
+    let t = Target::new(
+        &host,
+        &[PathBuf::from("/cg/memory/lxts/c1"), PathBuf::from("/cg/cpu,cpuacct/lxts/c1"), PathBuf::from("/cg/unified/lxts/c1")],
+    );
     assert!(!t.v2, "hybrid hosts use v1");
     assert_eq!(t.v1_dir("cpuacct", "x").unwrap(), Path::new("/cg/cpu,cpuacct/lxts/c1"));
     assert_eq!(t.unified.as_deref(), Some(Path::new("/cg/unified/lxts/c1")));
@@ -260,7 +298,8 @@ fn v2_fake_tree_stats_and_oom_counter() {
     let t = TempDir::new("v2stats");
     let tg = v2_tree(&t);
     let d = tg.unified.clone().unwrap();
-    fs::write(d.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n").unwrap();
+    fs::write(d.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 3\nnr_throttled 1\nthrottled_usec 7\n")
+        .unwrap();
     fs::write(d.join("memory.current"), "4096\n").unwrap();
     fs::write(d.join("memory.max"), "max\n").unwrap();
     fs::write(d.join("memory.events"), "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n").unwrap();

@@ -180,7 +180,11 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         return Err(Error::new(Code::InvalidConfig, "process.args must not be empty"));
     }
     if plan.process.terminal != plan.console_socket.is_some() {
-        let why = if plan.process.terminal { "is true: a console socket is required" } else { "is false: a console socket cannot be used without a terminal" };
+        let why = if plan.process.terminal {
+            "is true: a console socket is required"
+        } else {
+            "is false: a console socket cannot be used without a terminal"
+        };
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     let sets = super::super::caps::Sets::from_config(plan.process.capabilities.as_ref())?;
@@ -214,7 +218,16 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
             close.extend(cg.procs.iter().map(|(f, _)| f.as_raw_fd()));
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
             let console = console.map(|socket| super::process::Console { socket, size: plan.console_size.map(|s| (s.width, s.height)) });
-            super::process::main(super::process::ProcessCtx { process: &plan.process, caps: sets, sync: child_end, proc_fd: child_proc, close, preserve_fds: plan.preserve_fds, detach: plan.detach, console })
+            super::process::main(super::process::ProcessCtx {
+                process: &plan.process,
+                caps: sets,
+                sync: child_end,
+                proc_fd: child_proc,
+                close,
+                preserve_fds: plan.preserve_fds,
+                detach: plan.detach,
+                console,
+            })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
@@ -231,10 +244,13 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         sync::send(&parent_end, sync::GO)?;
         let msg = sync::recv(&parent_end)?;
         if !msg.is_empty() {
-            return Err(sync::parse_reply(&msg).err().unwrap_or_else(|| Error::new(Code::Protocol, "the exec'd process sent an unexpected message")));
+            return Err(sync::parse_reply(&msg)
+                .err()
+                .unwrap_or_else(|| Error::new(Code::Protocol, "the exec'd process sent an unexpected message")));
         }
         // Through the host procfs fd: our /proc is the container's now.
-        let start_time = start_time_at(&proc_fd, pid).ok_or_else(|| Error::new(Code::NoSuchProcess, format!("exec'd process {pid} vanished before it was reported")))?;
+        let start_time = start_time_at(&proc_fd, pid)
+            .ok_or_else(|| Error::new(Code::NoSuchProcess, format!("exec'd process {pid} vanished before it was reported")))?;
         started(control, pid, start_time)
     })();
     if let Err(e) = res {

@@ -33,7 +33,13 @@ pub struct Console {
 
 fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
     // SAFETY: prctl with integer arguments.
-    sys::cvt(unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) }, Code::Process, "prctl", Some(what)).map(|_| ())
+    sys::cvt(
+        unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) },
+        Code::Process,
+        "prctl",
+        Some(what),
+    )
+    .map(|_| ())
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -54,7 +60,15 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         // SAFETY: _exit skips the helper's destructors.
         Err(_) => unsafe { libc::_exit(1) },
     };
-    let ctx = SetupCtx { process: ctx.process, caps: ctx.caps, sync, proc_fd: ctx.proc_fd, preserve_fds: ctx.preserve_fds, detach: ctx.detach, console };
+    let ctx = SetupCtx {
+        process: ctx.process,
+        caps: ctx.caps,
+        sync,
+        proc_fd: ctx.proc_fd,
+        preserve_fds: ctx.preserve_fds,
+        detach: ctx.detach,
+        console,
+    };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
         Err(e) => (e, 1),
@@ -82,9 +96,11 @@ fn terminal(console: &Console, uid: u32) -> Result<()> {
     // host's root, unmapped there, and no one may chown an inode of an unmapped owner: become
     // the namespace's root first (what the init is before its switch; a no-op without userns).
     // SAFETY: credential syscalls with integer arguments; the caps stay (0 → namespace root).
-    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }, Code::Process, "setresgid", None).map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
+    sys::cvt(unsafe { libc::setresgid(0, 0, 0) }, Code::Process, "setresgid", None)
+        .map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
     // SAFETY: as above.
-    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }, Code::Process, "setresuid", None).map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
+    sys::cvt(unsafe { libc::setresuid(0, 0, 0) }, Code::Process, "setresuid", None)
+        .map_err(|e| e.context("process.terminal: become root of the container's user namespace"))?;
     // setns(mnt) made the container's root ours: "/" is its rootfs.
     let root = sys::open("/", libc::O_PATH | libc::O_DIRECTORY, Code::UnsafePath).map_err(|e| e.context("process.terminal"))?;
     let (master, slave) = tty::open_pty(root.as_fd(), Some(uid))?;
@@ -117,7 +133,8 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     // SAFETY: `cwd` is a valid C string; setns(mnt) made the container's root ours.
     sys::cvt(unsafe { libc::chdir(cwd.as_ptr()) }, Code::Process, "chdir", Some(&process.cwd)).map_err(|e| e.context("process.cwd"))?;
     // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".
-    let here = std::env::current_dir().map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
+    let here = std::env::current_dir()
+        .map_err(|_| Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)))?;
     if !here.is_absolute() || here.to_string_lossy().starts_with("(unreachable)") {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }

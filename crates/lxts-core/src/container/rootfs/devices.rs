@@ -26,7 +26,13 @@ const DEV_LINKS: &[(&str, &str)] = &[
 
 /// Open a directory of the rootfs refusing any symlink on the way.
 fn open_dir_nofollow(root: BorrowedFd<'_>, path: &str) -> std::result::Result<OwnedFd, Errno> {
-    sys::openat2(root, &resolve::relative(path), libc::O_PATH | libc::O_DIRECTORY, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS)
+    sys::openat2(
+        root,
+        &resolve::relative(path),
+        libc::O_PATH | libc::O_DIRECTORY,
+        0,
+        RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+    )
 }
 
 fn dir_nofollow(root: BorrowedFd<'_>, path: &str) -> Result<OwnedFd> {
@@ -68,7 +74,14 @@ fn create(root: BorrowedFd<'_>, dev: &Device, in_userns: bool) -> Result<()> {
     }
     if in_userns {
         // SAFETY: as above; O_EXCL|O_NOFOLLOW creates a fresh regular file only.
-        let fd = unsafe { libc::openat(parent.as_raw_fd(), cname.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC, 0o644) };
+        let fd = unsafe {
+            libc::openat(
+                parent.as_raw_fd(),
+                cname.as_ptr(),
+                libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC,
+                0o644,
+            )
+        };
         drop(sys::owned(sys::cvt(fd, Code::Mount, "openat", Some(&path))?));
         let host = sys::open(&path, libc::O_PATH, Code::Mount)?;
         let target = sys::openat2(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS)

@@ -26,13 +26,21 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
     const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
     const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
     let empty = sys::cstr("")?;
-    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
     // SAFETY: open_tree on an open fd with an empty path; returns a new fd we own.
     let tree = unsafe { libc::syscall(libc::SYS_open_tree, dir.as_raw_fd(), empty.as_ptr(), flags) } as libc::c_int;
     let tree = sys::owned(sys::cvt(tree, Code::Mount, "open_tree", Some("."))?);
     // SAFETY: move_mount between two open fds with empty paths.
     let ret = unsafe {
-        libc::syscall(libc::SYS_move_mount, tree.as_raw_fd(), empty.as_ptr(), dir.as_raw_fd(), empty.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            empty.as_ptr(),
+            dir.as_raw_fd(),
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
     } as libc::c_int;
     sys::cvt(ret, Code::Mount, "move_mount", Some("."))?;
     Ok(tree)
@@ -40,7 +48,12 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
-pub fn setup(plan: &Plan, in_userns: bool, console: Option<(&std::os::fd::OwnedFd, u32)>, before_pivot: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+pub fn setup(
+    plan: &Plan,
+    in_userns: bool,
+    console: Option<(&std::os::fd::OwnedFd, u32)>,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
     let cfg = &plan.config;
     let default_linux = Linux::default();
     let linux = cfg.linux.as_ref().unwrap_or(&default_linux);

@@ -61,8 +61,7 @@ pub fn open_existing(root: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Own
 /// in-root-resolved parent, then re-resolved (a racing symlink stays inside).
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd> {
     let comps = components(path);
-    let mut parent = sys::openat2(root, ".", libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)
-        .map_err(|e| unsafe_path("/", e, "openat2"))?;
+    let mut parent = sys::openat2(root, ".", libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| unsafe_path("/", e, "openat2"))?;
     for i in 0..comps.len() {
         let prefix = comps[..=i].join("/");
         let shown = format!("/{prefix}");
@@ -75,8 +74,7 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd>
                 if ret < 0 && Errno::last() != Errno::EEXIST {
                     return Err(unsafe_path(&shown, Errno::last(), "mkdirat"));
                 }
-                sys::openat2(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)
-                    .map_err(|e| unsafe_path(&shown, e, "openat2"))?
+                sys::openat2(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| unsafe_path(&shown, e, "openat2"))?
             }
             Err(e) => return Err(unsafe_path(&shown, e, "openat2")),
         };
@@ -100,7 +98,12 @@ pub fn mkfile(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd> {
     // SAFETY: `parent` is an open directory fd and `name` a valid C string; O_NOFOLLOW
     // refuses a symlink planted at the last component.
     let fd = unsafe {
-        libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC, mode)
+        libc::openat(
+            parent.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC,
+            mode,
+        )
     };
     if fd < 0 && Errno::last() != Errno::EEXIST {
         return Err(unsafe_path(path, Errno::last(), "openat"));

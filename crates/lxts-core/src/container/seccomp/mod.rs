@@ -98,7 +98,10 @@ fn action(field: &str, name: &str, errno: Option<u32>) -> Result<u32> {
         "SCMP_ACT_ALLOW" => RET_ALLOW,
         "SCMP_ACT_LOG" => RET_LOG,
         "SCMP_ACT_NOTIFY" => {
-            return Err(Error::new(Code::InvalidConfig, format!("{field}: SCMP_ACT_NOTIFY (seccomp user notification) is not supported by lxts")))
+            return Err(Error::new(
+                Code::InvalidConfig,
+                format!("{field}: SCMP_ACT_NOTIFY (seccomp user notification) is not supported by lxts"),
+            ))
         }
         other => return Err(invalid(field.to_string(), format!("unknown seccomp action {other:?}"))),
     })
@@ -318,13 +321,14 @@ pub fn compile(s: &Seccomp, native: Arch) -> Result<Filter> {
 pub fn load(f: &Filter) -> Result<()> {
     let prog = libc::sock_fprog { len: f.prog.len() as u16, filter: f.prog.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points at `f.prog`, which outlives the call; the kernel copies it.
-    let r = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, f.flags as libc::c_ulong, &prog as *const libc::sock_fprog) };
+    let r = unsafe {
+        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, f.flags as libc::c_ulong, &prog as *const libc::sock_fprog)
+    };
     if r < 0 {
         return Err(Error::sys(Code::Process, "seccomp", None, Errno::last()).context("load linux.seccomp"));
     }
     Ok(())
 }
-
 
 /// Compile and load the plan's `linux.seccomp`, if any (it was compiled once already
 /// before `clone3`, so only the load can fail here).

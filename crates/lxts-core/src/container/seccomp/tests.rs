@@ -50,7 +50,11 @@ const EPERM: u32 = RET_ERRNO | 1;
 
 #[test]
 fn deny_one_syscall() {
-    let s = Seccomp { default_action: "SCMP_ACT_ALLOW".into(), syscalls: vec![rule(&["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", vec![])], ..Default::default() };
+    let s = Seccomp {
+        default_action: "SCMP_ACT_ALLOW".into(),
+        syscalls: vec![rule(&["mkdir", "mkdirat"], "SCMP_ACT_ERRNO", vec![])],
+        ..Default::default()
+    };
     let f = compile(&s, Arch::X86_64).unwrap();
     assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("mkdir"), [0; 6]), EPERM);
     assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("mkdirat"), [0; 6]), EPERM);
@@ -64,7 +68,12 @@ fn deny_one_syscall() {
 fn errno_ret_and_default_errno() {
     let mut r = rule(&["getcwd"], "SCMP_ACT_ERRNO", vec![]);
     r.errno_ret = Some(libc::ENOSYS as u32);
-    let s = Seccomp { default_action: "SCMP_ACT_ERRNO".into(), default_errno_ret: Some(38), syscalls: vec![r, rule(&["read"], "SCMP_ACT_ALLOW", vec![])], ..Default::default() };
+    let s = Seccomp {
+        default_action: "SCMP_ACT_ERRNO".into(),
+        default_errno_ret: Some(38),
+        syscalls: vec![r, rule(&["read"], "SCMP_ACT_ALLOW", vec![])],
+        ..Default::default()
+    };
     let f = compile(&s, Arch::X86_64).unwrap();
     assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("getcwd"), [0; 6]), RET_ERRNO | 38);
     assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("read"), [0; 6]), RET_ALLOW);
@@ -82,7 +91,12 @@ fn comparisons_on_64_bit_args() {
         ("SCMP_CMP_GE", big, 0, vec![(big, true), (big - 1, false), (0x2_0000_0000, true)]),
         ("SCMP_CMP_LT", big, 0, vec![(big, false), (big - 1, true), (0xffff_ffff, true), (0x2_0000_0000, false)]),
         ("SCMP_CMP_LE", big, 0, vec![(big, true), (big + 1, false), (3, true)]),
-        ("SCMP_CMP_MASKED_EQ", 0xff00_0000_00ff, 0x1200_0000_0034, vec![(0x1234_5678_9a34, true), (0x1200_0000_0035, false), (0x1300_0000_0034, false)]),
+        (
+            "SCMP_CMP_MASKED_EQ",
+            0xff00_0000_00ff,
+            0x1200_0000_0034,
+            vec![(0x1234_5678_9a34, true), (0x1200_0000_0035, false), (0x1300_0000_0034, false)],
+        ),
     ];
     for (op, value, value_two, probes) in cases {
         let s = Seccomp {
@@ -139,10 +153,13 @@ fn compat_architectures_use_their_own_numbers() {
 fn bad_profiles_name_the_field() {
     let err = |s: Seccomp| compile(&s, Arch::X86_64).unwrap_err().to_string();
     let base = || Seccomp { default_action: "SCMP_ACT_ALLOW".into(), ..Default::default() };
-    assert!(err(Seccomp { syscalls: vec![rule(&["read", "nosuchcall"], "SCMP_ACT_ERRNO", vec![])], ..base() }).contains("linux.seccomp.syscalls[0].names[1]"));
+    assert!(err(Seccomp { syscalls: vec![rule(&["read", "nosuchcall"], "SCMP_ACT_ERRNO", vec![])], ..base() })
+        .contains("linux.seccomp.syscalls[0].names[1]"));
     assert!(err(Seccomp { default_action: "SCMP_ACT_FOO".into(), ..base() }).contains("linux.seccomp.defaultAction"));
-    assert!(err(Seccomp { syscalls: vec![rule(&["read"], "SCMP_ACT_ALLOW", vec![arg(6, "SCMP_CMP_EQ", 0, 0)])], ..base() }).contains("args[0].index"));
-    assert!(err(Seccomp { syscalls: vec![rule(&["read"], "SCMP_ACT_ALLOW", vec![arg(0, "SCMP_CMP_XX", 0, 0)])], ..base() }).contains("args[0].op"));
+    assert!(err(Seccomp { syscalls: vec![rule(&["read"], "SCMP_ACT_ALLOW", vec![arg(6, "SCMP_CMP_EQ", 0, 0)])], ..base() })
+        .contains("args[0].index"));
+    assert!(err(Seccomp { syscalls: vec![rule(&["read"], "SCMP_ACT_ALLOW", vec![arg(0, "SCMP_CMP_XX", 0, 0)])], ..base() })
+        .contains("args[0].op"));
     assert!(err(Seccomp { flags: vec!["NOPE".into()], ..base() }).contains("linux.seccomp.flags[0]"));
     assert!(err(Seccomp { architectures: vec!["X86".into()], ..base() }).contains("linux.seccomp.architectures[0]"));
     let e = compile(&Seccomp { listener_path: Some("/run/x.sock".into()), ..base() }, Arch::X86_64).unwrap_err();
