@@ -5,7 +5,7 @@
  * agent, delete, umount). Everything lives under /lxts-test-* and is removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -186,4 +186,34 @@ it('watch --oom reports a v1 memory OOM in the group', async (t) => {
   const w = await watch
   ok(t, w)
   t.deepEqual(lines(w.stdout), [{ event: 'oom', hierarchy: '/sys/fs/cgroup/memory', dir: join('/sys/fs/cgroup/memory', path) }])
+})
+
+it('attach --thread moves one thread (v1 tasks), leaving the rest of its process where it was', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lxts-test-cgthr-'))
+  const name = `lxtsth${tag.replace(/-/g, '')}`.slice(0, 30)
+  const sel = { hierarchy: dir }
+  // node has several threads (libuv pool, V8 workers) from the start.
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+  t.teardown(async () => {
+    child.kill('SIGKILL')
+    await exited(child)
+    await cgroups.remove('/a', { recursive: true }, sel).catch(() => {})
+    await cgroups.umount(dir).catch(() => {})
+    if (existsSync(dir)) rmdirSync(dir)
+  })
+  const pid = child.pid ?? 0
+  let tids: number[] = []
+  for (let i = 0; i < 50 && tids.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 50))
+    tids = readdirSync(`/proc/${pid}/task`).map(Number)
+  }
+  const tid = tids.find((x) => x !== pid)
+  if (tid === undefined) return t.fail(`node ${pid} has no second thread: ${tids.join(' ')}`)
+  ok(t, await cli(['cgroup', 'mount', dir, '--name', name]))
+  ok(t, await cli(['cgroup', 'create', '/a/t', '-H', dir]))
+  ok(t, await cli(['cgroup', 'attach', '--thread', '/a/t', String(tid), '-H', dir]))
+  const tasks = (f: string): number[] => readFileSync(f, 'utf8').split('\n').filter(Boolean).map(Number)
+  t.deepEqual(tasks(join(dir, 'a', 't', 'tasks')), [tid], 'only the thread moved')
+  t.true(tasks(join(dir, 'tasks')).includes(pid), 'the main thread stayed in the root group')
+  t.regex(readFileSync(`/proc/${pid}/task/${tid}/cgroup`, 'utf8'), new RegExp(`name=${name}:/a/t`))
 })
