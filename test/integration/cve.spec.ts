@@ -113,10 +113,12 @@ h.it('CVE-2024-21626: process.cwd and exec --cwd = /proc/self/fd/N (3..10) are r
 
 h.it('CVE-2021-30465: a mount destination that is a symlink out of the rootfs mounts inside', async (t) => {
   const sentinel = sentinelDir(t)
+  const src = mkdtempSync(join(tmpdir(), 'lxts-src-'))
+  t.teardown(() => rmSync(src, { recursive: true, force: true }))
   const b = h.bundle(sh('touch /data/pwned /deep/x/pwned; true'), (c) => {
     c.root.readonly = false
     c.mounts.push({ destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] })
-    c.mounts.push({ destination: '/deep/x', type: 'bind', source: mkdtempSync(join(tmpdir(), 'lxts-src-')), options: ['rbind'] })
+    c.mounts.push({ destination: '/deep/x', type: 'bind', source: src, options: ['rbind'] })
   })
   symlinkSync(sentinel, join(b.rootfs, 'data'))
   symlinkSync('../../../../../../..' + sentinel, join(b.rootfs, 'deep'))
