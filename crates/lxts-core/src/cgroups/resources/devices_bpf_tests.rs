@@ -187,7 +187,10 @@ mod real {
     /// In a forked child moved into `cg`: errno of `open(path, flags)` (0 = opened).
     fn probe(cg: &Path, what: &str) -> i32 {
         let procs = std::ffi::CString::new(cg.join("cgroup.procs").to_string_lossy().into_owned()).unwrap();
-        let tmp = std::env::temp_dir().join(format!("lxts-test-bpf-node-{}", std::process::id()));
+        // Tests run in parallel threads of one process: the node name must be unique per probe.
+        static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = std::env::temp_dir().join(format!("lxts-test-bpf-node-{}-{n}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let node = std::ffi::CString::new(tmp.to_string_lossy().into_owned()).unwrap();
         let (path, flags, mknod) = match what {
