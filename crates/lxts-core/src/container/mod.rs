@@ -194,8 +194,13 @@ fn create(
     };
     drop(child_end);
     drop(console);
+    // The first v1 `cgroup.procs` write waits for an RCU grace period (the kernel's
+    // cgroup_threadgroup_rwsem), ~5 ms on an idle host. Unless the init forks before it is
+    // ready (createContainer hooks), it does its rootfs work meanwhile: `go` first, then the
+    // writes. Nothing it runs before `ready` forks, and its process execs only after `created`.
+    let join_early = hooks::any(plan, hooks::Kind::CreateContainer);
     let res = (|| {
-        if let Some(c) = cg {
+        if let (Some(c), true) = (cg, join_early) {
             c.add_pid(pid, into_cgroup)?;
         }
         if ns.creates(libc::CLONE_NEWUSER as u64) {
@@ -203,6 +208,9 @@ fn create(
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
+        if let (Some(c), false) = (cg, join_early) {
+            c.add_pid(pid, into_cgroup)?;
+        }
         let mut msg = sync::recv(&parent_end)?;
         if msg == sync::HOOKS {
             hooks::relay_pause(control, pid)?;
