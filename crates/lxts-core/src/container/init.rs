@@ -24,17 +24,6 @@ pub struct InitCtx<'a> {
     pub console: Option<OwnedFd>,
 }
 
-fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
-    // SAFETY: prctl with integer arguments.
-    sys::cvt(
-        unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) },
-        Code::Process,
-        "prctl",
-        Some(what),
-    )
-    .map(|_| ())
-}
-
 /// Never returns: ends in `execve` or `_exit`.
 pub fn main(ctx: InitCtx<'_>) -> ! {
     for fd in &ctx.close {
@@ -54,8 +43,8 @@ pub fn main(ctx: InitCtx<'_>) -> ! {
 
 fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     let plan = ctx.plan;
-    prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
-    prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
@@ -120,9 +109,9 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
     if process.no_new_privileges {
-        prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
     }
-    prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG")?;
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG")?;
     Ok(e)
 }
 
@@ -133,7 +122,7 @@ fn refuse_start(ctx: &InitCtx<'_>) -> ! {
         // SAFETY: _exit skips the helper's destructors.
         unsafe { libc::_exit(1) }
     };
-    if prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG").is_err() || sync::send(&ctx.sync, sync::READY).is_err() {
+    if sys::prctl(libc::PR_SET_PDEATHSIG, 0, "PR_SET_PDEATHSIG").is_err() || sync::send(&ctx.sync, sync::READY).is_err() {
         die()
     }
     match exec::open_fifo(&ctx.proc_fd, &ctx.fifo) {

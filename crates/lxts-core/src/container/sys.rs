@@ -115,3 +115,10 @@ pub fn mount(src: Option<&str>, target: &str, fstype: Option<&str>, flags: u64, 
         unsafe { libc::mount(ptr(&src_c), target_c.as_ptr(), ptr(&fstype_c), flags as libc::c_ulong, ptr(&data_c) as *const libc::c_void) };
     cvt(ret, Code::Mount, "mount", Some(what)).map(|_| ())
 }
+
+/// `prctl(op, arg, 0, 0, 0)`; `what` names the operation in the error (`PR_SET_NO_NEW_PRIVS`).
+pub fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    cvt(unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) }, Code::Process, "prctl", Some(what))
+        .map(|_| ())
+}

@@ -31,17 +31,6 @@ pub struct Console {
     pub size: Option<(u16, u16)>,
 }
 
-fn prctl(op: libc::c_int, arg: libc::c_ulong, what: &'static str) -> Result<()> {
-    // SAFETY: prctl with integer arguments.
-    sys::cvt(
-        unsafe { libc::prctl(op, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) },
-        Code::Process,
-        "prctl",
-        Some(what),
-    )
-    .map(|_| ())
-}
-
 /// Never returns: ends in `execve` or `_exit`.
 pub fn main(ctx: ProcessCtx<'_>) -> ! {
     for fd in &ctx.close {
@@ -117,9 +106,9 @@ fn terminal(console: &Console, uid: u32) -> Result<()> {
 
 fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     let process = ctx.process;
-    prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     if !ctx.detach {
-        prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
+        sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
     }
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
@@ -146,7 +135,7 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
     if process.no_new_privileges {
-        prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
     }
     fds::prepare(ctx.preserve_fds)?;
     Ok(e)
