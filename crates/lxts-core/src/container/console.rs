@@ -13,7 +13,8 @@ use crate::{Code, Error, Result};
 /// How long one `poll` slice lasts while waiting (the deadline is checked between slices).
 const SLICE_MS: i32 = 100;
 
-fn sockaddr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
+/// The `sockaddr_un` for `path` and its length; `field` names the option in the error.
+pub(crate) fn sockaddr(path: &str, field: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
     // SAFETY: an all-zero sockaddr_un is valid.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
@@ -21,7 +22,7 @@ fn sockaddr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
     if b.is_empty() || b.len() >= addr.sun_path.len() || b.contains(&0) {
         return Err(Error::new(
             Code::InvalidConfig,
-            format!("console socket {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1),
+            format!("{field} {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1),
         ));
     }
     for (d, s) in addr.sun_path.iter_mut().zip(b) {
@@ -32,7 +33,7 @@ fn sockaddr(path: &str) -> Result<(libc::sockaddr_un, libc::socklen_t)> {
 
 /// `socket` + `bind` + `listen` on `path` (which must not exist), close-on-exec, mode 0600.
 pub fn listen(path: &str) -> Result<OwnedFd> {
-    let (addr, len) = sockaddr(path)?;
+    let (addr, len) = sockaddr(path, "console socket")?;
     // SAFETY: plain socket(2).
     let fd = sys::owned(sys::cvt(
         unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) },

@@ -33,26 +33,13 @@ const NO_LINKS: u64 = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLI
 /// or creates any namespace, so the path is the caller's.
 pub fn connect(path: &str) -> Result<OwnedFd> {
     let field = "--console-socket";
-    // SAFETY: an all-zero sockaddr_un is valid; sun_path is filled below.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let bytes = path.as_bytes();
-    if bytes.is_empty() || bytes.len() >= addr.sun_path.len() || bytes.contains(&0) {
-        return Err(Error::new(
-            Code::InvalidConfig,
-            format!("{field} {path:?}: not a usable unix socket path (at most {} bytes)", addr.sun_path.len() - 1),
-        ));
-    }
-    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = *s as libc::c_char;
-    }
+    let (addr, len) = super::console::sockaddr(path, field)?;
     // SAFETY: plain socket(2).
     let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     let fd = sys::owned(sys::cvt(fd, Code::Syscall, "socket", Some(path))?);
-    let len = std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1;
     loop {
         // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
-        let ret = unsafe { libc::connect(fd.as_raw_fd(), (&addr as *const libc::sockaddr_un).cast(), len as libc::socklen_t) };
+        let ret = unsafe { libc::connect(fd.as_raw_fd(), (&addr as *const libc::sockaddr_un).cast(), len) };
         if ret == 0 {
             return Ok(fd);
         }
