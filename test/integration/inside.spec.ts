@@ -115,6 +115,15 @@ h.it('ambient caps without inheritable ones (runc spec default) are skipped; wit
   t.is(amb(raised), capMask([5]))
 })
 
+h.it('a new cgroup namespace is rooted at the container own group in every hierarchy', async (t) => {
+  const r = await inside(t, ['cat', '/proc/self/cgroup'], (c) => {
+    c.linux.namespaces.push({ type: 'cgroup' })
+  })
+  const lines = r.stdout.trim().split('\n')
+  t.true(lines.length >= 2, r.stdout)
+  for (const l of lines) t.regex(l, /:\/$/, `every hierarchy shows / inside: ${r.stdout}`)
+})
+
 h.it('NoNewPrivs is set when process.noNewPrivileges', async (t) => {
   const r = await inside(t, ['grep', '^NoNewPrivs', '/proc/self/status'])
   t.regex(r.stdout, /NoNewPrivs:\s+1/)

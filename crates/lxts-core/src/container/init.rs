@@ -54,6 +54,12 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {
         user::become_ns_root()?;
     }
+    if ctx.ns.creates(libc::CLONE_NEWCGROUP as u64) {
+        // Not a clone flag: the helper moved us into our cgroups before `go`.
+        // SAFETY: unshare with a namespace flag; this process is single-threaded.
+        sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) }, Code::Namespace, "unshare", Some("cgroup"))
+            .map_err(|e| e.context("linux.namespaces cgroup"))?;
+    }
     // SAFETY: umask cannot fail; 0 so device and directory modes are exact.
     unsafe { libc::umask(0) };
     // A joined uts namespace gets the hostname too (as runc; the config asked for it).

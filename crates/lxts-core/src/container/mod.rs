@@ -184,7 +184,10 @@ fn create(
     if plan.mode == Mode::Monitor {
         monitor::block_forwarded()?;
     }
-    let (pid, pidfd, into_cgroup) = match spawn::spawn(ns.new_flags, cg_fd.as_ref().map(|f| f.as_fd()))? {
+    // A new cgroup namespace is unshared by the init after it is in its cgroups (below), so
+    // its root is the container's group in every hierarchy, not the helper's (as runc).
+    let clone_flags = ns.new_flags & !(libc::CLONE_NEWCGROUP as u64);
+    let (pid, pidfd, into_cgroup) = match spawn::spawn(clone_flags, cg_fd.as_ref().map(|f| f.as_fd()))? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
@@ -198,7 +201,8 @@ fn create(
     // cgroup_threadgroup_rwsem), ~5 ms on an idle host. Unless the init forks before it is
     // ready (createContainer hooks), it does its rootfs work meanwhile: `go` first, then the
     // writes. Nothing it runs before `ready` forks, and its process execs only after `created`.
-    let join_early = hooks::any(plan, hooks::Kind::CreateContainer);
+    // A new cgroup namespace needs the writes first: the init unshares it right after `go`.
+    let join_early = hooks::any(plan, hooks::Kind::CreateContainer) || ns.creates(libc::CLONE_NEWCGROUP as u64);
     let res = (|| {
         if let (Some(c), true) = (cg, join_early) {
             c.add_pid(pid, into_cgroup)?;
