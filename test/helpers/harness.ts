@@ -48,7 +48,8 @@ export function harness(test: TestFn): Harness {
         if (existsSync(join(root, id))) leaks.push(`state dir ${join(root, id)} survived delete --force`)
       }
       for (const pid of processesOf(id)) leaks.push(`process ${pid} of ${id} still alive`)
-      for (const dir of cgroupDirsOf(id)) leaks.push(`cgroup ${dir} left behind`)
+      // test bundles use /lxts-test/<id>; sandboxes and library defaults use lxts's /lxts/<id>
+      for (const dir of [...cgroupDirsOf(id), ...cgroupDirsOf(id, '/lxts')]) leaks.push(`cgroup ${dir} left behind`)
     }
     // a container's mounts live in its own mount namespace: none may show up on the host
     const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')

@@ -3,10 +3,10 @@
  * new pid/net/uts namespaces, and the command's exit status.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { cgroupDirsOf, newId, processesOf } from '../helpers/bundle.js'
+import { cgroupDirsOf, cgroupMounts, newId, processesOf } from '../helpers/bundle.js'
 import { type CliOptions, type CliResult, describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 
@@ -68,4 +68,22 @@ h.it('sandbox: stdin and stdout pass through', async (t) => {
   const r = await sandbox(t, ['cat'], { input: 'piped\n' })
   t.is(r.code, 0, describe(r))
   t.is(r.stdout, 'piped\n')
+})
+
+h.it('the shared /lxts parent goes with the last sandbox, whichever create made it', async (t) => {
+  const [a, b] = [newId(), newId()]
+  h.track(a)
+  h.track(b)
+  // a's create makes /lxts (when nothing else uses it); b joins it; a is deleted first.
+  t.is((await h.cli(['run', '-d', a, '--', 'sleep', '100'])).code, 0)
+  t.is((await h.cli(['run', '-d', b, '--', 'sleep', '100'])).code, 0)
+  t.is((await h.cli(['delete', '--force', a])).code, 0)
+  t.is((await h.cli(['delete', '--force', b])).code, 0)
+  // Another spec file may be using /lxts right now: a parent that remains must have children.
+  for (const m of cgroupMounts()) {
+    const parent = join(m.path, SANDBOX_CGROUP_PARENT)
+    if (!existsSync(parent)) continue
+    const children = readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory())
+    t.true(children.length > 0, `${parent} is left empty`)
+  }
 })

@@ -4,6 +4,7 @@ import { open, readFile, unlink } from 'node:fs/promises'
 import { posix } from 'node:path'
 import type { Duplex, Readable, Writable } from 'node:stream'
 
+import { cgroupPath } from '../config/plan.js'
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
 import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
@@ -59,6 +60,17 @@ export async function plannedCgroups(path: string | undefined): Promise<string[]
     if (rel !== '' && !rel.startsWith('..')) dirs.add(posix.join(h.mountPoint, rel))
   }
   return [...dirs]
+}
+
+/**
+ * What delete removes: the groups this container's create made, plus, for the default path
+ * `/lxts/<id>`, lxts's own `/lxts` parent. Many containers share that parent and only the first
+ * one's create made it; listed as a parent of `dirs`, it goes only once it is empty.
+ */
+export function removableCgroups(id: string, path: string | undefined, dirs: string[]): string[] {
+  if (path !== cgroupPath(undefined, id)) return dirs
+  const parents = dirs.map((d) => posix.dirname(d)).filter((d) => !dirs.includes(d))
+  return [...dirs, ...new Set(parents)]
 }
 
 /** Signal every pid in `cgroups` (skipping ones that vanish). */
@@ -289,7 +301,7 @@ export class Container {
       await this.#waitMonitor(s, 2000)
       testPause('delete:killed')
       // Only what this container's create made: a cgroup that existed before stays.
-      const removable = s.createdCgroups ?? cgroups
+      const removable = removableCgroups(this.id, s.cgroupPath, s.createdCgroups ?? cgroups)
       if (removable.length > 0) await cgroupRemove(removable)
       await runHooks('poststop', await loadHooks(this.#store.file(this.id, 'config.json')), hookState(s, 'stopped'))
       await this.#store.remove(this.id)

@@ -17,12 +17,11 @@
  * made); the default parent `/lxts` goes only when empty. Then the state directory goes.
  */
 import { readFile, readlink } from 'node:fs/promises'
-import { posix } from 'node:path'
 
 import { cgroupPath } from '../config/plan.js'
 import { withTool } from '../cgroup/native.js'
 import { cgroupRemove, processInfo, waitProcessExit } from '../native.js'
-import { plannedCgroups } from './container.js'
+import { plannedCgroups, removableCgroups } from './container.js'
 import { killAll } from './pause.js'
 import type { StateStore } from './state-store.js'
 
@@ -100,8 +99,6 @@ export async function recoverDelete(store: StateStore, id: string): Promise<void
   const leaves = await plannedCgroups(path)
   const monitors = await killMembers(leaves)
   for (const [pid, startTime] of monitors) await waitProcessExit(pid, startTime, MONITOR_TIMEOUT_MS).catch(() => false)
-  // The default parent is lxts's own and shared: listed as a parent, it goes only when empty.
-  const parents = path === cgroupPath(undefined, id) ? await plannedCgroups(posix.dirname(path)) : []
-  if (leaves.length > 0) await cgroupRemove([...leaves, ...parents])
+  if (leaves.length > 0) await cgroupRemove(removableCgroups(id, path, leaves))
   await store.remove(id)
 }
