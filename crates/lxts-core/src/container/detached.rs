@@ -66,8 +66,17 @@ fn remove(plan: &Plan, cg: Option<&ContainerCgroup>) -> Result<()> {
     // SAFETY: flock on an fd we own; released when it is closed.
     sys::cvt(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, Code::Syscall, "flock", Some(&plan.state_dir))?;
     if let Some(cg) = cg {
+        // As `delete` does: lxts's shared default parent (`/lxts`) goes too once it is empty.
+        let mut dirs = cg.created.clone();
+        if plan.cgroup.as_ref().is_some_and(|c| c.path == format!("/lxts/{}", plan.id)) {
+            for parent in cg.created.iter().filter_map(|d| d.parent()) {
+                if !dirs.iter().any(|d| d == parent) {
+                    dirs.push(parent.to_path_buf());
+                }
+            }
+        }
         let mut tries = 0;
-        while let Err(e) = cgroups::remove(&cg.created) {
+        while let Err(e) = cgroups::remove(&dirs) {
             tries += 1;
             if tries > 50 {
                 return Err(e);
