@@ -12,6 +12,8 @@ pub mod notify;
 pub mod oom;
 pub mod resources;
 pub mod stats;
+#[cfg(test)]
+mod test_dir;
 pub mod tool;
 
 pub use detect::{detect, Hierarchy, Host, HostMode};
