@@ -11,24 +11,15 @@ import test, { type ExecutionContext } from 'ava'
 import { processAlive, processesOf } from '../helpers/bundle.js'
 import { CLI, describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
+import { done as doneIn, running as runningIn } from '../helpers/running.js'
 import { OUTER, python, receiver } from '../helpers/pty.js'
 import { waitFor } from '../helpers/wait.js'
 import { Runtime } from '../../ts/index.js'
 
 const h = harness(test)
 
-/** A running container (sleep as PID 1, no terminal of its own); returns its id and init pid. */
-async function running(t: ExecutionContext): Promise<{ id: string; pid: number; dir: string }> {
-  const b = h.bundle(['sleep', '1000'])
-  const r = await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })
-  t.is(r.code, 0, describe(r))
-  const pid = (JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { pid: number }).pid
-  return { id: b.id, pid, dir: b.dir }
-}
-
-async function done(t: ExecutionContext, id: string): Promise<void> {
-  t.is((await h.cli(['delete', '--force', id])).code, 0)
-}
+const running = (t: ExecutionContext): ReturnType<typeof runningIn> => runningIn(h, t)
+const done = (t: ExecutionContext, id: string): Promise<void> => doneIn(h, t, id)
 
 /** No exec-*.sock left in the state directory. */
 function noOwnSockets(t: ExecutionContext, id: string): void {
