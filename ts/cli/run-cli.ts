@@ -4,7 +4,7 @@ import type { CliContext } from './context.js'
 import { exitCodeFor } from './exit-codes.js'
 import type { LogFields } from './log.js'
 import type { YargsFactory } from './load-yargs.js'
-import { haltExecArgs } from './exec-argv.js'
+import { runcArgs } from './runc-argv.js'
 import { buildParser } from './parser.js'
 
 /** The facts of an error as log fields (JSON logs carry them next to `msg`). */
@@ -32,7 +32,7 @@ export async function runCli(args: readonly string[], ctx: CliContext, factory: 
   let output = ''
   try {
     const parser = buildParser(factory, ctx)
-    await parser.parseAsync(haltExecArgs(args), {}, (_error, _argv, text) => {
+    await parser.parseAsync(runcArgs(args), {}, (_error, _argv, text) => {
       output = text
     })
   } catch (error) {

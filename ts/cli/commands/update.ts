@@ -43,7 +43,6 @@ function parseInt10(flag: string, text: string): number {
 /** Arguments of `update`. */
 export interface UpdateArgs extends GlobalArgs {
   id: string
-  rest?: string[]
   resources?: string
   [flag: string]: unknown
 }
@@ -95,9 +94,7 @@ export function resourcesFromArgs(argv: UpdateArgs, cwd: string, readStdin: () =
 /** The `update` verb: new limits for a created or running container. */
 export function updateCommand(ctx: CliContext): CommandModule<GlobalArgs, UpdateArgs> {
   return {
-    // `[rest..]`: yargs reads the lone `-` of `--resources - ID` (go-runc's form) as an
-    // empty option value plus an empty positional, moving the id one place on.
-    command: 'update <id> [rest..]',
+    command: 'update <id>',
     describe: 'update the resource limits of a container',
     builder: (parser) => {
       let p = parser
@@ -107,11 +104,7 @@ export function updateCommand(ctx: CliContext): CommandModule<GlobalArgs, Update
       return p as never
     },
     handler: async (argv) => {
-      // last-wins.ts may have collapsed the one-element `rest` array to its value.
-      const raw: unknown = argv.rest
-      const rest = Array.isArray(raw) ? raw.map(String) : raw === undefined ? [] : [String(raw)]
-      const id = argv.id === '' && rest.length === 1 ? (rest[0] ?? '') : argv.id
-      if (id === '' || rest.length > (argv.id === '' ? 1 : 0)) throw new CliError('ERR_LXTS_USAGE', 'update takes exactly one container id')
+      const id = argv.id
       const resources = resourcesFromArgs(argv, ctx.cwd, () => readFileSync(0, 'utf8'))
       const runtime = await openRuntime(ctx, argv)
       const container = withResources(await runtime.get(id))

@@ -1,7 +1,9 @@
 /**
- * runc's `exec ID CMD ARGS…` stops reading flags at the container id: in
- * `exec c1 sh -c 'echo hi'` the `-c` belongs to `sh`, not to `--cap`. yargs reads flags
- * anywhere, so the command line is rewritten to `exec [flags] ID -- CMD ARGS…` first.
+ * runc's command line as urfave/cli reads it, rewritten into the shape yargs reads the same way:
+ * - `exec ID CMD ARGS…` stops reading flags at the container id: in `exec c1 sh -c 'echo hi'`
+ *   the `-c` belongs to `sh`, not to `--cap`; it becomes `exec [flags] ID -- CMD ARGS…`.
+ * - `update --resources - ID` (go-runc's form): yargs takes a lone `-` for no value, so it
+ *   becomes `--resources=-`.
  */
 
 /** Global flags (before the verb) that take a value. */
@@ -31,4 +33,25 @@ export function haltExecArgs(args: readonly string[]): string[] {
   const id = firstPositional(args, verb + 1, EXEC_VALUE_FLAGS)
   if (id === -1 || id + 1 >= args.length || args[id + 1] === '--') return [...args]
   return [...args.slice(0, id + 1), '--', ...args.slice(id + 1)]
+}
+
+/** `update`'s `--resources -`/`-r -` joined into `--resources=-`/`-r=-`. */
+export function joinStdinResources(args: readonly string[]): string[] {
+  const verb = firstPositional(args, 0, GLOBAL_VALUE_FLAGS)
+  if (verb === -1 || args[verb] !== 'update') return [...args]
+  const out = args.slice(0, verb + 1)
+  for (let i = verb + 1; i < args.length; i++) {
+    const a = args[i] ?? ''
+    if (a === '--') return [...out, ...args.slice(i)]
+    if ((a === '--resources' || a === '-r') && args[i + 1] === '-') {
+      out.push(`${a}=-`)
+      i++
+    } else out.push(a)
+  }
+  return out
+}
+
+/** Every rewrite above, in order. */
+export function runcArgs(args: readonly string[]): string[] {
+  return joinStdinResources(haltExecArgs(args))
 }

@@ -1,5 +1,5 @@
 import test from 'ava'
-import { haltExecArgs } from '../../ts/cli/exec-argv.js'
+import { haltExecArgs, joinStdinResources } from '../../ts/cli/runc-argv.js'
 
 test('exec stops reading flags at the container id, as runc does', (t) => {
   t.deepEqual(haltExecArgs(['exec', 'c1', 'sh', '-c', 'echo hi']), ['exec', 'c1', '--', 'sh', '-c', 'echo hi'])
@@ -18,4 +18,12 @@ test('exec without a command, with --, and other verbs are left alone', (t) => {
     ['--log-format', 'json', 'state', 'exec'],
   ]
   for (const args of same) t.deepEqual(haltExecArgs(args), args)
+})
+
+test("update's --resources - (go-runc) becomes --resources=-; other verbs and values are left alone", (t) => {
+  t.deepEqual(joinStdinResources(['--root', '/r', 'update', '--resources', '-', 'c1']), ['--root', '/r', 'update', '--resources=-', 'c1'])
+  t.deepEqual(joinStdinResources(['update', '-r', '-', 'c1']), ['update', '-r=-', 'c1'])
+  t.deepEqual(joinStdinResources(['update', '--resources', '/f.json', 'c1']), ['update', '--resources', '/f.json', 'c1'])
+  t.deepEqual(joinStdinResources(['update', '--resources=-', 'c1']), ['update', '--resources=-', 'c1'])
+  t.deepEqual(joinStdinResources(['cgroup', 'delete', '-r', '-', 'x']), ['cgroup', 'delete', '-r', '-', 'x'])
 })
