@@ -4,6 +4,7 @@
 //! tests run them against a temporary directory standing in for the cgroup tree.
 
 use std::io::ErrorKind;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,17 +31,39 @@ pub struct ContainerCgroup {
 }
 
 impl ContainerCgroup {
-    /// Move `pid` into every v1 directory (and v2 unless `skip_v2`, when
-    /// `CLONE_INTO_CGROUP` already placed it).
-    pub fn add_pid(&self, pid: i32, skip_v2: bool) -> Result<()> {
-        for dir in &self.dirs {
-            if skip_v2 && Some(dir) == self.v2_dir.as_ref() {
-                continue;
-            }
-            write_file(&dir.join("cgroup.procs"), &pid.to_string())?;
-        }
-        Ok(())
+    /// Open `tasks` in every v1 directory, for the init to move itself there by writing `0`.
+    /// A thread that moves itself skips the kernel's `cgroup_threadgroup_rwsem`, whose write
+    /// side waits for an RCU grace period (4-8 ms here, each time) when a process writes
+    /// another's pid into `cgroup.procs`, as runc does.
+    pub fn open_v1_tasks(&self) -> Result<Vec<(OwnedFd, PathBuf)>> {
+        let v1 = self.dirs.iter().filter(|d| Some(*d) != self.v2_dir.as_ref());
+        v1.map(|dir| {
+            let file = dir.join("tasks");
+            let f = std::fs::OpenOptions::new().write(true).open(&file).map_err(|e| io_error("open", &file, &e))?;
+            Ok((OwnedFd::from(f), file))
+        })
+        .collect()
     }
+
+    /// Move `pid` into the v2 directory, when `CLONE_INTO_CGROUP` could not place it.
+    pub fn add_pid_v2(&self, pid: i32) -> Result<()> {
+        match &self.v2_dir {
+            Some(dir) => write_file(&dir.join("cgroup.procs"), &pid.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Move the calling thread into the cgroup whose `tasks` file `fd` is (see
+/// [`ContainerCgroup::open_v1_tasks`]); `file` names it in the error. The caller must be
+/// single-threaded for this to move the whole process.
+pub fn join_self(fd: BorrowedFd<'_>, file: &Path) -> Result<()> {
+    // SAFETY: a 1-byte write from a static buffer to an open fd.
+    let n = unsafe { libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) };
+    if n < 0 {
+        return Err(Error::sys(Code::Cgroup, "write", Some(&file.to_string_lossy()), Errno::last()));
+    }
+    Ok(())
 }
 
 /// Create `cgroup_path` (absolute, e.g. `/lxts/c1`) under every hierarchy.

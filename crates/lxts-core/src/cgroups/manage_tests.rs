@@ -132,25 +132,30 @@ fn bad_paths_are_refused() {
 }
 
 #[test]
-fn add_pid_writes_v1_and_optionally_v2() {
+fn v1_tasks_are_opened_and_v2_gets_the_pid() {
+    use std::os::fd::AsFd;
     let t = TempDir::new("addpid");
     let host = fake_hybrid(&t);
     let cg = create(&host, "/lxts/c1").unwrap();
     for d in &cg.dirs {
+        fs::write(d.join("tasks"), "").unwrap();
         fs::write(d.join("cgroup.procs"), "").unwrap();
     }
-    cg.add_pid(1234, true).unwrap();
-    assert_eq!(fs::read_to_string(t.0.join("memory/lxts/c1/cgroup.procs")).unwrap(), "1234");
-    assert_eq!(fs::read_to_string(t.0.join("unified/lxts/c1/cgroup.procs")).unwrap(), "");
-    cg.add_pid(99, false).unwrap();
+    let tasks = cg.open_v1_tasks().unwrap();
+    assert_eq!(tasks.len(), cg.dirs.len() - 1, "every v1 directory, not the v2 one");
+    assert!(tasks.iter().all(|(_, f)| f.ends_with("tasks") && !f.starts_with(t.0.join("unified"))));
+    let (fd, file) = tasks.iter().find(|(_, f)| f.starts_with(t.0.join("memory"))).unwrap();
+    join_self(fd.as_fd(), file).unwrap();
+    assert_eq!(fs::read_to_string(t.0.join("memory/lxts/c1/tasks")).unwrap(), "0");
+    cg.add_pid_v2(99).unwrap();
     assert_eq!(fs::read_to_string(t.0.join("unified/lxts/c1/cgroup.procs")).unwrap(), "99");
+    assert_eq!(fs::read_to_string(t.0.join("memory/lxts/c1/cgroup.procs")).unwrap(), "");
 
-    fs::remove_file(t.0.join("pids_missing").join("x")).ok();
-    fs::remove_file(t.0.join("memory/lxts/c1/cgroup.procs")).unwrap();
-    let e = cg.add_pid(1, true).unwrap_err();
+    fs::remove_file(t.0.join("memory/lxts/c1/tasks")).unwrap();
+    let e = cg.open_v1_tasks().unwrap_err();
     assert_eq!(e.syscall, Some("open"));
     assert_eq!(e.errno, Some(libc::ENOENT));
-    assert!(e.message.contains("memory/lxts/c1/cgroup.procs"), "{}", e.message);
+    assert!(e.message.contains("memory/lxts/c1/tasks"), "{}", e.message);
 }
 
 #[test]
@@ -194,25 +199,45 @@ fn remove_reports_a_leaf_it_cannot_remove() {
     assert_eq!(e.path.as_deref(), Some(leaf.to_string_lossy().as_ref()));
 }
 
-/// Root only: creates `/lxts-test-r2-<pid>` on the real hierarchies, attaches a
-/// child, checks it is listed, kills it and removes everything.
+/// Root only: creates `/lxts-test-r2-<pid>` on the real hierarchies, starts a child
+/// that moves itself into the v1 groups (as the init does) and is put into the v2 one,
+/// checks it is listed, kills it and removes everything.
 #[test]
 #[ignore = "needs root and writable cgroup hierarchies"]
 fn real_host_create_attach_remove() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
     let host = crate::cgroups::detect().unwrap();
     assert_ne!(host.mode, HostMode::None);
     let path = format!("/lxts-test-r2-{}/c1", std::process::id());
     let cg = create(&host, &path).unwrap();
     assert_eq!(cg.dirs.len(), host.hierarchies.len());
-    let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+    let tasks = cg.open_v1_tasks().unwrap();
+    let raw: Vec<i32> = tasks.iter().map(|(fd, _)| fd.as_raw_fd()).collect();
+    let mut cmd = std::process::Command::new("sleep");
+    cmd.arg("30");
+    // SAFETY: the closure only write(2)s a static byte to inherited fds (async-signal-safe).
+    unsafe {
+        cmd.pre_exec(move || {
+            for fd in &raw {
+                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    };
+    let mut child = cmd.spawn().unwrap();
     let pid = child.id() as i32;
-    let attached = cg.add_pid(pid, false);
-    let listed = pids(&cg.dirs);
+    let attached = cg.add_pid_v2(pid);
+    let listed: Vec<_> = cg.dirs.iter().map(|d| pids(std::slice::from_ref(d))).collect();
     let _ = child.kill();
     let _ = child.wait();
     let removed = remove(&cg.created);
     attached.unwrap();
-    assert_eq!(listed.unwrap(), vec![pid]);
+    for (d, l) in cg.dirs.iter().zip(listed) {
+        assert_eq!(l.unwrap(), vec![pid], "in {d:?}");
+    }
     removed.unwrap();
     for d in &cg.created {
         assert!(!d.exists(), "{d:?} removed");

@@ -2,7 +2,8 @@
 //! the helper's `go`, joins and sets up namespaces, the rootfs, the process
 //! attributes and credentials, reports `ready`, then blocks on `exec.fifo`.
 
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
 
 use super::exec::{self, Exec};
 use super::namespaces::NsPlan;
@@ -22,6 +23,8 @@ pub struct InitCtx<'a> {
     pub close: Vec<RawFd>,
     /// The connected console socket (`process.terminal`); taken and closed by the rootfs set-up.
     pub console: Option<OwnedFd>,
+    /// The container's v1 `tasks` files, opened by the helper: the init moves itself in.
+    pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -48,6 +51,12 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
+    // Into the v1 cgroups before anything forks (hooks) or the cgroup namespace is unshared.
+    for (fd, file) in &ctx.cgroup_tasks {
+        crate::cgroups::join_self(*fd, file)?;
+        // SAFETY: the helper's fd, used once; nothing else in the init refers to it.
+        unsafe { libc::close(fd.as_raw_fd()) };
+    }
     for (kind, f, path) in ctx.ns.in_child() {
         super::namespaces::join(kind, *f, path)?;
     }
@@ -55,7 +64,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         user::become_ns_root()?;
     }
     if ctx.ns.creates(libc::CLONE_NEWCGROUP as u64) {
-        // Not a clone flag: the helper moved us into our cgroups before `go`.
+        // Not a clone flag: unshared once in our cgroups (above), so they are its root.
         // SAFETY: unshare with a namespace flag; this process is single-threaded.
         sys::cvt(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) }, Code::Namespace, "unshare", Some("cgroup"))
             .map_err(|e| e.context("linux.namespaces cgroup"))?;

@@ -1,10 +1,10 @@
 //! The container side: everything `lxts-helper` does, from reading the plan to
 //! `execve`. Only the helper (single-threaded) calls into this module.
 //!
-//! Parent (this file): validate, create `exec.fifo` and cgroups, join user/pid
-//! namespaces given by path, `clone3`, move the init into v1 cgroups, write id
-//! maps, send `go`, wait for `ready`, report `created`, then exit (create) or
-//! monitor. The init's side lives in [`init`].
+//! Parent (this file): validate, create `exec.fifo` and cgroups, open their v1 `tasks`
+//! files, join user/pid namespaces given by path, `clone3` (into the v2 cgroup), write id
+//! maps, send `go` (the init then moves itself into the v1 cgroups), wait for `ready`,
+//! report `created`, then exit (create) or monitor. The init's side lives in [`init`].
 
 pub mod caps;
 pub mod console;
@@ -18,6 +18,7 @@ pub mod namespaces;
 pub mod net;
 pub mod reaper;
 pub mod rootfs;
+pub mod sealed;
 pub mod seccomp;
 pub mod spawn;
 pub mod sync;
@@ -174,6 +175,8 @@ fn create(
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
     };
+    // Opened here, written by the init (`0`: itself) right after `go`: see `open_v1_tasks`.
+    let v1_tasks = cg.map(ContainerCgroup::open_v1_tasks).transpose()?.unwrap_or_default();
     for (kind, f, path) in ns.before_clone() {
         namespaces::join(kind, *f, path)?;
     }
@@ -191,30 +194,24 @@ fn create(
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console })
+            let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, cgroup_tasks })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
     drop(child_end);
     drop(console);
-    // The first v1 `cgroup.procs` write waits for an RCU grace period (the kernel's
-    // cgroup_threadgroup_rwsem), ~5 ms on an idle host. Unless the init forks before it is
-    // ready (createContainer hooks), it does its rootfs work meanwhile: `go` first, then the
-    // writes. Nothing it runs before `ready` forks, and its process execs only after `created`.
-    // A new cgroup namespace needs the writes first: the init unshares it right after `go`.
-    let join_early = hooks::any(plan, hooks::Kind::CreateContainer) || ns.creates(libc::CLONE_NEWCGROUP as u64);
+    drop(v1_tasks);
     let res = (|| {
-        if let (Some(c), true) = (cg, join_early) {
-            c.add_pid(pid, into_cgroup)?;
+        // Before `go`: a new cgroup namespace is unshared by the init right after it.
+        if let (Some(c), false) = (cg, into_cgroup) {
+            c.add_pid_v2(pid)?;
         }
         if ns.creates(libc::CLONE_NEWUSER as u64) {
             let linux = plan.config.linux.as_ref();
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
-        if let (Some(c), false) = (cg, join_early) {
-            c.add_pid(pid, into_cgroup)?;
-        }
         let mut msg = sync::recv(&parent_end)?;
         if msg == sync::HOOKS {
             hooks::relay_pause(control, pid)?;

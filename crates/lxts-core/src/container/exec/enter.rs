@@ -1,12 +1,12 @@
 //! Helper mode `exec`: run one more process in a running container.
 //!
 //! The helper (single-threaded) opens a pidfd for the container's init and
-//! checks its start time, opens the container's cgroups (v1 `cgroup.procs`
-//! files, the v2 directory for `CLONE_INTO_CGROUP`) while host paths still
+//! checks its start time, opens the container's cgroups (v1 `tasks` files,
+//! the v2 directory for `CLONE_INTO_CGROUP`) while host paths still
 //! resolve, joins every namespace of the init that differs from its own with
 //! one `setns(pidfd, flags)` (the kernel orders user first and mount last), then
 //! clones the process: the pid and time namespaces apply to children only. The
-//! child ([`super::process`]) waits for `go` (its v1 cgroups written), sets up
+//! child ([`super::process`]) waits for `go`, moves itself into the v1 cgroups, sets up
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
 //! exec succeeded and a JSON line means it failed. With `process.terminal` the
 //! console socket is connected before any join and the child sends the pty
@@ -96,14 +96,15 @@ fn differing(proc_fd: &OwnedFd, pid: i32) -> Result<libc::c_int> {
 
 /// The container's cgroups, opened while host paths resolve.
 struct Cgroups {
-    /// v1 `cgroup.procs` files, written with the child's pid before `go`.
-    procs: Vec<(OwnedFd, String)>,
+    /// v1 `tasks` files: the child writes `0` (itself) after `go`, which skips the RCU wait
+    /// of another process's pid written to `cgroup.procs` (see `ContainerCgroup::open_v1_tasks`).
+    tasks: Vec<(OwnedFd, String)>,
     /// The v2 directory for `CLONE_INTO_CGROUP`.
     v2: Option<OwnedFd>,
 }
 
 fn open_cgroups(dirs: &[String]) -> Result<Cgroups> {
-    let mut cg = Cgroups { procs: Vec::new(), v2: None };
+    let mut cg = Cgroups { tasks: Vec::new(), v2: None };
     for dir in dirs {
         let fd = sys::open(dir, libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup).map_err(|e| e.context("join the container's cgroup"))?;
         // SAFETY: an all-zero statfs is valid; the kernel fills it.
@@ -114,20 +115,13 @@ fn open_cgroups(dirs: &[String]) -> Result<Cgroups> {
             cg.v2 = Some(fd);
             continue;
         }
-        let name = sys::cstr("cgroup.procs")?;
+        let name = sys::cstr("tasks")?;
         // SAFETY: openat in an open directory with a valid C string.
         let f = unsafe { libc::openat(fd.as_raw_fd(), name.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
-        let shown = format!("{dir}/cgroup.procs");
-        cg.procs.push((sys::owned(sys::cvt(f, Code::Cgroup, "openat", Some(&shown))?), shown));
+        let shown = format!("{dir}/tasks");
+        cg.tasks.push((sys::owned(sys::cvt(f, Code::Cgroup, "openat", Some(&shown))?), shown));
     }
     Ok(cg)
-}
-
-fn write_pid(fd: &OwnedFd, shown: &str, pid: i32) -> Result<()> {
-    let text = pid.to_string();
-    // SAFETY: `text` is a valid buffer of its length.
-    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
-    sys::cvt(n as libc::c_int, Code::Cgroup, "write", Some(shown)).map(|_| ())
 }
 
 /// `/proc/<pid>/stat` start time read through an open procfs directory.
@@ -215,7 +209,6 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     let (pid, child_pidfd, into_cgroup) = match spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()))? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
-            close.extend(cg.procs.iter().map(|(f, _)| f.as_raw_fd()));
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
             let console = console.map(|socket| super::process::Console { socket, size: plan.console_size.map(|s| (s.width, s.height)) });
             super::process::main(super::process::ProcessCtx {
@@ -227,6 +220,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                 preserve_fds: plan.preserve_fds,
                 detach: plan.detach,
                 console,
+                cgroup_tasks: cg.tasks.iter().map(|(f, shown)| (f.as_fd(), std::path::Path::new(shown.as_str()))).collect(),
             })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
@@ -235,9 +229,6 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     // The child holds the only other copy: the receiver sees EOF once it execs.
     drop(console);
     let res = (|| {
-        for (fd, shown) in &cg.procs {
-            write_pid(fd, shown, pid)?;
-        }
         if cg.v2.is_some() && !into_cgroup {
             return Err(Error::new(Code::Cgroup, "clone3 could not place the process in the container's cgroup2 directory"));
         }

@@ -3,7 +3,8 @@
 //! `execve`. Any failure is sent as a JSON error on the sync socket
 //! (close-on-exec: EOF tells the helper the exec succeeded).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::path::Path;
 
 use nix::errno::Errno;
 
@@ -23,6 +24,8 @@ pub struct ProcessCtx<'a> {
     pub detach: bool,
     /// `process.terminal`: the connected console socket (close-on-exec).
     pub console: Option<Console>,
+    /// The container's v1 `tasks` files: the process moves itself in after `go`.
+    pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
 }
 
 /// Where the pty master goes, and the pty's initial size (cols, rows).
@@ -57,6 +60,7 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         preserve_fds: ctx.preserve_fds,
         detach: ctx.detach,
         console,
+        cgroup_tasks: ctx.cgroup_tasks,
     };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
@@ -75,6 +79,7 @@ struct SetupCtx<'a> {
     preserve_fds: u32,
     detach: bool,
     console: Option<Console>,
+    cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
 }
 
 /// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
@@ -112,6 +117,11 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     }
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
+    }
+    for (fd, file) in &ctx.cgroup_tasks {
+        crate::cgroups::join_self(*fd, file)?;
+        // SAFETY: the helper's fd, used once; nothing else here refers to it.
+        unsafe { libc::close(fd.as_raw_fd()) };
     }
     user::set_rlimits(&process.rlimits)?;
     if let Some(adj) = process.oom_score_adj {
