@@ -189,6 +189,13 @@ export interface NativeSubsystem {
 export declare function processInfo(pid: number): NativeProcInfo | null
 
 /**
+ * A sealed, close-on-exec memfd copy of the file at `path` (the helper binary). The fd
+ * stays open for the life of the process: spawning `/proc/self/fd/<fd>` runs the copy,
+ * which no container can write through `/proc/self/exe` (CVE-2019-5736).
+ */
+export declare function sealedCopy(path: string): number
+
+/**
  * Send `signal` through a pidfd if `pid` is still the process that started at
  * `startTime`; throws `ERR_LXTS_NO_SUCH_PROCESS` otherwise. A zombie is signalled
  * as `kill(2)` would (no-op success).

@@ -40,6 +40,7 @@ export interface NativeBinding {
   cgroupHost(): NativeCgroupHost
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
+  sealedCopy(path: string): number
 }
 
 let loaded: Promise<NativeBinding> | undefined
@@ -134,4 +135,10 @@ export async function cgroupPids(dirs: string[]): Promise<number[]> {
 export async function cgroupRemove(dirs: string[]): Promise<void> {
   const n = await loadNative()
   wrap(() => n.cgroupRemove(dirs))
+}
+
+/** A sealed memfd copy of the file at `path`; the fd stays open for the life of the process. */
+export async function sealedCopy(path: string): Promise<number> {
+  const n = await loadNative()
+  return wrap(() => n.sealedCopy(path))
 }

@@ -37,7 +37,7 @@ const io = { stdio: ['ignore', 'ignore', 'ignore'] as ['ignore', 'ignore', 'igno
 
 test.serial('created (create mode): resolves once the helper has exited; the plan is one JSON line', async (t) => {
   const p = fake('ok', `echo '{"type":"created","pid":123,"startTime":456,"cgroups":["/sys/fs/cgroup/pids/lxts/c1"],"createdCgroups":["/sys/fs/cgroup/pids/lxts","/sys/fs/cgroup/pids/lxts/c1"]}' >&3`)
-  const h = withHelper(p, () => startHelper(plan('create'), io))
+  const h = withHelper(p, () => startHelper(helperPath(), plan('create'), io))
   t.deepEqual(await h.created, {
     pid: 123,
     startTime: 456,
@@ -49,36 +49,36 @@ test.serial('created (create mode): resolves once the helper has exited; the pla
 
 test.serial('monitor mode: created, then exited', async (t) => {
   const p = fake('mon', `echo '{"type":"created","pid":1,"startTime":2,"cgroups":[]}' >&3\nsleep 0.1\necho '{"type":"exited","exitCode":137,"status":null,"signal":9}' >&3\nexit 137`)
-  const h = withHelper(p, () => startHelper(plan('monitor'), io))
+  const h = withHelper(p, () => startHelper(helperPath(), plan('monitor'), io))
   t.is((await h.created).pid, 1)
   t.deepEqual(await h.exited, { exitCode: 137, signal: 9 })
 })
 
 test.serial('error report: LxtsError with the code, syscall, path and errno', async (t) => {
   const p = fake('err', `echo '{"type":"error","code":"ERR_LXTS_MOUNT","message":"mount /proc: No such file","syscall":"mount","path":"/proc","errno":2}' >&3\nexit 1`)
-  const h = withHelper(p, () => startHelper(plan('create'), io))
+  const h = withHelper(p, () => startHelper(helperPath(), plan('create'), io))
   const e = await t.throwsAsync(h.created, { instanceOf: LxtsError })
   t.like(e, { code: 'ERR_LXTS_MOUNT', message: 'mount /proc: No such file', syscall: 'mount', path: '/proc', errno: 2 })
 })
 
 test.serial('unknown error codes become ERR_LXTS_HELPER', async (t) => {
   const p = fake('weird', `echo '{"type":"error","code":"E_WHAT","message":"m"}' >&3`)
-  await t.throwsAsync(withHelper(p, () => startHelper(plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
+  await t.throwsAsync(withHelper(p, () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
 })
 
 test.serial('dying without a report: ERR_LXTS_HELPER naming the exit code', async (t) => {
   const p = fake('die', 'exit 3')
-  const e = await t.throwsAsync(withHelper(p, () => startHelper(plan('monitor'), io)).created, { code: 'ERR_LXTS_HELPER' })
+  const e = await t.throwsAsync(withHelper(p, () => startHelper(helperPath(), plan('monitor'), io)).created, { code: 'ERR_LXTS_HELPER' })
   t.regex(e?.message ?? '', /exit code 3/)
 })
 
 test.serial('a malformed report is ERR_LXTS_PROTOCOL', async (t) => {
   const p = fake('bad', `echo 'not json' >&3`)
-  await t.throwsAsync(withHelper(p, () => startHelper(plan('create'), io)).created, { code: 'ERR_LXTS_PROTOCOL' })
+  await t.throwsAsync(withHelper(p, () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_PROTOCOL' })
 })
 
 test.serial('a missing binary is ERR_LXTS_HELPER', async (t) => {
-  await t.throwsAsync(withHelper(join(dir, 'nope'), () => startHelper(plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
+  await t.throwsAsync(withHelper(join(dir, 'nope'), () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
 })
 
 test.serial('helper path: LXTS_HELPER wins, else next to the package root', (t) => {

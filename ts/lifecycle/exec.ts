@@ -18,7 +18,7 @@ import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
-import { helperPath, type StdioSpec } from './helper.js'
+import { helperExecutable, type StdioSpec } from './helper.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
@@ -176,7 +176,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
   // fd 3 is the control channel; this process's fds 3… become the helper's 4…
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
-  const child = spawn(helperPath(), [], { stdio: [i, out, err, 'pipe', ...extra] })
+  const child = spawn(await helperExecutable(), [], { argv0: 'lxts-helper', stdio: [i, out, err, 'pipe', ...extra] })
   const control = child.stdio[3] as Socket | null | undefined
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})

@@ -10,6 +10,7 @@ import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 import { LxtsError, fromNative } from '../errors.js'
+import { sealedCopy } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
 
@@ -40,6 +41,27 @@ export function helperPath(): string {
     })
   }
   return path
+}
+
+let sealed: Promise<string> | undefined
+
+/**
+ * What to spawn as the helper: `/proc/self/fd/N`, a sealed memfd copy of it that the binding
+ * makes once per process, so each helper skips making its own copy and re-exec'ing from it
+ * (the CVE-2019-5736 defence, ~1 ms). `$LXTS_HELPER` (a wrapper, perhaps a script) is spawned
+ * as it is and copies itself as before.
+ */
+export function helperExecutable(): Promise<string> {
+  const path = helperPath()
+  if (process.env['LXTS_HELPER']) return Promise.resolve(path)
+  sealed ??= sealedCopy(path).then(
+    (fd) => `/proc/self/fd/${fd}`,
+    (err: unknown) => {
+      sealed = undefined
+      throw err
+    },
+  )
+  return sealed
 }
 
 /** A running helper. */
@@ -81,13 +103,13 @@ function exitOf(o: Record<string, unknown>): ExitStatus {
 }
 
 /** Spawn the helper for `plan`, send the plan and follow its reports. */
-export function startHelper(plan: Plan, o: StartHelperOptions = {}): Helper {
+export function startHelper(executable: string, plan: Plan, o: StartHelperOptions = {}): Helper {
   const monitor = plan.mode === 'monitor'
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
   // --preserve-fds N: the caller's fds 3..3+N-1 reach the helper as 4..4+N-1 (fd 3 is the
   // control channel); the init moves them back to 3..3+N-1 before execve.
   const preserved = Array.from({ length: plan.preserveFds }, (_, k) => 3 + k)
-  const child = spawn(helperPath(), [], { stdio: [i, out, err, 'pipe', ...preserved], detached: monitor })
+  const child = spawn(executable, [], { argv0: 'lxts-helper', stdio: [i, out, err, 'pipe', ...preserved], detached: monitor })
   const control = child.stdio[3] as Socket | null | undefined
   let resolveCreated!: (r: CreatedReport) => void
   let rejectCreated!: (e: LxtsError) => void

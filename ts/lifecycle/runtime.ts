@@ -12,7 +12,7 @@ import { LxtsError, errnoCode } from '../errors.js'
 import { cgroupRemove, processInfo } from '../native.js'
 import { Container, killAndWait } from './container.js'
 import { hookState, runHooks } from './hooks.js'
-import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
+import { helperExecutable, startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
 import { liveState } from './live-status.js'
 import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
 import { withLock } from './lock.js'
@@ -154,13 +154,14 @@ export class Runtime {
         testPause('create:claimed')
         await this.#store.writeConfig(id, plan.config)
         if (ownSocket !== undefined) receiver = await listenConsole(ownSocket)
+        const executable = await helperExecutable()
         // The container appends to the log itself: no process has to relay its output.
         const logFd = o.log === true ? openSync(join(stateDir, 'log'), 'a', 0o600) : undefined
         try {
           // createRuntime hooks run while the init is paused before pivot_root, so the
           // createContainer hooks it runs next come after them (runtime-spec order).
           const onHooks = (pid: number): Promise<void> => runHooks('createRuntime', config.hooks, hookState({ ...base, pid }, 'creating'))
-          helper = startHelper(plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd], onHooks })
+          helper = startHelper(executable, plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd], onHooks })
         } finally {
           if (logFd !== undefined) closeSync(logFd)
         }

@@ -3,7 +3,6 @@
 mod sealed;
 mod tool_modes;
 
-use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 use lxts_core::container;
@@ -33,22 +32,48 @@ fn read_request(control: &OwnedFd) -> Result<Request> {
     Ok(Request::Container(Box::new(serde_json::from_slice(&line).map_err(bad)?)))
 }
 
-/// Read exactly one line (the plan) without consuming anything after it.
+/// Read exactly one line (the plan) without consuming anything after it: peek at what has
+/// arrived, then take up to the newline (a plan is one `recv` or a few, not a byte each).
 fn read_line(control: &OwnedFd) -> Result<Vec<u8>> {
-    // SAFETY: a File view of fd 3 that must not close it.
-    let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(std::os::fd::AsRawFd::as_raw_fd(control)) });
+    let fd = std::os::fd::AsRawFd::as_raw_fd(control);
     let mut line = Vec::new();
-    let mut byte = [0u8; 1];
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match f.read(&mut byte) {
-            Ok(0) => break,
-            Ok(_) if byte[0] == b'\n' => break,
-            Ok(_) => line.push(byte[0]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::new(Code::Protocol, format!("read plan from fd 3: {e}"))),
+        // SAFETY: recv into a buffer we own, of its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Error::new(Code::Protocol, format!("read plan from fd 3: {e}")));
+        }
+        let peeked = &buf[..n as usize];
+        let end = peeked.iter().position(|b| *b == b'\n');
+        let take = end.map_or(peeked.len(), |i| i + 1);
+        // Consume exactly the bytes just examined (they are queued, so this does not block).
+        let mut got = 0;
+        while got < take {
+            // SAFETY: recv into the unfilled rest of the examined prefix of our buffer.
+            let r = unsafe { libc::recv(fd, buf[got..].as_mut_ptr().cast(), take - got, 0) };
+            if r <= 0 {
+                let e = std::io::Error::last_os_error();
+                if r < 0 && e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::new(Code::Protocol, format!("read plan from fd 3: {e}")));
+            }
+            got += r as usize;
+        }
+        match end {
+            Some(i) => {
+                line.extend_from_slice(&buf[..i]);
+                return Ok(line);
+            }
+            None if n == 0 => return Ok(line),
+            None => line.extend_from_slice(&buf[..take]),
         }
     }
-    Ok(line)
 }
 
 /// Close every fd above the protocol's own: 0-2, the control channel (3) and the
@@ -65,6 +90,8 @@ fn close_inherited(preserve: u32) {
 fn main() {
     // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // Spawned as /proc/self/fd/N or re-exec'd from a memfd, the kernel names us after the fd.
+    let _ = lxts_core::container::sys::prctl(libc::PR_SET_NAME, c"lxts-helper".as_ptr() as libc::c_ulong, "PR_SET_NAME");
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!("lxts-helper {}", env!("CARGO_PKG_VERSION"));
         return;

@@ -9,6 +9,7 @@
 mod cgroup;
 mod cgroup_tool;
 mod error;
+mod helper;
 mod lock;
 mod process;
 mod resources;
