@@ -17,7 +17,7 @@
  * runs them itself (crates/lxts-core/src/container/hooks.rs).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 
 import type { OciHook, OciHooks } from '../config/types.js'
 import { LxtsError, errnoCode } from '../errors.js'
@@ -128,7 +128,8 @@ export async function runHooks(
 export async function loadHooks(configFile: string): Promise<OciHooks | undefined> {
   let text: string
   try {
-    text = await readFile(configFile, 'utf8')
+    // Sync, as the state store: a local file, read in microseconds without a thread-pool hop.
+    text = readFileSync(configFile, 'utf8')
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined
     throw err

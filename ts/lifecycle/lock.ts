@@ -7,7 +7,7 @@ import { close } from 'node:fs'
 import { promisify } from 'node:util'
 
 import { LxtsError, errnoCode } from '../errors.js'
-import { lockFile } from '../native.js'
+import { lockFile, tryLockFile } from '../native.js'
 import type { StateStore } from './state-store.js'
 
 const closeFd = promisify(close)
@@ -16,7 +16,9 @@ const closeFd = promisify(close)
 export async function withLock<T>(store: StateStore, id: string, fn: () => Promise<T>): Promise<T> {
   let fd: number
   try {
-    fd = await lockFile(store.file(id, 'lock'))
+    // Uncontended (the usual case) without a thread-pool round trip; else wait on the pool.
+    const file = store.file(id, 'lock')
+    fd = (await tryLockFile(file)) ?? (await lockFile(file))
   } catch (err) {
     if (err instanceof LxtsError && (err.errno === 2 || errnoCode(err.cause) === 'ENOENT') && !(await store.exists(id))) {
       throw new LxtsError('ERR_LXTS_NOT_FOUND', `container "${id}" does not exist`)

@@ -3,9 +3,13 @@
  * rename; no fsync, see {@link writeFileAtomic}). The per-id directory is created with a
  * plain `mkdir`, which is also how two concurrent creates of one id resolve: exactly one
  * wins, the other gets ERR_LXTS_EXISTS.
+ *
+ * The calls are synchronous behind an async API: these are files of a few hundred bytes
+ * in a local directory (normally the tmpfs `/run`), where a synchronous call takes a few
+ * microseconds and an async one is a libuv thread-pool round trip of 0.1-0.3 ms; a
+ * `Runtime.run` makes about a dozen of them.
  */
-import { constants } from 'node:fs'
-import { lstat, mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { LxtsError, errnoCode } from '../errors.js'
@@ -35,20 +39,46 @@ export function assertValidId(id: unknown): asserts id is string {
  * lost in a crash reads as ERR_LXTS_STATE_CORRUPT, which `delete --force` recovers.
  */
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
+  writeFileAtomicSync(file, data, mode)
+}
+
+function writeFileAtomicSync(file: string, data: string, mode: number): void {
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
-  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode).catch((err: unknown) => {
+  let fd: number
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode)
+  } catch (err) {
     throw stateWriteError(file, err)
-  })
+  }
   try {
     try {
-      await fh.writeFile(data)
+      const bytes = Buffer.from(data)
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off)
     } finally {
-      await fh.close()
+      closeSync(fd)
     }
-    await rename(tmp, file)
+    renameSync(tmp, file)
   } catch (err) {
-    await unlink(tmp).catch(() => {})
+    ignore(() => unlinkSync(tmp))
     throw stateWriteError(file, err)
+  }
+}
+
+/** Run `fn`, ignoring any error (best-effort cleanup). */
+function ignore(fn: () => void): void {
+  try {
+    fn()
+  } catch {
+    // best effort
+  }
+}
+
+/** Run `fn`, ignoring ENOENT only. */
+function unlessMissing(fn: () => void): void {
+  try {
+    fn()
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err
   }
 }
 
@@ -87,15 +117,15 @@ function parseState(file: string, text: string): StoredState {
 }
 
 /** Remove a directory tree that must lie entirely on device `dev` (refuses to cross a mount). */
-async function removeTree(dir: string, dev: number): Promise<void> {
-  const st = await lstat(dir)
+function removeTree(dir: string, dev: number): void {
+  const st = lstatSync(dir)
   if (st.dev !== dev) throw new LxtsError('ERR_LXTS_UNSAFE_PATH', `refusing to remove ${dir}: it is a mount point`, { path: dir })
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name)
-    if (e.isDirectory()) await removeTree(p, dev)
-    else await unlink(p)
+    if (e.isDirectory()) removeTree(p, dev)
+    else unlinkSync(p)
   }
-  await rmdir(dir)
+  rmdirSync(dir)
 }
 
 /** The container state directories under one root. */
@@ -120,7 +150,7 @@ export class StateStore {
 
   /** Create the root (mode 0700) when missing. */
   async ensureRoot(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 })
+    mkdirSync(this.root, { recursive: true, mode: 0o700 })
   }
 
   /** Claim `id`: `mkdir <root>/<id>`. ERR_LXTS_EXISTS when it is taken. */
@@ -128,7 +158,7 @@ export class StateStore {
     const dir = this.dir(id)
     await this.ensureRoot()
     try {
-      await mkdir(dir, { mode: 0o700 })
+      mkdirSync(dir, { mode: 0o700 })
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') throw new LxtsError('ERR_LXTS_EXISTS', `container "${id}" already exists`, { path: dir })
       throw stateWriteError(dir, err)
@@ -139,7 +169,7 @@ export class StateStore {
   /** Whether `<root>/<id>` exists. */
   async exists(id: string): Promise<boolean> {
     try {
-      await readdir(this.dir(id))
+      readdirSync(this.dir(id))
       return true
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return false
@@ -162,7 +192,7 @@ export class StateStore {
     const file = this.file(id, 'state.json')
     let text: string
     try {
-      text = await readFile(file, 'utf8')
+      text = readFileSync(file, 'utf8')
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
         if (!(await this.exists(id))) throw notFound(id)
@@ -180,7 +210,7 @@ export class StateStore {
     const file = this.file(id, 'exit.json')
     let text: string
     try {
-      text = await readFile(file, 'utf8')
+      text = readFileSync(file, 'utf8')
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return undefined
       throw corrupt(file, (err as Error).message, err)
@@ -202,7 +232,7 @@ export class StateStore {
   async ids(): Promise<string[]> {
     let entries
     try {
-      entries = await readdir(this.root, { withFileTypes: true })
+      entries = readdirSync(this.root, { withFileTypes: true })
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return []
       throw err
@@ -236,19 +266,15 @@ export class StateStore {
     const dir = this.dir(id)
     let entries
     try {
-      entries = await readdir(dir, { withFileTypes: true })
+      entries = readdirSync(dir, { withFileTypes: true })
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return
       throw err
     }
     for (const e of entries) {
       const p = join(dir, e.name)
-      await (e.isDirectory() ? removeTree(p, (await lstat(dir)).dev) : unlink(p)).catch((err: unknown) => {
-        if (errnoCode(err) !== 'ENOENT') throw err
-      })
+      unlessMissing(() => (e.isDirectory() ? removeTree(p, lstatSync(dir).dev) : unlinkSync(p)))
     }
-    await rmdir(dir).catch((err: unknown) => {
-      if (errnoCode(err) !== 'ENOENT') throw err
-    })
+    unlessMissing(() => rmdirSync(dir))
   }
 }
