@@ -140,6 +140,11 @@ test('createContainer and startContainer hooks are accepted (the init runs them)
   t.deepEqual(fieldsOf((c) => (c.hooks = { startContainer: [{ path: 'rel' }] })), ['hooks.startContainer[0].path'])
 })
 
+test('annotation values must be strings (config.md), each named', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.annotations = { ok: 'x', n: -1, list: ['a'], obj: {} })), ['annotations.n', 'annotations.list', 'annotations.obj'])
+  t.deepEqual(fieldsOf((c) => (c.annotations = ['a'])), ['annotations'])
+})
+
 test('unknown fields and annotations are ignored', (t) => {
   t.deepEqual(fieldsOf((c) => ((c.somethingNew = { x: 1 }), (c.annotations = { 'a.b': 'c' }), (c.process.foo = 1))), [])
 })

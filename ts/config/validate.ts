@@ -460,7 +460,17 @@ export function validateConfig(config: unknown, o: ValidateOptions = {}): Config
   checkMounts(is, config['mounts'])
   checkLinux(is, config['linux'], config)
   checkHooks(is, config['hooks'])
+  checkAnnotations(is, config['annotations'])
   return is.list
+}
+
+/** config.md: "Values MUST be strings" (unknown keys are ignored, not their shape). */
+function checkAnnotations(is: Issues, a: unknown): void {
+  if (a === undefined) return
+  if (!isObj(a)) return is.invalid('annotations', 'must be an object of strings')
+  for (const [k, v] of Object.entries(a)) {
+    if (typeof v !== 'string') is.invalid(`annotations.${k}`, 'must be a string')
+  }
 }
 
 /** Issues of a `linux.resources` object on its own (what `lxts update --resources` reads). */
