@@ -197,8 +197,12 @@ it('attach --thread moves one thread (v1 tasks), leaving the rest of its process
   t.teardown(async () => {
     child.kill('SIGKILL')
     await exited(child)
-    await cgroups.remove('/a', { recursive: true }, sel).catch(() => {})
-    await cgroups.umount(dir).catch(() => {})
+    // The killed thread leaves its group a moment after the exit is reaped (EBUSY until then).
+    for (let i = 0; i < 40 && existsSync(join(dir, 'tasks')); i++) {
+      await cgroups.remove('/a', { recursive: true }, sel).catch(() => {})
+      await cgroups.umount(dir).catch(() => {})
+      if (existsSync(join(dir, 'tasks'))) await new Promise((r) => setTimeout(r, 50))
+    }
     if (existsSync(dir)) rmdirSync(dir)
   })
   const pid = child.pid ?? 0
