@@ -67,6 +67,11 @@ const TAKEN: [string, string[], FakeBehaviour][] = [
   ['--rootless twice', ['--rootless=auto', '--rootless=false', 'create', 'c9'], {}],
   ['run -d --detach --pid-file twice', ['run', '-d', '--detach', '--pid-file', '/p1', '--pid-file', '/p2', 'c9'], {}],
   ['delete --force -f', ['delete', '--force', '-f', 'c1'], EXISTING],
+  ['list', ['list'], EXISTING],
+  ['list --format json', ['--root', '/r', 'list', '--format', 'json'], EXISTING],
+  ['list -f json -q', ['list', '-f', 'json', '-q'], EXISTING],
+  ['list --format=table --quiet', ['list', '--format=table', '--quiet'], EXISTING],
+  ['list of nothing', ['list', '--format', 'json'], {}],
 ]
 
 /** Log lines without their timestamps. */
@@ -107,7 +112,10 @@ const LEFT_TO_YARGS: string[][] = [
   ['-h'],
   ['create', '--help'],
   ['--version', 'state', 'c1'],
-  ['list'],
+  ['ls'],
+  ['list', 'c1'],
+  ['list', '--format', 'yaml'],
+  ['list', '--all'],
   ['features'],
   ['spec'],
   ['frobnicate', 'c1'],

@@ -1,6 +1,6 @@
 /**
  * The fast path for the command lines engines send for every container: `create`, `start`,
- * `state`, `kill`, `delete`, `run ID` (a bundle) and `--version`, in runc's exact flag
+ * `state`, `kill`, `delete`, `run ID` (a bundle), `list` and `--version`, in runc's exact flag
  * shapes. It parses them by hand and calls the very handlers the yargs parser calls, so
  * yargs (about 60 ms to import) is never loaded for them.
  *
@@ -17,6 +17,7 @@ import type { CliContext } from './context.js'
 import { createCommand } from './commands/create.js'
 import { deleteCommand } from './commands/delete.js'
 import { killCommand } from './commands/kill.js'
+import { LIST_FORMATS, listCommand } from './commands/list.js'
 import { runCommand } from './commands/run.js'
 import { startCommand } from './commands/start.js'
 import { stateCommand } from './commands/state.js'
@@ -25,7 +26,7 @@ import { VERSION_TEXT } from './parser.js'
 import { reportError } from './run-cli.js'
 
 /** The verbs the fast path takes. */
-export const FAST_VERBS = ['create', 'start', 'state', 'kill', 'delete', 'run'] as const
+export const FAST_VERBS = ['create', 'start', 'state', 'kill', 'delete', 'run', 'list'] as const
 
 /** One of {@link FAST_VERBS}. */
 export type FastVerb = (typeof FAST_VERBS)[number]
@@ -33,14 +34,16 @@ export type FastVerb = (typeof FAST_VERBS)[number]
 /** A flag the fast path knows: the argv key it sets and how it takes a value. */
 interface FlagSpec {
   key: string
-  kind: 'string' | 'boolean' | 'count' | 'log-format' | 'rootless'
+  kind: 'string' | 'boolean' | 'count' | 'choice' | 'rootless'
+  /** The values a `choice` flag takes (anything else goes to yargs, which reports it). */
+  choices?: readonly string[]
 }
 
 /** Global flags (before or after the verb, as yargs' `global: true`). */
 const GLOBAL_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--root': { key: 'root', kind: 'string' },
   '--log': { key: 'log', kind: 'string' },
-  '--log-format': { key: 'log-format', kind: 'log-format' },
+  '--log-format': { key: 'log-format', kind: 'choice', choices: ['text', 'json'] },
   '--debug': { key: 'debug', kind: 'boolean' },
   '--systemd-cgroup': { key: 'systemd-cgroup', kind: 'boolean' },
   '--rootless': { key: 'rootless', kind: 'rootless' },
@@ -65,6 +68,15 @@ const VERBS: Readonly<Record<FastVerb, { flags: Readonly<Record<string, FlagSpec
   state: { flags: {}, positionals: [1, 1] },
   kill: { flags: { '--all': { key: 'all', kind: 'boolean' }, '-a': { key: 'all', kind: 'boolean' } }, positionals: [1, 2] },
   delete: { flags: { '--force': { key: 'force', kind: 'boolean' }, '-f': { key: 'force', kind: 'boolean' } }, positionals: [1, 1] },
+  list: {
+    flags: {
+      '--format': { key: 'format', kind: 'choice', choices: LIST_FORMATS },
+      '-f': { key: 'format', kind: 'choice', choices: LIST_FORMATS },
+      '--quiet': { key: 'quiet', kind: 'boolean' },
+      '-q': { key: 'quiet', kind: 'boolean' },
+    },
+    positionals: [0, 0],
+  },
 }
 
 /** Defaults yargs fills in for every verb (global flags) and per verb. */
@@ -77,6 +89,7 @@ const VERB_DEFAULTS: Readonly<Record<FastVerb, Readonly<Record<string, string | 
   state: {},
   kill: { signal: 'TERM', all: false },
   delete: { force: false },
+  list: { format: 'table', quiet: false },
 }
 
 /** A command line the fast path takes. */
@@ -139,8 +152,8 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
     if (spec.kind === 'count') {
       if (!/^\d{1,6}$/.test(value)) return undefined
       argv[spec.key] = Number(value)
-    } else if (spec.kind === 'log-format') {
-      if (value !== 'text' && value !== 'json') return undefined
+    } else if (spec.kind === 'choice') {
+      if (!(spec.choices ?? []).includes(value)) return undefined
       argv[spec.key] = value
     } else {
       argv[spec.key] = value
@@ -150,7 +163,8 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
   const [least, most] = VERBS[verb].positionals
   if (positionals.length < least || positionals.length > most) return undefined
   const [id, signal] = positionals
-  const filled: Record<string, string | boolean | number | undefined> = { ...GLOBAL_DEFAULTS, ...VERB_DEFAULTS[verb], ...argv, id }
+  const filled: Record<string, string | boolean | number | undefined> = { ...GLOBAL_DEFAULTS, ...VERB_DEFAULTS[verb], ...argv }
+  if (id !== undefined) filled['id'] = id
   if (signal !== undefined) filled['signal'] = signal
   return { kind: 'verb', verb, argv: filled }
 }
@@ -186,6 +200,8 @@ async function dispatch(ctx: CliContext, verb: FastVerb, argv: Record<string, st
       return callHandler(killCommand(ctx), verb, argv)
     case 'delete':
       return callHandler(deleteCommand(ctx), verb, argv)
+    case 'list':
+      return callHandler(listCommand(ctx), verb, argv)
   }
 }
 
