@@ -82,20 +82,26 @@ pub fn set_frozen(dirs: &[PathBuf], frozen: bool, timeout: Duration) -> Result<(
     Ok(())
 }
 
-/// `Some(true)` when any freezable directory in `dirs` is frozen (v1 `FROZEN`, v2
-/// `cgroup.freeze` 1), `Some(false)` when none is, `None` when there is no freezer
-/// (or the directories are gone).
+/// `Some(true)` when the group is frozen: the v1 `freezer.state` is `FROZEN` or, without
+/// a v1 freezer, a v2 `cgroup.freeze` is 1; `Some(false)` when not, `None` when there is
+/// no freezer (or the directories are gone).
 pub fn is_frozen(dirs: &[PathBuf]) -> Option<bool> {
+    // As in `set_frozen`: where there is a v1 freezer it is the mechanism (hybrid hosts never
+    // freeze through v2), so its state is the answer. It is tried first where the path names
+    // it (the usual mount point): `state`/`list` then cost one read per container.
+    let mut order: Vec<&PathBuf> = dirs.iter().collect();
+    order.sort_by_key(|d| !d.to_string_lossy().contains("freezer"));
+    for dir in &order {
+        if let Ok(v) = read(&dir.join("freezer.state")) {
+            return Some(v.trim() == "FROZEN");
+        }
+    }
     let mut seen = false;
-    for (dir, k) in freezable(dirs) {
-        let value = match k {
-            Kind::V1 => read(&dir.join("freezer.state")).ok(),
-            Kind::V2 => read(&dir.join("cgroup.freeze")).ok(),
-        };
-        match value.as_deref().map(str::trim) {
-            Some("FROZEN") | Some("1") => return Some(true),
-            Some(_) => seen = true,
-            None => {}
+    for dir in &order {
+        match read(&dir.join("cgroup.freeze")).as_deref().map(str::trim) {
+            Ok("1") => return Some(true),
+            Ok(_) => seen = true,
+            Err(_) => {}
         }
     }
     seen.then_some(false)
