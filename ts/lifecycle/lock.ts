@@ -3,14 +3,11 @@
  * Deleting the directory while holding it is fine: waiters then re-read the state and
  * find the container gone.
  */
-import { close } from 'node:fs'
-import { promisify } from 'node:util'
+import { closeSync } from 'node:fs'
 
 import { LxtsError, errnoCode } from '../errors.js'
 import { lockFile, tryLockFile } from '../native.js'
 import type { StateStore } from './state-store.js'
-
-const closeFd = promisify(close)
 
 /** Run `fn` while holding the lock of container `id`. ERR_LXTS_NOT_FOUND when it does not exist. */
 export async function withLock<T>(store: StateStore, id: string, fn: () => Promise<T>): Promise<T> {
@@ -28,6 +25,10 @@ export async function withLock<T>(store: StateStore, id: string, fn: () => Promi
   try {
     return await fn()
   } finally {
-    await closeFd(fd).catch(() => {})
+    try {
+      closeSync(fd) // releases the flock; sync, so no thread-pool hop
+    } catch {
+      // already closed
+    }
   }
 }
