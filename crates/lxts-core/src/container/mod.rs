@@ -212,6 +212,10 @@ fn create(
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
+        if let (Some(c), Some(res)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
+            // While the init sets up its rootfs (warnings have no reader here, as above).
+            let _ = cgroups::resources::hybrid_device_filter(&cgroups::detect()?, c, res);
+        }
         let mut msg = sync::recv(&parent_end)?;
         if msg == sync::HOOKS {
             hooks::relay_pause(control, pid)?;

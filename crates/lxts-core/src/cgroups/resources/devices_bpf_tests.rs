@@ -300,9 +300,13 @@ mod real {
             r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#,
         )
         .unwrap();
-        let hybrid =
-            crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
-        let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()) };
+        let hybrid = crate::cgroups::resources::Target {
+            v2: false,
+            v1: vec![(vec!["devices".into()], fake.clone())],
+            unified: Some(dir.clone()),
+            defer_hybrid_devices: false,
+        };
+        let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()), defer_hybrid_devices: false };
         for t in [&v2, &hybrid] {
             assert!(crate::cgroups::resources::apply(t, &res).unwrap().is_empty());
             assert_eq!(probe(&dir, "read kmsg"), libc::EPERM, "1:11 has w only");

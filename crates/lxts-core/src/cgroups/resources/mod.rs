@@ -47,6 +47,8 @@ pub struct Target {
     pub v1: Vec<(Vec<String>, PathBuf)>,
     /// v2: the container's directory.
     pub unified: Option<PathBuf>,
+    /// Hybrid host: leave the cgroup2 device filter to [`hybrid_device_filter`].
+    pub defer_hybrid_devices: bool,
 }
 
 impl Target {
@@ -144,7 +146,22 @@ pub(crate) fn max_or(v: i64) -> String {
     }
 }
 
-/// Apply `res` to a freshly created container cgroup (the helper's parent side).
+/// Apply `res` to a freshly created container cgroup (the helper's parent side), except
+/// a hybrid host's extra cgroup2 device filter: that is [`hybrid_device_filter`]'s, which
+/// the helper runs while the init sets up its rootfs. The v1 devices controller enforces
+/// the same rules from the start, and loading the program (~1 ms of verifier and JIT) then
+/// stays off the critical path.
 pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> Result<Vec<Warning>> {
-    apply(&Target::new(host, &cg.dirs), res)
+    apply(&Target { defer_hybrid_devices: true, ..Target::new(host, &cg.dirs) }, res)
+}
+
+/// The cgroup2 device filter [`apply_new`] left out on a hybrid host (none elsewhere).
+/// Like there, a failure is a warning: the v1 controller is the authority.
+pub fn hybrid_device_filter(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> Vec<Warning> {
+    let t = Target::new(host, &cg.dirs);
+    let mut warn = Vec::new();
+    if !t.v2 && !res.devices.is_empty() {
+        devices::hybrid_filter(&t, &res.devices, &mut warn);
+    }
+    warn
 }
