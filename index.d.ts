@@ -189,6 +189,12 @@ export interface NativeSubsystem {
 export declare function processInfo(pid: number): NativeProcInfo | null
 
 /**
+ * Detach the rootfs mount recorded in `<stateDir>/root-mount` (with every mount below it) and
+ * remove the record. A no-op without a record or when the mount is already gone.
+ */
+export declare function releaseRootMount(stateDir: string): void
+
+/**
  * Send `signal` through a pidfd if `pid` is still the process that started at
  * `startTime`; throws `ERR_LXTS_NO_SUCH_PROCESS` otherwise. A zombie is signalled
  * as `kill(2)` would (no-op success).

@@ -40,6 +40,7 @@ export interface NativeBinding {
   cgroupHost(): NativeCgroupHost
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
+  releaseRootMount(stateDir: string): void
 }
 
 let loaded: Promise<NativeBinding> | undefined
@@ -134,4 +135,13 @@ export async function cgroupPids(dirs: string[]): Promise<number[]> {
 export async function cgroupRemove(dirs: string[]): Promise<void> {
   const n = await loadNative()
   wrap(() => n.cgroupRemove(dirs))
+}
+
+/**
+ * Detach the rootfs mount that a container without a mount namespace left in the host's
+ * (recorded by the helper in `<stateDir>/root-mount`), with every mount below it. No-op without a record.
+ */
+export async function releaseRootMount(stateDir: string): Promise<void> {
+  const n = await loadNative()
+  wrap(() => n.releaseRootMount(stateDir))
 }

@@ -309,8 +309,12 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const ns = checkNamespaces(is, l['namespaces'])
   // a retyped `namespaces` (a string, an object) is reported by checkNamespaces: never call .find on it
   const nsList: unknown[] = Array.isArray(l['namespaces']) ? l['namespaces'] : []
+  // No mount namespace: the host's is inherited (OCI), the rootfs is entered with chroot and
+  // `/` is never touched, so a propagation for it cannot be honoured.
   const mountNs = nsList.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
-  if (mountNs === undefined) is.invalid('linux.namespaces', 'must include a mount namespace')
+  if (mountNs === undefined && !isEmpty(l['rootfsPropagation'])) {
+    is.invalid('linux.rootfsPropagation', 'needs a mount namespace (type "mount" in linux.namespaces): without one the root is a chroot in the host\'s mount namespace')
+  }
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
   const userNs = nsList.find((n): n is Obj => isObj(n) && n['type'] === 'user')

@@ -9,7 +9,7 @@ import { parseConfig } from '../config/parse.js'
 import type { OciConfig } from '../config/types.js'
 import { assertValidConfig } from '../config/validate.js'
 import { LxtsError, errnoCode } from '../errors.js'
-import { cgroupRemove, processInfo } from '../native.js'
+import { cgroupRemove, processInfo, releaseRootMount } from '../native.js'
 import { Container, killAndWait } from './container.js'
 import { hookState, runHooks } from './hooks.js'
 import { startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
@@ -205,6 +205,7 @@ export class Runtime {
     try {
       if (report !== undefined) await killAndWait(report.pid, report.startTime, `container "${id}" init`)
       if (helper !== undefined) await helper.exited.catch(() => {})
+      await releaseRootMount(this.#store.dir(id))
       if (report !== undefined && report.createdCgroups.length > 0) await cgroupRemove(report.createdCgroups)
     } catch {
       // Best effort: the state directory below is still removed so the id is free again.

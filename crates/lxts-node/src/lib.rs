@@ -10,6 +10,7 @@ mod cgroup;
 mod cgroup_tool;
 mod error;
 mod lock;
+mod mounts;
 mod process;
 mod resources;
 mod tty;

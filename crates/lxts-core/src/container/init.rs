@@ -89,7 +89,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
         Ok(())
     };
-    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, &mut create_hooks)?;
+    let mut host_root = |id: u64| sync::send(&ctx.sync, &[sync::ROOT_MOUNT, id.to_string().as_bytes()].concat());
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, &mut host_root, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }
