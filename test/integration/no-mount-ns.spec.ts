@@ -146,6 +146,20 @@ h.it('rootfsPropagation without a mount namespace is refused by name, before any
   assertClean(t, b)
 })
 
+h.it('a user namespace without a mount namespace is refused by name (its root cannot mount in the host\'s)', async (t) => {
+  const b = h.bundle(['true'], (c) => {
+    noMountNs(c)
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  })
+  const r = await h.cli(['create', '-b', b.dir, b.id])
+  t.not(r.code, 0)
+  t.regex(r.stderr, /ERR_LXTS_INVALID_CONFIG/, describe(r))
+  t.regex(r.stderr, /linux\.namespaces/)
+  assertClean(t, b)
+})
+
 h.it('run -d --rm: the monitor detaches the mounts when the container ends', async (t) => {
   const b = h.bundle(['sleep', '30'], noMountNs)
   const r = await h.cli(['run', '-d', '--rm', '-b', b.dir, b.id], { timeout: 15_000 })

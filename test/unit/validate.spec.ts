@@ -76,6 +76,11 @@ const bad: [string, (c: any) => void, string][] = [
     c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')
     c.linux.rootfsPropagation = 'private'
   }, 'linux.rootfsPropagation'],
+  ['a user namespace without a mount namespace', (c) => {
+    c.linux.namespaces = [{ type: 'pid' }, { type: 'uts' }, { type: 'user' }]
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  }, 'linux.namespaces'],
 ]
 
 for (const [name, mutate, field] of bad) {

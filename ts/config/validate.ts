@@ -318,6 +318,9 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
   const userNs = nsList.find((n): n is Obj => isObj(n) && n['type'] === 'user')
+  if (mountNs === undefined && userNs !== undefined) {
+    is.invalid('linux.namespaces', 'a user namespace needs a mount namespace (type "mount"): its root cannot mount in the host\'s mount namespace')
+  }
   if ((uids > 0 || gids > 0) && userNs === undefined) is.invalid('linux.uidMappings', 'id mappings need a user namespace')
   if (userNs !== undefined && userNs['path'] === undefined && (uids === 0 || gids === 0)) {
     is.invalid(uids === 0 ? 'linux.uidMappings' : 'linux.gidMappings', 'a new user namespace needs uid and gid mappings')
