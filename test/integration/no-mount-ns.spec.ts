@@ -5,11 +5,12 @@
  * delete, delete --force of a running one, a create failing half-way, run --rm, run -d --rm,
  * the recovery of a corrupt state. The harness also fails the file on any mount left under a bundle.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import type { Bundle, TestConfig } from '../helpers/bundle.js'
-import { describe } from '../helpers/cli.js'
+import { CLI, describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 
 const h = harness(test)
@@ -120,6 +121,23 @@ h.it('mounts the container stacks on its own / and below are detached too', asyn
   t.is(r.code, 0, describe(r))
   t.is(r.stdout, 'stacked\n')
   assertClean(t, b)
+})
+
+h.it('a mount namespace "joined" by a path naming its own is treated as absent: no pivot_root of its /', async (t) => {
+  // Run in a throwaway mount namespace, so a regression pivots that one, not the host's.
+  const b = h.bundle(sh('cat /lxts-marker'), (c) => {
+    c.linux.namespaces = c.linux.namespaces.map((n) => (n.type === 'mount' ? { type: 'mount', path: '/proc/self/ns/mnt' } : n))
+  })
+  const rootLine = "awk '$5 == \"/\" {$1 = $2 = \"\"; print}' /proc/self/mountinfo"
+  const script = `${rootLine}; "$0" "$1" --root "$2" run --rm -b "$3" "$4" && ${rootLine} && (grep -c " $3/" /proc/self/mountinfo || true)`
+  const out = execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, CLI, h.root(), b.dir, b.id], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).split('\n')
+  t.is(out[1], `marker-${b.id}`, out.join('\n'))
+  t.is(out[2], out[0], 'the namespace\'s / is the same mount before and after')
+  t.is(out[3], '0', 'no mount left under the bundle')
+  t.false(existsSync(join(h.root(), b.id)))
 })
 
 h.it('a create failing half-way (a bad mount after /proc, /dev, /sys) leaves no mount', async (t) => {

@@ -205,7 +205,8 @@ export class Runtime {
     try {
       if (report !== undefined) await killAndWait(report.pid, report.startTime, `container "${id}" init`)
       if (helper !== undefined) await helper.exited.catch(() => {})
-      await releaseRootMount(this.#store.dir(id))
+      // Without a mount namespace: the rootfs mount the helper recorded, if it could not detach it.
+      await releaseRootMount(this.#store.dir(id)).catch(() => {})
       if (report !== undefined && report.createdCgroups.length > 0) await cgroupRemove(report.createdCgroups)
     } catch {
       // Best effort: the state directory below is still removed so the id is free again.

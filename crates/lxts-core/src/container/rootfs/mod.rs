@@ -54,17 +54,19 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
+/// `host_root` is given when the init has no mount namespace of its own: it receives the
+/// rootfs bind's mount id, and the root is entered with `chroot`.
 pub fn setup(
     plan: &Plan,
     in_userns: bool,
     console: Option<(&std::os::fd::OwnedFd, u32)>,
-    host_root: &mut dyn FnMut(u64) -> Result<()>,
+    mut host_root: Option<&mut dyn FnMut(u64) -> Result<()>>,
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let cfg = &plan.config;
     let default_linux = Linux::default();
     let linux = cfg.linux.as_ref().unwrap_or(&default_linux);
-    let host_ns = !linux.namespaces.iter().any(|n| n.kind == "mount");
+    let host_ns = host_root.is_some();
     let propagation = match linux.rootfs_propagation.as_deref() {
         None | Some("") => libc::MS_PRIVATE | libc::MS_REC,
         Some(_) if host_ns => {
@@ -92,10 +94,10 @@ pub fn setup(
     .map_err(|e| e.context("root.path"))?;
     let root = bind_onto_itself(before.as_fd()).map_err(|e| e.context(format!("bind rootfs {root_path}")))?;
     drop(before);
-    if host_ns {
+    if let Some(report) = host_root.as_mut() {
         // Reported first, so the helper can detach it if anything below fails; then private,
         // so no mount made inside reaches the host's peer groups.
-        host_root(crate::hostmount::mount_id(root.as_fd(), root_path)?)?;
+        report(crate::hostmount::mount_id(root.as_fd(), root_path)?)?;
         sys::mount(None, &sys::fd_path(root.as_fd()), None, libc::MS_PRIVATE | libc::MS_REC, None, root_path)
             .map_err(|e| e.context(format!("make rootfs {root_path} private")))?;
     }
