@@ -189,6 +189,12 @@ export interface NativeSubsystem {
 export declare function processInfo(pid: number): NativeProcInfo | null
 
 /**
+ * Detach the rootfs mount recorded in `<stateDir>/root-mount` (with every mount below it) and
+ * remove the record. A no-op without a record or when the mount is already gone.
+ */
+export declare function releaseRootMount(stateDir: string): void
+
+/**
  * A sealed, close-on-exec memfd copy of the file at `path` (the helper binary). The fd
  * stays open for the life of the process: spawning `/proc/self/fd/<fd>` runs the copy,
  * which no container can write through `/proc/self/exe` (CVE-2019-5736).

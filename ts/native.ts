@@ -41,6 +41,7 @@ export interface NativeBinding {
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
   sealedCopy(path: string): number
+  releaseRootMount(stateDir: string): void
 }
 
 let loaded: Promise<NativeBinding> | undefined
@@ -141,4 +142,13 @@ export async function cgroupRemove(dirs: string[]): Promise<void> {
 export async function sealedCopy(path: string): Promise<number> {
   const n = await loadNative()
   return wrap(() => n.sealedCopy(path))
+}
+
+/**
+ * Detach the rootfs mount that a container without a mount namespace left in the host's
+ * (recorded by the helper in `<stateDir>/root-mount`), with every mount below it. No-op without a record.
+ */
+export async function releaseRootMount(stateDir: string): Promise<void> {
+  const n = await loadNative()
+  wrap(() => n.releaseRootMount(stateDir))
 }

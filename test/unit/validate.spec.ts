@@ -72,7 +72,15 @@ const bad: [string, (c: any) => void, string][] = [
   ['bad propagation', (c) => (c.linux.rootfsPropagation = 'sideways'), 'linux.rootfsPropagation'],
   ['relative masked path', (c) => c.linux.maskedPaths.push('proc/x'), 'linux.maskedPaths[10]'],
   ['bad device type', (c) => (c.linux.devices = [{ path: '/dev/x', type: 'q' }]), 'linux.devices[0].type'],
-  ['no mount namespace', (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')), 'linux.namespaces'],
+  ['rootfsPropagation without a mount namespace', (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')
+    c.linux.rootfsPropagation = 'private'
+  }, 'linux.rootfsPropagation'],
+  ['a user namespace without a mount namespace', (c) => {
+    c.linux.namespaces = [{ type: 'pid' }, { type: 'uts' }, { type: 'user' }]
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  }, 'linux.namespaces'],
 ]
 
 for (const [name, mutate, field] of bad) {
@@ -86,6 +94,21 @@ for (const [name, mutate, field] of bad) {
     t.true(e?.message.includes(field))
   })
 }
+
+test('a config without a mount namespace (or without any namespace) is valid: the host namespaces are inherited', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount'))), [])
+  // runtime-tools' linux_ns_itype: every namespace removed, no hostname
+  t.deepEqual(fieldsOf((c) => {
+    c.linux.namespaces = []
+    delete c.hostname
+  }), [])
+  t.deepEqual(fieldsOf((c) => {
+    c.linux.namespaces = [{ type: 'pid' }, { type: 'network' }]
+    delete c.hostname
+  }), [])
+  // with its mount namespace the same propagation is fine
+  t.deepEqual(fieldsOf((c) => (c.linux.rootfsPropagation = 'private')), [])
+})
 
 test('bad id mappings: zero size, overlap, overflow', (t) => {
   const withUser = (m: unknown[]) => (c: any) => {

@@ -309,11 +309,18 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   const ns = checkNamespaces(is, l['namespaces'])
   // a retyped `namespaces` (a string, an object) is reported by checkNamespaces: never call .find on it
   const nsList: unknown[] = Array.isArray(l['namespaces']) ? l['namespaces'] : []
+  // No mount namespace: the host's is inherited (OCI), the rootfs is entered with chroot and
+  // `/` is never touched, so a propagation for it cannot be honoured.
   const mountNs = nsList.find((n) => isObj(n) && n['type'] === 'mount') as Obj | undefined
-  if (mountNs === undefined) is.invalid('linux.namespaces', 'must include a mount namespace')
+  if (mountNs === undefined && !isEmpty(l['rootfsPropagation'])) {
+    is.invalid('linux.rootfsPropagation', 'needs a mount namespace (type "mount" in linux.namespaces): without one the root is a chroot in the host\'s mount namespace')
+  }
   const uids = checkMappings(is, 'linux.uidMappings', l['uidMappings'])
   const gids = checkMappings(is, 'linux.gidMappings', l['gidMappings'])
   const userNs = nsList.find((n): n is Obj => isObj(n) && n['type'] === 'user')
+  if (mountNs === undefined && userNs !== undefined) {
+    is.invalid('linux.namespaces', 'a user namespace needs a mount namespace (type "mount"): its root cannot mount in the host\'s mount namespace')
+  }
   if ((uids > 0 || gids > 0) && userNs === undefined) is.invalid('linux.uidMappings', 'id mappings need a user namespace')
   if (userNs !== undefined && userNs['path'] === undefined && (uids === 0 || gids === 0)) {
     is.invalid(uids === 0 ? 'linux.uidMappings' : 'linux.gidMappings', 'a new user namespace needs uid and gid mappings')

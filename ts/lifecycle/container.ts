@@ -6,7 +6,7 @@ import type { Duplex, Readable, Writable } from 'node:stream'
 
 import { cgroupPath } from '../config/plan.js'
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
-import { cgroupHost, cgroupPids, cgroupRemove, processInfo, signalProcess, waitProcessExit } from '../native.js'
+import { cgroupHost, cgroupPids, cgroupRemove, processInfo, releaseRootMount, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
 import { execInContainer, type ExecHandle, type ExecOptions, type ExecProcess } from './exec.js'
 import type { Helper } from './helper.js'
@@ -302,6 +302,11 @@ export class Container {
       }
       await this.#waitMonitor(s, 2000)
       testPause('delete:killed')
+      // Without a mount namespace the rootfs bind, and every mount below it, is in the host's.
+      await releaseRootMount(this.#store.dir(this.id)).catch((err: unknown) => {
+        if (o.force !== true) throw err
+        process.emitWarning((err as Error).message, { code: 'ERR_LXTS_MOUNT' })
+      })
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = removableCgroups(this.id, s.cgroupPath, s.createdCgroups ?? cgroups)
       if (removable.length > 0) await cgroupRemove(removable)

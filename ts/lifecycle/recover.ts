@@ -14,13 +14,15 @@
  *   `exit.json` into a directory being removed.
  *
  * Only the container's own leaf groups are removed (with the child groups a process inside
- * made); the default parent `/lxts` goes only when empty. Then the state directory goes.
+ * made); the default parent `/lxts` goes only when empty. A container without a mount namespace
+ * has its rootfs mount detached from `<root>/<id>/root-mount` (the helper's record, not
+ * state.json). Then the state directory goes.
  */
 import { readFile, readlink } from 'node:fs/promises'
 
 import { cgroupPath } from '../config/plan.js'
 import { withTool } from '../cgroup/native.js'
-import { cgroupRemove, processInfo, waitProcessExit } from '../native.js'
+import { cgroupRemove, processInfo, releaseRootMount, waitProcessExit } from '../native.js'
 import { plannedCgroups, removableCgroups } from './container.js'
 import { killAll } from './pause.js'
 import type { StateStore } from './state-store.js'
@@ -99,6 +101,8 @@ export async function recoverDelete(store: StateStore, id: string): Promise<void
   const leaves = await plannedCgroups(path)
   const monitors = await killMembers(leaves)
   for (const [pid, startTime] of monitors) await waitProcessExit(pid, startTime, MONITOR_TIMEOUT_MS).catch(() => false)
+  // `root-mount` is written by the helper, apart from state.json: it survives a corrupt state.
+  await releaseRootMount(store.dir(id)).catch((err: unknown) => process.emitWarning((err as Error).message, { code: 'ERR_LXTS_MOUNT' }))
   if (leaves.length > 0) await cgroupRemove(removableCgroups(id, path, leaves))
   await store.remove(id)
 }

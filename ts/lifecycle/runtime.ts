@@ -9,7 +9,7 @@ import { parseConfig } from '../config/parse.js'
 import type { OciConfig } from '../config/types.js'
 import { assertValidConfig } from '../config/validate.js'
 import { LxtsError, errnoCode } from '../errors.js'
-import { cgroupRemove, processInfo } from '../native.js'
+import { cgroupRemove, processInfo, releaseRootMount } from '../native.js'
 import { Container, killAndWait } from './container.js'
 import { hookState, runHooks } from './hooks.js'
 import { helperExecutable, startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
@@ -206,6 +206,8 @@ export class Runtime {
     try {
       if (report !== undefined) await killAndWait(report.pid, report.startTime, `container "${id}" init`)
       if (helper !== undefined) await helper.exited.catch(() => {})
+      // Without a mount namespace: the rootfs mount the helper recorded, if it could not detach it.
+      await releaseRootMount(this.#store.dir(id)).catch(() => {})
       if (report !== undefined && report.createdCgroups.length > 0) await cgroupRemove(report.createdCgroups)
     } catch {
       // Best effort: the state directory below is still removed so the id is free again.

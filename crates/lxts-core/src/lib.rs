@@ -8,6 +8,7 @@
 pub mod cgroups;
 pub mod container;
 pub mod error;
+pub mod hostmount;
 pub mod plan;
 pub mod proc;
 

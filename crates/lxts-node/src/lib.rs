@@ -11,6 +11,7 @@ mod cgroup_tool;
 mod error;
 mod helper;
 mod lock;
+mod mounts;
 mod process;
 mod resources;
 mod tty;

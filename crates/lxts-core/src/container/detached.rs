@@ -1,7 +1,8 @@
 //! What a monitor does after `created`: watch the init, record how it ended
 //! (`exit.json`, with `oomKilled` when the v1 memory cgroup's `oom_kill`
 //! counter rose), report `exited`, and with `removeOnExit` (`run -d --rm`)
-//! remove the container's cgroups and state directory.
+//! remove the container's cgroups, the rootfs mount of a container without a mount
+//! namespace, and the state directory.
 //!
 //! Memory: the plan is dropped by the caller only at the end, so the loop
 //! itself allocates nothing; `malloc_trim` hands the setup's heap back first.
@@ -84,6 +85,8 @@ fn remove(plan: &Plan, cg: Option<&ContainerCgroup>) -> Result<()> {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
+    // Without a mount namespace: the rootfs bind (and every mount below it) left in ours.
+    crate::hostmount::release_recorded(&plan.state_dir)?;
     let dir = Path::new(&plan.state_dir);
     let dev = std::fs::symlink_metadata(dir).map_err(|e| io(e, "lstat", &plan.state_dir))?;
     remove_tree(dir, std::os::unix::fs::MetadataExt::dev(&dev))

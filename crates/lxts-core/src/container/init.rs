@@ -57,9 +57,13 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         // SAFETY: the helper's fd, used once; nothing else in the init refers to it.
         unsafe { libc::close(fd.as_raw_fd()) };
     }
+    // No mount namespace of its own (none listed, or a path naming the one it is in): the
+    // rootfs is set up in the caller's, which must be left as it is (rootfs::setup).
+    let caller_mnt = (!ctx.ns.creates(libc::CLONE_NEWNS as u64)).then(|| super::namespaces::own_id(&ctx.proc_fd, "mnt")).flatten();
     for (kind, f, path) in ctx.ns.in_child() {
         super::namespaces::join(kind, *f, path)?;
     }
+    let host_mnt = caller_mnt.is_some() && caller_mnt == super::namespaces::own_id(&ctx.proc_fd, "mnt");
     if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {
         user::become_ns_root()?;
     }
@@ -98,7 +102,9 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
         Ok(())
     };
-    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, &mut create_hooks)?;
+    let mut report_root = |id: u64| sync::send(&ctx.sync, &[sync::ROOT_MOUNT, id.to_string().as_bytes()].concat());
+    let host_root: Option<&mut dyn FnMut(u64) -> Result<()>> = if host_mnt { Some(&mut report_root) } else { None };
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }

@@ -53,9 +53,6 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     let cfg = &plan.config;
     let ns = NsPlan::new(cfg.linux.as_ref().map_or(&[][..], |l| &l.namespaces))?;
     let joins = |f: libc::c_int| ns.join.iter().any(|j| j.1 == f as u64);
-    if !ns.creates(libc::CLONE_NEWNS as u64) && !joins(libc::CLONE_NEWNS) {
-        return Err(Error::new(Code::InvalidConfig, "linux.namespaces must create or join a mount namespace (type \"mount\")"));
-    }
     // A config without `process` may be created; the init then answers `start` with an error.
     let process = cfg.process.as_ref();
     if process.is_some_and(|p| p.args.is_empty()) {
@@ -202,6 +199,7 @@ fn create(
     drop(child_end);
     drop(console);
     drop(v1_tasks);
+    let mut host_root = None;
     let res = (|| {
         // Before `go`: a new cgroup namespace is unshared by the init right after it.
         if let (Some(c), false) = (cg, into_cgroup) {
@@ -217,6 +215,14 @@ fn create(
             let _ = cgroups::resources::hybrid_device_filter(&cgroups::detect()?, c, res);
         }
         let mut msg = sync::recv(&parent_end)?;
+        if let Some(id) = sync::root_mount(&msg) {
+            // No mount namespace: the init's rootfs bind lives in ours. Recorded before anything
+            // else can fail, so every delete path (and our own failure below) can detach it.
+            let rm = crate::hostmount::RootMount { path: plan.config.root.path.clone(), mnt_id: id };
+            host_root = Some(rm.clone());
+            crate::hostmount::record(state_dir.as_fd(), &rm)?;
+            msg = sync::recv(&parent_end)?;
+        }
         if msg == sync::HOOKS {
             hooks::relay_pause(control, pid)?;
             sync::send(&parent_end, sync::RESUME)?;
@@ -232,6 +238,11 @@ fn create(
     if let Err(e) = res {
         let _ = monitor::pidfd_signal(&pidfd, libc::SIGKILL);
         let _ = monitor::reap(&pidfd);
+        if let Some(rm) = host_root {
+            if crate::hostmount::release(&rm.path, rm.mnt_id).is_ok() {
+                let _ = crate::hostmount::release_recorded(&plan.state_dir);
+            }
+        }
         return Err(e);
     }
     Ok(pidfd)

@@ -72,6 +72,16 @@ impl NsPlan {
     }
 }
 
+/// (st_dev, st_ino) of `self/ns/<name>` under an open procfs directory.
+pub fn own_id(proc_fd: &OwnedFd, name: &str) -> Option<(u64, u64)> {
+    let c = sys::cstr(&format!("self/ns/{name}")).ok()?;
+    // SAFETY: an all-zero stat is valid; the kernel fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatat in an open directory with a valid C string and a writable stat.
+    let ret = unsafe { libc::fstatat(proc_fd.as_raw_fd(), c.as_ptr(), &mut st, 0) };
+    (ret == 0).then_some((st.st_dev, st.st_ino))
+}
+
 /// Open a namespace file, check its type, and `setns` into it.
 pub fn join(kind: &str, f: u64, path: &str) -> Result<()> {
     let fd: OwnedFd = sys::open(path, libc::O_RDONLY, Code::Namespace).map_err(|e| e.context(format!("linux.namespaces[{kind}].path")))?;

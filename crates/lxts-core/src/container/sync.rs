@@ -17,6 +17,15 @@ pub const HOOKS: &[u8] = b"hooks";
 /// Helper → init: the createRuntime hooks succeeded, carry on.
 pub const RESUME: &[u8] = b"resume";
 
+/// Init → helper, without a mount namespace: `root <id>`, the unique id of the rootfs
+/// self-bind made in the host's mount namespace ([`crate::hostmount`]).
+pub const ROOT_MOUNT: &[u8] = b"root ";
+
+/// The mount id of a [`ROOT_MOUNT`] message.
+pub fn root_mount(msg: &[u8]) -> Option<u64> {
+    std::str::from_utf8(msg.strip_prefix(ROOT_MOUNT)?).ok()?.parse().ok()
+}
+
 /// A connected pair: (helper end, init end), both close-on-exec.
 pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];

@@ -4,7 +4,8 @@
 //! checks its start time, opens the container's cgroups (v1 `tasks` files,
 //! the v2 directory for `CLONE_INTO_CGROUP`) while host paths still
 //! resolve, joins every namespace of the init that differs from its own with
-//! one `setns(pidfd, flags)` (the kernel orders user first and mount last), then
+//! one `setns(pidfd, flags)` (the kernel orders user first and mount last), or, for
+//! a container without a mount namespace, `chroot`s into `/proc/<pid>/root`, then
 //! clones the process: the pid and time namespaces apply to children only. The
 //! child ([`super::process`]) waits for `go`, moves itself into the v1 cgroups, sets up
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
@@ -160,6 +161,19 @@ fn started(control: &OwnedFd, pid: i32, start_time: u64) -> Result<()> {
     std::io::Write::write_all(&mut *f, &line).map_err(|e| Error::new(Code::Protocol, format!("write control channel: {e}")))
 }
 
+/// `chroot` into the init's root (`/proc/<pid>/root`), as it has no mount namespace of its own
+/// to join; the start time is checked again after the open, so the root is the init's.
+fn enter_root_of(proc_fd: &OwnedFd, pid: i32, start_time: u64) -> Result<()> {
+    let rel = sys::cstr(&format!("{pid}/root"))?;
+    // SAFETY: openat in the verified procfs with a valid C string; the fd is owned below.
+    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), rel.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    let root = sys::owned(sys::cvt(fd, Code::Mount, "openat", Some(&format!("/proc/{pid}/root")))?);
+    if start_time_at(proc_fd, pid) != Some(start_time) {
+        return Err(not_running(pid));
+    }
+    super::super::rootfs::pivot::chroot_into(root.as_fd()).map_err(|e| e.context("enter the container's root"))
+}
+
 /// Run the exec plan. Returns the helper's exit code; errors go to `control` first.
 pub fn run(plan: ExecPlan, control: OwnedFd) -> Result<i32> {
     let res = run_inner(&plan, &control);
@@ -200,6 +214,10 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         // SAFETY: setns on a pidfd with CLONE_NEW* flags of namespaces that differ from ours.
         sys::cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags) }, Code::Namespace, "setns", Some(&format!("pidfd of {}", plan.pid)))
             .map_err(|e| e.context(format!("join the namespaces of container \"{}\"", plan.id)))?;
+    }
+    if flags & libc::CLONE_NEWNS == 0 {
+        // The init shares our mount namespace (a config without one): its root is a chroot.
+        enter_root_of(&proc_fd, plan.pid, plan.start_time)?;
     }
     let (parent_end, child_end) = sync::pair()?;
     let child_proc = proc_fd.try_clone().map_err(|e| Error::new(Code::Syscall, format!("dup procfs fd: {e}")))?;

@@ -1,6 +1,12 @@
 //! The container's root filesystem, set up in the init's new mount namespace:
 //! propagation, the rootfs self-bind, the config's mounts in order, `/dev`,
 //! masked and read-only paths, then `pivot_root`.
+//!
+//! Without a mount namespace (none listed: inherited from the caller, as the OCI spec says)
+//! the same steps run in the host's mount namespace, but `/` is never touched: the self-bind
+//! is made private (nothing mounted inside propagates out), its id is reported
+//! ([`crate::hostmount`]) so delete can detach it with everything below, and the root is
+//! entered with `chroot`.
 
 pub mod cgroupfs;
 pub mod copyup;
@@ -48,17 +54,24 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
 
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
+/// `host_root` is given when the init has no mount namespace of its own: it receives the
+/// rootfs bind's mount id, and the root is entered with `chroot`.
 pub fn setup(
     plan: &Plan,
     in_userns: bool,
     console: Option<(&std::os::fd::OwnedFd, u32)>,
+    mut host_root: Option<&mut dyn FnMut(u64) -> Result<()>>,
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let cfg = &plan.config;
     let default_linux = Linux::default();
     let linux = cfg.linux.as_ref().unwrap_or(&default_linux);
+    let host_ns = host_root.is_some();
     let propagation = match linux.rootfs_propagation.as_deref() {
         None | Some("") => libc::MS_PRIVATE | libc::MS_REC,
+        Some(_) if host_ns => {
+            return Err(Error::new(Code::InvalidConfig, "linux.rootfsPropagation needs a mount namespace (type \"mount\")"))
+        }
         Some(p) => options::propagation(p)
             .ok_or_else(|| Error::new(Code::InvalidConfig, format!("linux.rootfsPropagation: unknown value {p:?}")))?,
     };
@@ -66,7 +79,9 @@ pub fn setup(
     // anything but private is applied as rslave (host events still arrive, none leak out);
     // the configured mode is applied to the new / afterwards, as runc does.
     let early = if propagation & libc::MS_PRIVATE != 0 { propagation } else { libc::MS_SLAVE | libc::MS_REC };
-    sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
+    if !host_ns {
+        sys::mount(None, "/", None, early, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
+    }
 
     let root_path = &cfg.root.path;
     // The path first (a joined mount namespace reset the cwd to its root); where a new user
@@ -79,6 +94,13 @@ pub fn setup(
     .map_err(|e| e.context("root.path"))?;
     let root = bind_onto_itself(before.as_fd()).map_err(|e| e.context(format!("bind rootfs {root_path}")))?;
     drop(before);
+    if let Some(report) = host_root.as_mut() {
+        // Reported first, so the helper can detach it if anything below fails; then private,
+        // so no mount made inside reaches the host's peer groups.
+        report(crate::hostmount::mount_id(root.as_fd(), root_path)?)?;
+        sys::mount(None, &sys::fd_path(root.as_fd()), None, libc::MS_PRIVATE | libc::MS_REC, None, root_path)
+            .map_err(|e| e.context(format!("make rootfs {root_path} private")))?;
+    }
 
     let mut v1_host = None;
     for m in &cfg.mounts {
@@ -98,8 +120,13 @@ pub fn setup(
     paths::readonly(root.as_fd(), &linux.readonly_paths)?;
     // createContainer hooks: the mounts exist, the host's paths still resolve.
     before_pivot()?;
-    pivot::enter(root.as_fd(), plan.no_pivot)?;
-    if early != propagation {
+    if host_ns {
+        // pivot_root (or --no-pivot's MS_MOVE) would move the host's own root: chroot only.
+        pivot::chroot_into(root.as_fd())?;
+    } else {
+        pivot::enter(root.as_fd(), plan.no_pivot)?;
+    }
+    if !host_ns && early != propagation {
         sys::mount(None, "/", None, propagation, None, "/").map_err(|e| e.context("linux.rootfsPropagation"))?;
     }
     if cfg.root.readonly {

@@ -1,5 +1,5 @@
 //! Switch to the rootfs: `pivot_root(".", ".")` then detach the old root, or,
-//! with `noPivot`, `MS_MOVE` + `chroot`.
+//! with `noPivot`, `MS_MOVE` + `chroot`; without a mount namespace, `chroot` alone.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -24,6 +24,19 @@ pub fn enter(root: BorrowedFd<'_>, no_pivot: bool) -> Result<()> {
         // SAFETY: `dot` is a valid C string.
         cvt(unsafe { libc::umount2(dot.as_ptr(), libc::MNT_DETACH) }, Code::Mount, "umount2", Some("old root"))?;
     }
+    let slash = sys::cstr("/")?;
+    // SAFETY: `slash` is a valid C string.
+    cvt(unsafe { libc::chdir(slash.as_ptr()) }, Code::Mount, "chdir", Some("/")).map(|_| ())
+}
+
+/// Without a mount namespace: `chroot` into the rootfs held by `root` (the private self-bind),
+/// leaving the host's `/` where it is. Weaker than `pivot_root` (docs/SECURITY.md).
+pub fn chroot_into(root: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: `root` is an open directory fd.
+    cvt(unsafe { libc::fchdir(root.as_raw_fd()) }, Code::Mount, "fchdir", Some("rootfs"))?;
+    let dot = sys::cstr(".")?;
+    // SAFETY: `dot` is a valid C string.
+    cvt(unsafe { libc::chroot(dot.as_ptr()) }, Code::Mount, "chroot", Some("."))?;
     let slash = sys::cstr("/")?;
     // SAFETY: `slash` is a valid C string.
     cvt(unsafe { libc::chdir(slash.as_ptr()) }, Code::Mount, "chdir", Some("/")).map(|_| ())

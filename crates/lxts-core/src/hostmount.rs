@@ -1,0 +1,197 @@
+//! The one mount a container without a mount namespace leaves in the caller's (host) mount
+//! namespace: its init binds `root.path` onto itself and makes every other mount (`/proc`,
+//! `/dev`, masked paths…) inside that bind, which is private so nothing propagates out. The
+//! bind's 64-bit unique mount id (`statx` `STATX_MNT_ID_UNIQUE`, Linux 6.8) is recorded by the
+//! helper in `<stateDir>/root-mount` as soon as the init reports it; delete, `delete --force`,
+//! a failed create, force recovery and `run --rm` detach it (`MNT_DETACH` takes every mount
+//! below it along, including any the container made itself).
+//!
+//! Plain syscalls, no namespace change: safe from the multithreaded Node process.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+use crate::{Code, Error, Result};
+
+/// The record's file name in the state directory.
+pub const RECORD: &str = "root-mount";
+
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): `stx_mnt_id` is the never-reused 64-bit id.
+const STATX_MNT_ID_UNIQUE: libc::c_uint = 0x4000;
+/// `statmount(2)` (Linux 6.8), one number on every architecture.
+const SYS_STATMOUNT: libc::c_long = 457;
+/// `STATMOUNT_MNT_BASIC`: `mnt_id`, `mnt_parent_id`, … are filled.
+const STATMOUNT_MNT_BASIC: u64 = 0x2;
+/// Offsets in `struct statmount` (include/uapi/linux/mount.h).
+const SM_MASK: usize = 8;
+const SM_MNT_ID: usize = 40;
+const SM_MNT_PARENT_ID: usize = 48;
+
+/// `struct mnt_id_req`, version 0 (24 bytes).
+#[repr(C)]
+struct MntIdReq {
+    size: u32,
+    spare: u32,
+    mnt_id: u64,
+    param: u64,
+}
+
+/// What `<stateDir>/root-mount` holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RootMount {
+    /// `root.path`, absolute.
+    pub path: String,
+    /// The bind's unique mount id.
+    pub mnt_id: u64,
+}
+
+fn open_path(path: &str) -> std::result::Result<OwnedFd, Errno> {
+    let c = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `c` is a valid C string; the returned fd is owned below.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a fresh fd nothing else owns.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}
+
+/// The unique id of the mount `fd` lies on.
+pub fn mount_id(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
+    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
+    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &mut st) };
+    if ret < 0 {
+        return Err(Error::sys(Code::Mount, "statx", Some(what), Errno::last()));
+    }
+    if st.stx_mask & STATX_MNT_ID_UNIQUE == 0 {
+        return Err(Error::new(
+            Code::Mount,
+            format!("statx {what}: no unique mount id (a container without a mount namespace needs Linux 6.8)"),
+        ));
+    }
+    Ok(st.stx_mnt_id)
+}
+
+/// The parent of mount `id` in the caller's mount namespace, `None` when `id` is not mounted there.
+fn parent_of(id: u64) -> Result<Option<u64>> {
+    let req = MntIdReq { size: std::mem::size_of::<MntIdReq>() as u32, spare: 0, mnt_id: id, param: STATMOUNT_MNT_BASIC };
+    let mut buf = [0u64; 128];
+    // SAFETY: `req` is a version-0 mnt_id_req and `buf` is writable for the size passed.
+    let ret = unsafe { libc::syscall(SYS_STATMOUNT, &req as *const MntIdReq, buf.as_mut_ptr(), std::mem::size_of_val(&buf), 0) };
+    if ret < 0 {
+        return match Errno::last() {
+            Errno::ENOENT => Ok(None),
+            e => Err(Error::sys(Code::Mount, "statmount", None, e)),
+        };
+    }
+    let word = |off: usize| buf[off / 8];
+    if word(SM_MASK) & STATMOUNT_MNT_BASIC == 0 || word(SM_MNT_ID) != id {
+        return Err(Error::new(Code::Mount, format!("statmount {id}: unexpected answer")));
+    }
+    Ok(Some(word(SM_MNT_PARENT_ID)))
+}
+
+/// Detach mount `id` from `path`, and first whatever is stacked on it there. Nothing to do
+/// when it is already gone; an error when it is mounted but no longer at `path`.
+pub fn release(path: &str, id: u64) -> Result<()> {
+    // A bound loop: each round detaches one mount stacked at `path`.
+    for _ in 0..64 {
+        if parent_of(id)?.is_none() {
+            return Ok(());
+        }
+        let fd = open_path(path).map_err(|e| Error::sys(Code::Mount, "open", Some(path), e).context("root.path"))?;
+        let top = mount_id(fd.as_fd(), path)?;
+        if top != id && parent_of(top)? != Some(id) {
+            return Err(Error::new(
+                Code::Mount,
+                format!("the rootfs mount lxts made at create (id {id}) is no longer at {path}: left in place"),
+            ));
+        }
+        let at = std::ffi::CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Error::new(Code::Mount, "fd path"))?;
+        // SAFETY: a valid C string naming the open fd; MNT_DETACH never blocks on busy mounts.
+        if unsafe { libc::umount2(at.as_ptr(), libc::MNT_DETACH) } < 0 {
+            return Err(Error::sys(Code::Mount, "umount2", Some(path), Errno::last()));
+        }
+        if top == id {
+            return Ok(());
+        }
+    }
+    Err(Error::new(Code::Mount, format!("{path}: too many mounts stacked on the rootfs mount")))
+}
+
+/// Write the record into the state directory (`O_EXCL`: one per container).
+pub fn record(state_dir: BorrowedFd<'_>, rm: &RootMount) -> Result<()> {
+    let body = serde_json::to_vec(rm).map_err(|e| Error::new(Code::Protocol, format!("encode {RECORD}: {e}")))?;
+    let name = std::ffi::CString::new(RECORD).map_err(|_| Error::new(Code::Syscall, RECORD))?;
+    // SAFETY: an open directory fd and a valid C string; O_EXCL|O_NOFOLLOW creates a fresh file.
+    let fd = unsafe {
+        libc::openat(
+            state_dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return Err(Error::sys(Code::Syscall, "openat", Some(RECORD), Errno::last()));
+    }
+    // SAFETY: a fresh fd nothing else owns.
+    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    std::io::Write::write_all(&mut f, &body)
+        .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+}
+
+/// Release the mount recorded in `<state_dir>/root-mount`, then remove the record. Nothing to
+/// do without a record (a container with its own mount namespace).
+pub fn release_recorded(state_dir: &str) -> Result<()> {
+    let file = format!("{state_dir}/{RECORD}");
+    let text = match std::fs::read(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::sys(Code::Syscall, "read", Some(&file), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))),
+    };
+    let rm: RootMount = serde_json::from_slice(&text).map_err(|e| {
+        let mut err = Error::new(Code::Mount, format!("{file}: not a root-mount record: {e}"));
+        err.path = Some(file.clone());
+        err
+    })?;
+    release(&rm.path, rm.mnt_id)?;
+    match std::fs::remove_file(&file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::sys(Code::Syscall, "unlink", Some(&file), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statmount_layout_matches_statx() {
+        // The root mount's parent is itself; statx and statmount must agree on its id.
+        let fd = open_path("/").unwrap();
+        let id = mount_id(fd.as_fd(), "/").unwrap();
+        assert!(parent_of(id).unwrap().is_some());
+        assert_eq!(parent_of(u64::MAX).unwrap(), None);
+    }
+
+    #[test]
+    fn release_of_a_gone_mount_is_a_no_op() {
+        assert!(release("/nonexistent-lxts", u64::MAX).is_ok());
+    }
+
+    #[test]
+    fn record_round_trips() {
+        let rm = RootMount { path: "/b/rootfs".into(), mnt_id: 1 << 33 };
+        let text = serde_json::to_string(&rm).unwrap();
+        assert_eq!(text, r#"{"path":"/b/rootfs","mntId":8589934592}"#);
+        assert_eq!(serde_json::from_str::<RootMount>(&text).unwrap(), rm);
+    }
+}
