@@ -170,6 +170,8 @@ fn create(
         .map_err(|e| e.context("root.path"))?;
     // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
+    // The same for a notifying seccomp filter: the init sends the listener fd on it.
+    let listener = seccomp::notify::connect(plan)?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -191,12 +193,13 @@ fn create(
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console })
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
     drop(child_end);
     drop(console);
+    drop(listener);
     // The first v1 `cgroup.procs` write waits for an RCU grace period (the kernel's
     // cgroup_threadgroup_rwsem), ~5 ms on an idle host. Unless the init forks before it is
     // ready (createContainer hooks), it does its rootfs work meanwhile: `go` first, then the

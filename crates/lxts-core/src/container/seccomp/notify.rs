@@ -1,0 +1,128 @@
+//! Seccomp user notification (`SCMP_ACT_NOTIFY`): the listener fd the kernel returns when
+//! the filter is loaded goes to the agent at `linux.seccomp.listenerPath`, with the OCI
+//! "container process state" (runtime-spec config-linux.md) as its payload.
+//!
+//! The helper connects to `listenerPath` before it clones, in the caller's namespaces (a host
+//! path, like the console socket), so an unreachable agent fails `create` before anything of
+//! the container exists. The init inherits the connected socket (close-on-exec), prepares the
+//! state JSON, loads the filter where it always does, and sends the fd right away with one
+//! `sendmsg` (`SCM_RIGHTS`): nothing else runs between the load and the hand-over, which is why
+//! `sendmsg` itself may not be notified. Then the connection is shut down and both fds closed.
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use super::super::{console, hooks, sys};
+use crate::plan::Plan;
+use crate::{Code, Error, Result};
+
+/// The syscall the init hands the fd over with, after the filter is loaded.
+pub const SEND_SYSCALL: &str = "sendmsg";
+
+const FIELD: &str = "linux.seccomp.listenerPath";
+
+/// The runtime-spec version the container process state follows (`SPEC_VERSION` of `lxts features`).
+const SPEC_VERSION: &str = "1.2.0";
+
+/// Connect to the plan's `listenerPath` when its filter notifies (else `None`).
+pub fn connect(plan: &Plan) -> Result<Option<OwnedFd>> {
+    let Some(s) = plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) else { return Ok(None) };
+    if !super::uses_notify(s) {
+        return Ok(None);
+    }
+    let path = s.listener_path.as_deref().unwrap_or_default();
+    let (addr, len) = console::sockaddr(path, FIELD)?;
+    // SAFETY: plain socket(2).
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = sys::owned(sys::cvt(fd, Code::Syscall, "socket", Some(path))?);
+    loop {
+        // SAFETY: `addr` is a valid sockaddr_un of at least `len` bytes.
+        let ret = unsafe { libc::connect(fd.as_raw_fd(), (&addr as *const libc::sockaddr_un).cast(), len) };
+        if ret == 0 {
+            return Ok(Some(fd));
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(
+                Error::sys(Code::Syscall, "connect", Some(path), Errno::last()).context(format!("{FIELD}: cannot reach the seccomp agent"))
+            );
+        }
+    }
+}
+
+/// A connected listener socket and the container process state to send with the fd.
+pub struct Listener<'a> {
+    socket: BorrowedFd<'a>,
+    state: Vec<u8>,
+}
+
+impl<'a> Listener<'a> {
+    /// Prepare the payload now: after the load, only `sendmsg` may run.
+    pub fn new(socket: BorrowedFd<'a>, plan: &Plan, status: &str, pid: i32) -> Listener<'a> {
+        Listener { socket, state: process_state(plan, status, pid) }
+    }
+
+    /// Send `fd` with the state (`SCM_RIGHTS`, first message), then shut the connection down.
+    pub fn send(&self, fd: &OwnedFd) -> Result<()> {
+        let res = send_fd(self.socket, fd, &self.state);
+        // SAFETY: shutdown of a socket we hold; one state per connection (runtime-spec).
+        unsafe { libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR) };
+        res.map_err(|e| e.context(format!("{FIELD}: send the seccomp fd")))
+    }
+}
+
+/// The runtime-spec "container process state": `fds` names the one fd sent, `pid` and
+/// `state.pid` are the host pid of the process that loaded the filter.
+pub fn process_state(plan: &Plan, status: &str, pid: i32) -> Vec<u8> {
+    let state: serde_json::Value = serde_json::from_slice(&hooks::state_json(plan, status, pid)).unwrap_or_default();
+    let mut v = serde_json::json!({ "ociVersion": SPEC_VERSION, "fds": ["seccompFd"], "pid": pid, "state": state });
+    let metadata = plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()).and_then(|s| s.listener_metadata.as_deref());
+    if let Some(m) = metadata.filter(|m| !m.is_empty()) {
+        v["metadata"] = serde_json::json!(m);
+    }
+    v.to_string().into_bytes()
+}
+
+/// `sendmsg` with `fd` in `SCM_RIGHTS` and `data` as the payload; no allocation (the filter
+/// is already loaded and may notify `mmap`/`brk`). A short write is finished with plain
+/// `sendmsg`s, the fd only in the first (runtime-spec).
+fn send_fd(socket: BorrowedFd<'_>, fd: &OwnedFd, data: &[u8]) -> Result<()> {
+    // CMSG_SPACE(sizeof(int)) is 24 on 64-bit Linux; 32 bytes leave room on any ABI.
+    let mut cbuf = [0u64; 4];
+    let mut sent = 0;
+    while sent < data.len() {
+        let rest = &data[sent..];
+        let mut iov = libc::iovec { iov_base: rest.as_ptr() as *mut libc::c_void, iov_len: rest.len() };
+        // SAFETY: an all-zero msghdr is valid; pointers are set below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if sent == 0 {
+            // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations; `cbuf` holds one
+            // cmsg with one int (checked against its size), written through CMSG_* pointers.
+            unsafe {
+                let space = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as usize;
+                if space > std::mem::size_of_val(&cbuf) {
+                    return Err(Error::new(Code::Syscall, "sendmsg: control buffer too small"));
+                }
+                msg.msg_control = cbuf.as_mut_ptr().cast();
+                msg.msg_controllen = space as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::SOL_SOCKET;
+                (*c).cmsg_type = libc::SCM_RIGHTS;
+                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), fd.as_raw_fd());
+            }
+        }
+        // SAFETY: `msg` and everything it points to live across the call.
+        let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "sendmsg", None, Errno::last()));
+        }
+        sent += n as usize;
+    }
+    Ok(())
+}
