@@ -6,10 +6,10 @@
  * with ENOSPC and lets the next one run (SECCOMP_USER_NOTIF_FLAG_CONTINUE); the container's
  * output shows both answers took effect. An agent nobody runs fails create with nothing left.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import test, { type ExecutionContext } from 'ava'
+import test from 'ava'
 import { cgroupDirsOf, processesOf } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
@@ -18,37 +18,46 @@ import { listening, type PyResult } from '../helpers/pty.js'
 const h = harness(test)
 
 /**
- * A seccomp agent: accepts one connection, reads the state JSON and the fd (SCM_RIGHTS), prints
- * "STATE <json> FDS <n>", then answers notifications (seccomp_notif is 80 bytes, the response
- * 24) until every user of the filter is gone (POLLHUP): the first with -ENOSPC, the rest with
- * FLAG_CONTINUE. Prints "NOTIF <nr> <answer>" for each.
+ * A seccomp agent: accepts argv[2] (default 1) connections, each carrying the state JSON and one
+ * fd (SCM_RIGHTS): prints "STATE <json> FDS <n>" per connection. Answers notifications on every
+ * fd (seccomp_notif is 80 bytes, the response 24) until each one's filter users are gone
+ * (POLLHUP): the first with -ENOSPC, the rest with FLAG_CONTINUE; prints "NOTIF <nr> <answer>".
  */
 const AGENT = `
 import socket, sys, fcntl, struct, json, select
 RECV, SEND, CONTINUE, ENOSPC = 0xc0502100, 0xc0182101, 1, 28
+want = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
+s.bind(sys.argv[1]); s.listen(4)
 print("LISTENING", flush=True)
-c, _ = s.accept()
-msg, fds = b"", []
-while True:
-    m, f, _, _ = socket.recv_fds(c, 65536, 4)
-    msg += m; fds += f
-    if not m: break
-print("STATE", json.dumps(json.loads(msg)), "FDS", len(fds), flush=True)
-fd, n = fds[0], 0
-p = select.poll(); p.register(fd, select.POLLIN)
-while True:
+p = select.poll(); p.register(s, select.POLLIN)
+got, live, n, keep = 0, 0, 0, []
+while got < want or live > 0:
     ev = p.poll(20000)
     if not ev: print("TIMEOUT", flush=True); break
-    if not ev[0][1] & select.POLLIN: print("END", flush=True); break
-    req = bytearray(80)
-    fcntl.ioctl(fd, RECV, req, True)
-    nid, pid, flags, nr = struct.unpack_from("=QIIi", req, 0)
-    n += 1
-    error, flags = (-ENOSPC, 0) if n == 1 else (0, CONTINUE)
-    fcntl.ioctl(fd, SEND, bytearray(struct.pack("=QqiI", nid, 0, error, flags)), True)
-    print("NOTIF", nr, "ENOSPC" if n == 1 else "CONTINUE", flush=True)
+    for fd, e in ev:
+        if fd == s.fileno():
+            c, _ = s.accept()
+            msg, fds = b"", []
+            while True:
+                m, f, _, _ = socket.recv_fds(c, 65536, 4)
+                msg += m; fds += f
+                if not m: break
+            c.close()
+            print("STATE", json.dumps(json.loads(msg)), "FDS", len(fds), flush=True)
+            keep += fds; p.register(fds[0], select.POLLIN); got += 1; live += 1
+            if got == want: p.unregister(s)
+        elif e & select.POLLIN:
+            req = bytearray(80)
+            fcntl.ioctl(fd, RECV, req, True)
+            nid, pid, flags, nr = struct.unpack_from("=QIIi", req, 0)
+            n += 1
+            error, flags = (-ENOSPC, 0) if n == 1 else (0, CONTINUE)
+            fcntl.ioctl(fd, SEND, bytearray(struct.pack("=QqiI", nid, 0, error, flags)), True)
+            print("NOTIF", nr, "ENOSPC" if n == 1 else "CONTINUE", flush=True)
+        else:
+            p.unregister(fd); live -= 1
+            print("END", flush=True)
 `
 
 /** x86_64 numbers of the notified calls. */
@@ -74,14 +83,12 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** What the agent printed: the state it got and the notifications it answered. */
-function parseAgent(t: ExecutionContext, r: PyResult): { state: Obj; fds: number; notifs: [number, string][] } {
-  const line = r.out.split('\n').find((l) => l.startsWith('STATE '))
-  if (line === undefined) throw new Error(`the agent got no state: ${r.out} ${r.err}`)
-  const m = /^STATE (.*) FDS (\d+)$/.exec(line)
-  t.truthy(m, line)
+/** What the agent printed: the states it got (with the fd count) and the notifications it answered. */
+function parseAgent(r: PyResult): { states: [Obj, number][]; notifs: [number, string][] } {
+  const states = [...r.out.matchAll(/^STATE (.*) FDS (\d+)$/gm)].map((m): [Obj, number] => [JSON.parse(m[1] ?? '{}') as Obj, Number(m[2])])
+  if (states.length === 0) throw new Error(`the agent got no state: ${r.out} ${r.err}`)
   const notifs = [...r.out.matchAll(/^NOTIF (\d+) (\w+)$/gm)].map((x): [number, string] => [Number(x[1]), x[2] ?? ''])
-  return { state: JSON.parse(m?.[1] ?? '{}') as Obj, fds: Number(m?.[2]), notifs }
+  return { states, notifs }
 }
 
 for (const nnp of [true, false]) {
@@ -96,23 +103,52 @@ for (const nnp of [true, false]) {
       })
       const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
       t.is(r.code, 0, describe(r))
-      const a = parseAgent(t, await agent.done)
+      const a = parseAgent(await agent.done)
+      t.is(a.states.length, 1)
+      const [state, fds] = a.states[0] ?? [{}, 0]
       t.regex(r.stdout + r.stderr, /No space left on device/, 'the first mkdir got the agent\'s errno')
       t.regex(r.stdout, /a=1/)
       t.regex(r.stdout, /b=0/, 'the second mkdir ran (SECCOMP_USER_NOTIF_FLAG_CONTINUE)')
       t.regex(r.stdout, /^\/tmp\/b$/m)
       t.regex(r.stdout, /Seccomp:\s+2/)
-      t.is(a.fds, 1)
+      t.is(fds, 1)
       t.is(a.notifs.length, 2, JSON.stringify(a.notifs))
       for (const [nr] of a.notifs) t.true(MKDIR.includes(nr), `notified syscall ${nr} is mkdir or mkdirat`)
-      t.like(a.state, { fds: ['seccompFd'], metadata: 'agent-metadata', state: { id: b.id, bundle: b.dir, status: nnp ? 'created' : 'creating' } })
-      t.is(typeof a.state['ociVersion'], 'string')
-      const pid = a.state['pid']
+      t.like(state, { fds: ['seccompFd'], metadata: 'agent-metadata', state: { id: b.id, bundle: b.dir, status: nnp ? 'created' : 'creating' } })
+      t.is(typeof state['ociVersion'], 'string')
+      const pid = state['pid']
       t.true(typeof pid === 'number' && pid > 1, `pid ${String(pid)} is the host pid of the init`)
-      t.is((a.state['state'] as Obj)['pid'], pid)
+      t.is((state['state'] as Obj)['pid'], pid)
     })
   })
 }
+
+h.it('exec: the container\'s notifying filter applies to the exec\'d process, whose fd reaches the agent too', async (t) => {
+  await withDir(async (dir) => {
+    const sock = join(dir, 'agent.sock')
+    const agent = await listening(AGENT, sock, ['2'])
+    const b = h.bundle(['sleep', '1000'], (c) => {
+      c.root.readonly = false
+      c.linux['seccomp'] = notifyMkdir(sock)
+    })
+    const r = await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })
+    t.is(r.code, 0, describe(r))
+    const init = (JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { pid: number }).pid
+    const e = await h.cli(['exec', b.id, 'sh', '-c', 'mkdir /tmp/a; echo "a=$?"; mkdir /tmp/b; echo "b=$?"'])
+    t.is(e.code, 0, describe(e))
+    t.regex(e.stdout + e.stderr, /No space left on device/)
+    t.regex(e.stdout, /a=1/)
+    t.regex(e.stdout, /b=0/)
+    t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+    const a = parseAgent(await agent.done)
+    t.is(a.states.length, 2, 'one connection from the init, one from the exec')
+    const [fromInit, fromExec] = a.states.map(([s]) => s)
+    t.like(fromInit, { pid: init, state: { id: b.id, status: 'created', pid: init } })
+    t.like(fromExec, { fds: ['seccompFd'], metadata: 'agent-metadata', state: { id: b.id, status: 'running', pid: init } })
+    t.not(fromExec?.['pid'], init, 'the process state names the exec\'d process')
+    t.is(a.notifs.length, 2, JSON.stringify(a.notifs))
+  })
+})
 
 h.it('a listenerPath nobody listens on fails create naming it, leaving nothing', async (t) => {
   await withDir(async (dir) => {

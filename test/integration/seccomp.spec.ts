@@ -80,6 +80,21 @@ h.it('a rule denying mkdir makes mkdir fail with EPERM while everything else wor
   t.regex(r.stdout, /Seccomp:\s+2/, 'the process runs in seccomp filter mode')
 })
 
+h.it("an exec'd process gets the container's filter too (as runc)", async (t) => {
+  const b = h.bundle(['sleep', '1000'], (c) => {
+    c.root.readonly = false
+    c.linux['seccomp'] = denyMkdir()
+  })
+  const r = await h.cli(['run', '-d', '-b', b.dir, b.id], { timeout: 15_000 })
+  t.is(r.code, 0, describe(r))
+  const e = await h.cli(['exec', b.id, 'sh', '-c', 'mkdir /tmp/x; echo "mkdir=$?"; grep ^Seccomp: /proc/self/status'])
+  t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+  t.is(e.code, 0, describe(e))
+  t.regex(e.stdout, /mkdir=1/)
+  t.regex(e.stderr, /Operation not permitted/)
+  t.regex(e.stdout, /Seccomp:\s+2/)
+})
+
 h.it('errnoRet picks the errno', async (t) => {
   const r = await run(t, 'mkdir /tmp/x; echo "mkdir=$?"', (c) => {
     c.linux['seccomp'] = denyMkdir(28) // ENOSPC

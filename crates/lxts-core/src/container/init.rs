@@ -112,7 +112,10 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     if !process.no_new_privileges {
         // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before caps are dropped (as runc).
         let listener = match &ctx.listener {
-            Some(s) => Some(seccomp::notify::Listener::new(s.as_fd(), plan, "creating", hooks::host_pid(&ctx.proc_fd)?)),
+            Some(s) => Some(seccomp::notify::Listener::new(
+                s.as_fd(),
+                seccomp::notify::init_state(plan, "creating", hooks::host_pid(&ctx.proc_fd)?),
+            )),
             None => None,
         };
         seccomp::load_plan(plan, listener.as_ref())?;
@@ -194,7 +197,9 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     if nnp {
         // The very last step before execve: nothing of lxts runs under the filter but the
         // exec (and, with a listener, the sendmsg of its fd; status created, as for startContainer).
-        let listener = listener.as_ref().map(|(s, pid)| seccomp::notify::Listener::new(s.as_fd(), ctx.plan, "created", *pid));
+        let listener = listener
+            .as_ref()
+            .map(|(s, pid)| seccomp::notify::Listener::new(s.as_fd(), seccomp::notify::init_state(ctx.plan, "created", *pid)));
         if let Err(err) = seccomp::load_plan(ctx.plan, listener.as_ref()) {
             seccomp::fail_into(&fifo, &err)
         }

@@ -171,7 +171,7 @@ fn create(
     // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
     // The same for a notifying seccomp filter: the init sends the listener fd on it.
-    let listener = seccomp::notify::connect(plan)?;
+    let listener = seccomp::notify::connect(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,

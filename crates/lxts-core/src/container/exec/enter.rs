@@ -10,14 +10,16 @@
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
 //! exec succeeded and a JSON line means it failed. With `process.terminal` the
 //! console socket is connected before any join and the child sends the pty
-//! master of a pty from the container's devpts on it.
+//! master of a pty from the container's devpts on it. The container's
+//! `linux.seccomp` is loaded into the process as into the init (as runc), and a
+//! notifying one sends its listener fd the same way (status from `ociState`).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use serde::Deserialize;
 
-use super::super::{monitor, spawn, sync, sys, write_report};
-use crate::plan::Process;
+use super::super::{monitor, seccomp, spawn, sync, sys, write_report};
+use crate::plan::{Process, Seccomp};
 use crate::{Code, Error, Result};
 
 /// `CGROUP2_SUPER_MAGIC` from `<linux/magic.h>`.
@@ -47,6 +49,12 @@ pub struct ExecPlan {
     /// The pty's initial size (`process.consoleSize`), set before the process execs.
     #[serde(default)]
     pub console_size: Option<ConsoleSize>,
+    /// The container's `linux.seccomp` (from its saved config), loaded into the process too.
+    #[serde(default)]
+    pub seccomp: Option<Seccomp>,
+    /// The container's OCI state, sent to a seccomp listener with its fd.
+    #[serde(default)]
+    pub oci_state: Option<serde_json::Value>,
 }
 
 /// `process.consoleSize`.
@@ -188,6 +196,9 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     let sets = super::super::caps::Sets::from_config(plan.process.capabilities.as_ref())?;
+    if let Some(s) = &plan.seccomp {
+        seccomp::compile(s, seccomp::Arch::native())?;
+    }
     let proc_fd = sys::open_host_proc()?;
     // The pidfd first, then the start time: a match proves the pidfd names the init.
     let pidfd = pidfd_open(plan.pid)?;
@@ -199,6 +210,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     let cg = open_cgroups(&plan.cgroups)?;
     // Connected while the path is the caller's, before any join; the child sends the pty master on it.
     let console = plan.console_socket.as_deref().map(super::super::tty::connect).transpose()?;
+    // The same for a notifying seccomp filter: the child sends the listener fd on it.
+    let listener = seccomp::notify::connect(plan.seccomp.as_ref())?;
     // Non-dumpable until the child's execve (which resets it).
     // SAFETY: prctl with integer arguments.
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
@@ -227,6 +240,11 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                 preserve_fds: plan.preserve_fds,
                 detach: plan.detach,
                 console,
+                seccomp: plan.seccomp.as_ref().map(|s| super::process::Filter {
+                    profile: s,
+                    listener,
+                    state: plan.oci_state.clone().unwrap_or_default(),
+                }),
             })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
@@ -234,6 +252,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     drop(child_end);
     // The child holds the only other copy: the receiver sees EOF once it execs.
     drop(console);
+    drop(listener);
     let res = (|| {
         for (fd, shown) in &cg.procs {
             write_pid(fd, shown, pid)?;

@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
-use super::super::{caps, fds, monitor, sync, sys, tty, user};
-use crate::plan::Process;
+use super::super::{caps, fds, hooks, monitor, seccomp, sync, sys, tty, user};
+use crate::plan::{Process, Seccomp};
 use crate::{Code, Error, Result};
 
 /// What the child inherits from the helper.
@@ -23,6 +23,16 @@ pub struct ProcessCtx<'a> {
     pub detach: bool,
     /// `process.terminal`: the connected console socket (close-on-exec).
     pub console: Option<Console>,
+    /// The container's `linux.seccomp`.
+    pub seccomp: Option<Filter<'a>>,
+}
+
+/// The container's seccomp profile and, when it notifies, the connected listener socket
+/// (close-on-exec) and the container's OCI state to send with the fd.
+pub struct Filter<'a> {
+    pub profile: &'a Seccomp,
+    pub listener: Option<OwnedFd>,
+    pub state: serde_json::Value,
 }
 
 /// Where the pty master goes, and the pty's initial size (cols, rows).
@@ -42,9 +52,13 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
     let min = fds::PRESERVE_SOURCE + ctx.preserve_fds as RawFd;
     let raised = fds::raise(ctx.sync, min).and_then(|sync| {
         let console = ctx.console.map(|c| fds::raise(c.socket, min).map(|socket| Console { socket, size: c.size })).transpose()?;
-        Ok((sync, console))
+        let seccomp = ctx
+            .seccomp
+            .map(|f| Ok::<_, Error>(Filter { listener: f.listener.map(|s| fds::raise(s, min)).transpose()?, ..f }))
+            .transpose()?;
+        Ok((sync, console, seccomp))
     });
-    let (sync, console) = match raised {
+    let (sync, console, seccomp) = match raised {
         Ok(r) => r,
         // SAFETY: _exit skips the helper's destructors.
         Err(_) => unsafe { libc::_exit(1) },
@@ -57,6 +71,7 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         preserve_fds: ctx.preserve_fds,
         detach: ctx.detach,
         console,
+        seccomp,
     };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
@@ -75,6 +90,7 @@ struct SetupCtx<'a> {
     preserve_fds: u32,
     detach: bool,
     console: Option<Console>,
+    seccomp: Option<Filter<'a>>,
 }
 
 /// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
@@ -131,6 +147,10 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     if let Some(c) = &ctx.console {
         terminal(c, process.user.uid)?;
     }
+    if !process.no_new_privileges {
+        // As in the init: without no_new_privs the load needs CAP_SYS_ADMIN, before caps drop.
+        load_filter(ctx)?;
+    }
     caps::drop_bounding(ctx.caps.bounding)?;
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
@@ -138,7 +158,24 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
     }
     fds::prepare(ctx.preserve_fds)?;
+    if process.no_new_privileges {
+        // The last step before execve, as in the init.
+        load_filter(ctx)?;
+    }
     Ok(e)
+}
+
+/// Load the container's filter; a listener gets the fd at once (status from the container's state).
+fn load_filter(ctx: &SetupCtx<'_>) -> Result<()> {
+    let Some(f) = &ctx.seccomp else { return Ok(()) };
+    let listener = match &f.listener {
+        Some(s) => {
+            let state = seccomp::notify::process_state(f.profile, f.state.clone(), hooks::host_pid(&ctx.proc_fd)?);
+            Some(seccomp::notify::Listener::new(s.as_fd(), state))
+        }
+        None => None,
+    };
+    seccomp::load_profile(Some(f.profile), listener.as_ref())
 }
 
 /// `execve`; returns only on failure, with the error and exit status (127/126).

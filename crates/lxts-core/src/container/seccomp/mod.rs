@@ -397,7 +397,12 @@ pub fn load(f: &Filter) -> Result<Option<OwnedFd>> {
 /// before `clone3`, so only the load can fail here). With a listener, the fd goes to it at
 /// once (`status` is the container's status in the state sent along).
 pub fn load_plan(plan: &crate::plan::Plan, listener: Option<&notify::Listener>) -> Result<()> {
-    let Some(s) = plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) else { return Ok(()) };
+    load_profile(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()), listener)
+}
+
+/// [`load_plan`] for a profile (the container's, for `exec`).
+pub fn load_profile(s: Option<&Seccomp>, listener: Option<&notify::Listener>) -> Result<()> {
+    let Some(s) = s else { return Ok(()) };
     let filter = compile(s, Arch::native())?;
     let fd = load(&filter)?;
     match (fd, listener) {

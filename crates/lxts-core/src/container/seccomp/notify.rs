@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 
 use super::super::{console, hooks, sys};
-use crate::plan::Plan;
+use crate::plan::{Plan, Seccomp};
 use crate::{Code, Error, Result};
 
 /// The syscall the init hands the fd over with, after the filter is loaded.
@@ -25,9 +25,9 @@ const FIELD: &str = "linux.seccomp.listenerPath";
 /// The runtime-spec version the container process state follows (`SPEC_VERSION` of `lxts features`).
 const SPEC_VERSION: &str = "1.2.0";
 
-/// Connect to the plan's `listenerPath` when its filter notifies (else `None`).
-pub fn connect(plan: &Plan) -> Result<Option<OwnedFd>> {
-    let Some(s) = plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) else { return Ok(None) };
+/// Connect to `listenerPath` when the profile notifies (else `None`).
+pub fn connect(s: Option<&Seccomp>) -> Result<Option<OwnedFd>> {
+    let Some(s) = s else { return Ok(None) };
     if !super::uses_notify(s) {
         return Ok(None);
     }
@@ -57,9 +57,9 @@ pub struct Listener<'a> {
 }
 
 impl<'a> Listener<'a> {
-    /// Prepare the payload now: after the load, only `sendmsg` may run.
-    pub fn new(socket: BorrowedFd<'a>, plan: &Plan, status: &str, pid: i32) -> Listener<'a> {
-        Listener { socket, state: process_state(plan, status, pid) }
+    /// The payload ([`process_state`]) is made before the load: after it, only `sendmsg` may run.
+    pub fn new(socket: BorrowedFd<'a>, state: Vec<u8>) -> Listener<'a> {
+        Listener { socket, state }
     }
 
     /// Send `fd` with the state (`SCM_RIGHTS`, first message), then shut the connection down.
@@ -71,16 +71,21 @@ impl<'a> Listener<'a> {
     }
 }
 
-/// The runtime-spec "container process state": `fds` names the one fd sent, `pid` and
-/// `state.pid` are the host pid of the process that loaded the filter.
-pub fn process_state(plan: &Plan, status: &str, pid: i32) -> Vec<u8> {
-    let state: serde_json::Value = serde_json::from_slice(&hooks::state_json(plan, status, pid)).unwrap_or_default();
+/// The runtime-spec "container process state": `fds` names the one fd sent, `pid` is the host
+/// pid of the process that loaded the filter, `state` the container's OCI state.
+pub fn process_state(s: &Seccomp, state: serde_json::Value, pid: i32) -> Vec<u8> {
     let mut v = serde_json::json!({ "ociVersion": SPEC_VERSION, "fds": ["seccompFd"], "pid": pid, "state": state });
-    let metadata = plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()).and_then(|s| s.listener_metadata.as_deref());
-    if let Some(m) = metadata.filter(|m| !m.is_empty()) {
+    if let Some(m) = s.listener_metadata.as_deref().filter(|m| !m.is_empty()) {
         v["metadata"] = serde_json::json!(m);
     }
     v.to_string().into_bytes()
+}
+
+/// The init's process state: the container's state with `status`, the init's host pid.
+pub fn init_state(plan: &Plan, status: &str, pid: i32) -> Vec<u8> {
+    let state: serde_json::Value = serde_json::from_slice(&hooks::state_json(plan, status, pid)).unwrap_or_default();
+    let s = plan.config.linux.as_ref().and_then(|l| l.seccomp.clone()).unwrap_or_default();
+    process_state(&s, state, pid)
 }
 
 /// `sendmsg` with `fd` in `SCM_RIGHTS` and `data` as the payload; no allocation (the filter

@@ -251,7 +251,7 @@ fn the_process_state_names_the_fd_and_carries_the_metadata() {
     .unwrap();
     let seccomp = Seccomp { listener_metadata: Some("MKNOD=/dev/null".into()), ..notify_profile() };
     plan.config.linux = Some(serde_json::from_value(serde_json::json!({ "seccomp": seccomp })).unwrap());
-    let v: serde_json::Value = serde_json::from_slice(&notify::process_state(&plan, "creating", 4422)).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&notify::init_state(&plan, "creating", 4422)).unwrap();
     assert_eq!(
         v,
         serde_json::json!({
