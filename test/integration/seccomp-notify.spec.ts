@@ -4,7 +4,8 @@
  * "container process state", to the agent at linux.seccomp.listenerPath. The agent here is a
  * small python program (Node cannot receive SCM_RIGHTS): it answers the first notified mkdir
  * with ENOSPC and lets the next one run (SECCOMP_USER_NOTIF_FLAG_CONTINUE); the container's
- * output shows both answers took effect. An agent nobody runs fails create with nothing left.
+ * output shows both answers took effect, for `run` (both load points) and `exec`. An agent
+ * nobody runs fails create with nothing left; one that hung up fails the hand-over.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +14,7 @@ import test from 'ava'
 import { cgroupDirsOf, processesOf } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
-import { listening, type PyResult } from '../helpers/pty.js'
+import { listening, startPython, type PyResult } from '../helpers/pty.js'
 
 const h = harness(test)
 
@@ -165,6 +166,43 @@ h.it('a listenerPath nobody listens on fails create naming it, leaving nothing',
       t.false(existsSync(join(h.root(), b.id)), 'no state dir')
       t.deepEqual(cgroupDirsOf(b.id), [], 'no cgroup')
       t.deepEqual(processesOf(b.id), [], 'no process')
+    }
+  })
+})
+
+/** Accepts connections and hangs each up at once, printing "HUNGUP" per connection. */
+const HANGUP = `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(4)
+print("LISTENING", flush=True)
+while True:
+    c, _ = s.accept(); c.shutdown(socket.SHUT_RDWR); c.close(); print("HUNGUP", flush=True)
+`
+
+h.it('noNewPrivileges: the fd goes at start, so an agent that hung up after create fails start naming listenerPath', async (t) => {
+  await withDir(async (dir) => {
+    const sock = join(dir, 'agent.sock')
+    let hung = (): void => {}
+    const hungUp = new Promise<void>((r) => (hung = r))
+    let ready = (): void => {}
+    const listens = new Promise<void>((r) => (ready = r))
+    const agent = startPython(['-c', HANGUP, sock], 60_000, (out) => {
+      if (out.includes('LISTENING')) ready()
+      if (out.includes('HUNGUP')) hung()
+    })
+    try {
+      await Promise.race([listens, agent.done])
+      const b = h.bundle(['true'], (c) => (c.linux['seccomp'] = notifyMkdir(sock)))
+      const c = await h.cli(['create', '-b', b.dir, b.id])
+      t.is(c.code, 0, describe(c))
+      await hungUp
+      const s = await h.cli(['start', b.id])
+      t.not(s.code, 0, describe(s))
+      t.regex(s.stderr, /linux\.seccomp\.listenerPath: send the seccomp fd/)
+      t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+    } finally {
+      await agent.stop()
     }
   })
 })
