@@ -92,18 +92,22 @@ function parseAgent(r: PyResult): { states: [Obj, number][]; notifs: [number, st
   return { states, notifs }
 }
 
-for (const nnp of [true, false]) {
-  h.it(`noNewPrivileges ${String(nnp)}: the agent gets the fd and the state, and its answers take effect`, async (t) => {
+for (const [nnp, init] of [[true, false], [false, false], [true, true]] as const) {
+  h.it(`noNewPrivileges ${String(nnp)}${init ? ', --init' : ''}: the agent gets the fd and the state, and its answers take effect`, async (t) => {
     await withDir(async (dir) => {
       const sock = join(dir, 'agent.sock')
       const agent = await listening(AGENT, sock)
-      const b = h.bundle(['sh', '-c', 'mkdir /tmp/a; echo "a=$?"; mkdir /tmp/b; echo "b=$?"; ls -d /tmp/b; grep ^Seccomp: /proc/self/status'], (c) => {
+      const script = 'mkdir /tmp/a; echo "a=$?"; mkdir /tmp/b; echo "b=$?"; ls -d /tmp/b; grep ^Seccomp: /proc/self/status; echo "pid1 fds:" $(ls /proc/1/fd); echo "own fds:" $(ls /proc/self/fd)'
+      const b = h.bundle(['sh', '-c', script], (c) => {
         c.root.readonly = false
         c.process.noNewPrivileges = nnp
         c.linux['seccomp'] = notifyMkdir(sock)
       })
-      const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+      const r = await h.cli(['run', '--rm', ...(init ? ['--init'] : []), '-b', b.dir, b.id])
       t.is(r.code, 0, describe(r))
+      // With --init, PID 1 is lxts's reaper: stdio and its signalfd, no listener socket or notify fd.
+      if (init) t.regex(r.stdout, /^pid1 fds: 0 1 2 3$/m)
+      t.regex(r.stdout, /^own fds: 0 1 2 3$/m, 'the process has stdio (and ls its directory), neither fd of the hand-over')
       const a = parseAgent(await agent.done)
       t.is(a.states.length, 1)
       const [state, fds] = a.states[0] ?? [{}, 0]
