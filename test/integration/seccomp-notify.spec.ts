@@ -118,7 +118,7 @@ for (const [nnp, init] of [[true, false], [false, false], [true, true]] as const
       t.regex(r.stdout, /Seccomp:\s+2/)
       t.is(fds, 1)
       t.is(a.notifs.length, 2, JSON.stringify(a.notifs))
-      for (const [nr] of a.notifs) t.true(MKDIR.includes(nr), `notified syscall ${nr} is mkdir or mkdirat`)
+      if (process.arch === 'x64') for (const [nr] of a.notifs) t.true(MKDIR.includes(nr), `notified syscall ${nr} is mkdir or mkdirat`)
       t.like(state, { fds: ['seccompFd'], metadata: 'agent-metadata', state: { id: b.id, bundle: b.dir, status: nnp ? 'created' : 'creating' } })
       t.is(typeof state['ociVersion'], 'string')
       const pid = state['pid']

@@ -178,10 +178,12 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     drop(ctx.fifo);
     drop(ctx.proc_fd);
     let n = ctx.plan.preserve_fds;
-    let raised = fds::raise(fifo, fds::PRESERVE_SOURCE + n as RawFd)
-        .and_then(|f| Ok((f, listener.map(|(s, pid)| fds::raise(s, fds::PRESERVE_SOURCE + n as RawFd).map(|s| (s, pid))).transpose()?)));
-    let (fifo, listener) = match raised {
-        Ok(r) => r,
+    let fifo = match fds::raise(fifo, fds::PRESERVE_SOURCE + n as RawFd) {
+        Ok(f) => f,
+        Err(_) => die(1),
+    };
+    let listener = match listener.map(|(s, pid)| fds::raise(s, fds::PRESERVE_SOURCE + n as RawFd).map(|s| (s, pid))).transpose() {
+        Ok(l) => l,
         Err(_) => die(1),
     };
     if fds::prepare(n).is_err() {
