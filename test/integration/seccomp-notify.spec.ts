@@ -20,14 +20,16 @@ const h = harness(test)
 
 /**
  * A seccomp agent: accepts argv[2] (default 1) connections, each carrying the state JSON and one
- * fd (SCM_RIGHTS): prints "STATE <json> FDS <n>" per connection. Answers notifications on every
- * fd (seccomp_notif is 80 bytes, the response 24) until each one's filter users are gone
- * (POLLHUP): the first with -ENOSPC, the rest with FLAG_CONTINUE; prints "NOTIF <nr> <answer>".
+ * fd (SCM_RIGHTS), read to EOF: prints "STATE <json> FDS <n>" per connection. Answers
+ * notifications on every fd (seccomp_notif is 80 bytes, the response 24) until each one's filter
+ * users are gone (POLLHUP): the first with -ENOSPC (all with FLAG_CONTINUE when argv[3] is
+ * "continue"), the rest with FLAG_CONTINUE; prints "NOTIF <nr> <answer>".
  */
 const AGENT = `
 import socket, sys, fcntl, struct, json, select
 RECV, SEND, CONTINUE, ENOSPC = 0xc0502100, 0xc0182101, 1, 28
 want = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+deny_first = len(sys.argv) < 4 or sys.argv[3] != "continue"
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(4)
 print("LISTENING", flush=True)
@@ -53,9 +55,10 @@ while got < want or live > 0:
             fcntl.ioctl(fd, RECV, req, True)
             nid, pid, flags, nr = struct.unpack_from("=QIIi", req, 0)
             n += 1
-            error, flags = (-ENOSPC, 0) if n == 1 else (0, CONTINUE)
+            deny = deny_first and n == 1
+            error, flags = (-ENOSPC, 0) if deny else (0, CONTINUE)
             fcntl.ioctl(fd, SEND, bytearray(struct.pack("=QqiI", nid, 0, error, flags)), True)
-            print("NOTIF", nr, "ENOSPC" if n == 1 else "CONTINUE", flush=True)
+            print("NOTIF", nr, "ENOSPC" if deny else "CONTINUE", flush=True)
         else:
             p.unregister(fd); live -= 1
             print("END", flush=True)
@@ -155,6 +158,36 @@ h.it('exec: the container\'s notifying filter applies to the exec\'d process, wh
   })
 })
 
+for (const nnp of [true, false]) {
+  h.it(`noNewPrivileges ${String(nnp)}: the syscalls lxts itself makes after the hand-over may be notified (close, write, openat, credentials, execve…)`, async (t) => {
+    // runc's "important syscalls" case: the agent has the fd before any of them, and lets them run.
+    await withDir(async (dir) => {
+      const sock = join(dir, 'agent.sock')
+      const agent = await listening(AGENT, sock, ['1', 'continue'])
+      const b = h.bundle(['sh', '-c', 'echo ran; cat /proc/self/status | grep ^Seccomp:'], (c) => {
+        c.process.noNewPrivileges = nnp
+        c.linux['seccomp'] = {
+          defaultAction: 'SCMP_ACT_ALLOW',
+          listenerPath: sock,
+          syscalls: [
+            {
+              names: ['close', 'read', 'write', 'openat', 'open', 'execve', 'fcntl', 'close_range', 'dup2', 'dup3', 'prctl', 'capset', 'setresuid', 'setresgid', 'setgroups'],
+              action: 'SCMP_ACT_NOTIFY',
+            },
+          ],
+        }
+      })
+      const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 30_000 })
+      t.is(r.code, 0, describe(r))
+      t.regex(r.stdout, /^ran$/m)
+      t.regex(r.stdout, /Seccomp:\s+2/)
+      const a = parseAgent(await agent.done)
+      t.is(a.states.length, 1)
+      t.true(a.notifs.length > 5, `the agent answered ${a.notifs.length} notifications`)
+    })
+  })
+}
+
 h.it('a listenerPath nobody listens on fails create naming it, leaving nothing', async (t) => {
   await withDir(async (dir) => {
     for (const nnp of [true, false]) {
@@ -216,6 +249,7 @@ h.it('NOTIFY misuse is refused before anything is made, naming the field', async
     [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.listenerPath/],
     [{ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/run/x.sock' }, /linux\.seccomp\.defaultAction/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.syscalls\[0\]\.names\[0\]/],
+    [{ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/x.sock', syscalls: [{ names: ['read', 'shutdown'], action: 'SCMP_ACT_NOTIFY' }] }, /linux\.seccomp\.syscalls\[0\]\.names\[1\]/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', listenerMetadata: 'x' }, /linux\.seccomp\.listenerMetadata/],
   ]
   for (const [profile, re] of cases) {

@@ -130,7 +130,7 @@ for (const [name, mutate, field] of unsupported) {
   })
 }
 
-test('seccomp notify: SCMP_ACT_NOTIFY needs an absolute listenerPath, never as default, never on sendmsg', (t) => {
+test('seccomp notify: SCMP_ACT_NOTIFY needs an absolute listenerPath, never as default, never on sendmsg/shutdown', (t) => {
   const notify = (s: Record<string, unknown>): string[] =>
     fieldsOf((c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], ...s }))
   t.deepEqual(notify({ listenerPath: '/run/agent.sock', listenerMetadata: 'opaque', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }), [])
@@ -138,6 +138,7 @@ test('seccomp notify: SCMP_ACT_NOTIFY needs an absolute listenerPath, never as d
   t.deepEqual(notify({ listenerPath: 'agent.sock' }), ['linux.seccomp.listenerPath'])
   t.deepEqual(notify({ listenerMetadata: 'x' }), ['linux.seccomp.listenerMetadata', 'linux.seccomp.listenerPath'])
   t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['read', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }), ['linux.seccomp.syscalls[0].names[1]'])
+  t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['shutdown'], action: 'SCMP_ACT_NOTIFY' }] }), ['linux.seccomp.syscalls[0].names[0]'])
   t.deepEqual(notify({ listenerPath: '/a', defaultAction: 'SCMP_ACT_NOTIFY' }), ['linux.seccomp.defaultAction'])
   // listenerPath without a NOTIFY rule is ignored (runtime-spec); sendmsg may be denied otherwise.
   t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_ERRNO' }] }), [])

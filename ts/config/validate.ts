@@ -393,8 +393,11 @@ function checkSeccomp(is: Issues, v: unknown): void {
     const names = is.strings(`${f}.names`, r['names'])
     if (names === undefined || names.length === 0) is.invalid(`${f}.names`, 'must be a non-empty array of syscall names')
     action(`${f}.action`, r['action'])
-    const send = r['action'] === 'SCMP_ACT_NOTIFY' ? (names ?? []).indexOf('sendmsg') : -1
-    if (send >= 0) is.invalid(`${f}.names[${send}]`, 'SCMP_ACT_NOTIFY cannot be used for sendmsg: the init sends the listener its fd with sendmsg after loading the filter')
+    // The init hands the notify fd over with these two right after loading the filter.
+    const send = r['action'] === 'SCMP_ACT_NOTIFY' ? (names ?? []).findIndex((n) => n === 'sendmsg' || n === 'shutdown') : -1
+    if (send >= 0) {
+      is.invalid(`${f}.names[${send}]`, `SCMP_ACT_NOTIFY cannot be used for ${names?.[send] ?? ''}: the init hands the listener its fd with sendmsg and shutdown after loading the filter`)
+    }
     if (r['errnoRet'] !== undefined && !isUint32(r['errnoRet'])) is.invalid(`${f}.errnoRet`, 'must be a non-negative integer')
     is.array(`${f}.args`, r['args'])?.forEach((a, j) => {
       const af = `${f}.args[${j}]`

@@ -278,7 +278,7 @@ fn flags(s: &Seccomp, notify: bool) -> Result<u32> {
 }
 
 /// The listener rules of runtime-spec and runc: NOTIFY needs `listenerPath`, never as the
-/// default action, and never on the syscall that hands the listener fd over.
+/// default action, and never on the syscalls that hand the listener fd over.
 fn check_notify(s: &Seccomp, notify: bool) -> Result<()> {
     let path = s.listener_path.as_deref().filter(|p| !p.is_empty());
     if s.listener_metadata.as_deref().is_some_and(|m| !m.is_empty()) && path.is_none() {
@@ -303,10 +303,10 @@ fn check_notify(s: &Seccomp, notify: bool) -> Result<()> {
         if sc.action != "SCMP_ACT_NOTIFY" {
             continue;
         }
-        if let Some(j) = sc.names.iter().position(|n| n == notify::SEND_SYSCALL) {
+        if let Some((j, name)) = sc.names.iter().enumerate().find(|(_, n)| notify::HANDOVER_SYSCALLS.contains(&n.as_str())) {
             return Err(invalid(
                 format!("linux.seccomp.syscalls[{i}].names[{j}]"),
-                "SCMP_ACT_NOTIFY cannot be used for sendmsg: the init sends the listener its fd with sendmsg right after loading the filter",
+                format!("SCMP_ACT_NOTIFY cannot be used for {name}: the init hands the listener its fd with sendmsg and shutdown right after loading the filter"),
             ));
         }
     }

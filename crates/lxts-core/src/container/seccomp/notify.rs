@@ -5,9 +5,10 @@
 //! The helper connects to `listenerPath` before it clones, in the caller's namespaces (a host
 //! path, like the console socket), so an unreachable agent fails `create` before anything of
 //! the container exists. The init inherits the connected socket (close-on-exec), prepares the
-//! state JSON, loads the filter where it always does, and sends the fd right away with one
-//! `sendmsg` (`SCM_RIGHTS`): nothing else runs between the load and the hand-over, which is why
-//! `sendmsg` itself may not be notified. Then the connection is shut down and both fds closed.
+//! state JSON, loads the filter where it always does, sends the fd right away with one
+//! `sendmsg` (`SCM_RIGHTS`) and shuts the connection down, so an agent reading to EOF has the
+//! fd before anything else runs: those two syscalls may not be notified (the agent could not
+//! answer yet), every later one may (closing both fds, `execve`…).
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
@@ -17,8 +18,8 @@ use super::super::{console, hooks, sys};
 use crate::plan::{Plan, Seccomp};
 use crate::{Code, Error, Result};
 
-/// The syscall the init hands the fd over with, after the filter is loaded.
-pub const SEND_SYSCALL: &str = "sendmsg";
+/// The syscalls that hand the fd over after the filter is loaded (`SCMP_ACT_NOTIFY` refused on them).
+pub const HANDOVER_SYSCALLS: [&str; 2] = ["sendmsg", "shutdown"];
 
 const FIELD: &str = "linux.seccomp.listenerPath";
 
@@ -57,7 +58,7 @@ pub struct Listener<'a> {
 }
 
 impl<'a> Listener<'a> {
-    /// The payload ([`process_state`]) is made before the load: after it, only `sendmsg` may run.
+    /// The payload ([`process_state`]) is made before the load: after it, only the hand-over may run.
     pub fn new(socket: BorrowedFd<'a>, state: Vec<u8>) -> Listener<'a> {
         Listener { socket, state }
     }

@@ -238,6 +238,8 @@ fn notify_misuse_names_the_field() {
         .starts_with("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot"));
     let send = Seccomp { syscalls: vec![rule(&["read", "sendmsg"], "SCMP_ACT_NOTIFY", vec![])], ..notify_profile() };
     assert!(err(send).starts_with("linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
+    let eof = Seccomp { syscalls: vec![rule(&["shutdown"], "SCMP_ACT_NOTIFY", vec![])], ..notify_profile() };
+    assert!(err(eof).starts_with("linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for shutdown"));
     let meta = Seccomp { listener_path: None, listener_metadata: Some("m".into()), syscalls: vec![], ..notify_profile() };
     assert!(err(meta).starts_with("linux.seccomp.listenerMetadata: must not be set"));
 }
