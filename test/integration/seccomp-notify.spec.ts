@@ -7,6 +7,7 @@
  * output shows both answers took effect, for `run` (both load points) and `exec`. An agent
  * nobody runs fails create with nothing left; one that hung up fails the hand-over.
  */
+import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -95,8 +96,15 @@ function parseAgent(r: PyResult): { states: [Obj, number][]; notifs: [number, st
   return { states, notifs }
 }
 
-for (const [nnp, init] of [[true, false], [false, false], [true, true]] as const) {
-  h.it(`noNewPrivileges ${String(nnp)}${init ? ', --init' : ''}: the agent gets the fd and the state, and its answers take effect`, async (t) => {
+const variants = [
+  { nnp: true, init: false, userns: false },
+  { nnp: false, init: false, userns: false },
+  { nnp: true, init: true, userns: false },
+  { nnp: false, init: false, userns: true },
+]
+for (const { nnp, init, userns } of variants) {
+  const name = `noNewPrivileges ${String(nnp)}${init ? ', --init' : ''}${userns ? ', user namespace' : ''}`
+  h.it(`${name}: the agent gets the fd and the state, and its answers take effect`, async (t) => {
     await withDir(async (dir) => {
       const sock = join(dir, 'agent.sock')
       const agent = await listening(AGENT, sock)
@@ -105,7 +113,13 @@ for (const [nnp, init] of [[true, false], [false, false], [true, true]] as const
         c.root.readonly = false
         c.process.noNewPrivileges = nnp
         c.linux['seccomp'] = notifyMkdir(sock)
+        if (userns) {
+          c.linux.namespaces.push({ type: 'user' })
+          c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+          c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+        }
       })
+      if (userns) execFileSync('chown', ['-R', '-h', '100000:100000', b.rootfs])
       const r = await h.cli(['run', '--rm', ...(init ? ['--init'] : []), '-b', b.dir, b.id])
       t.is(r.code, 0, describe(r))
       // With --init, PID 1 is lxts's reaper: stdio and its signalfd, no listener socket or notify fd.
