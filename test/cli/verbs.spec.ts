@@ -72,7 +72,7 @@ test('features: the runtime-spec shape engines read, true to what is implemented
   t.false(FEATURES.linux.mountExtensions.idmap.enabled, 'containerd must not enable user namespaces through idmap')
   t.false(FEATURES.mountOptions.includes('rro'), 'no recursive read-only until mount_setattr is used')
   t.true(FEATURES.linux.seccomp.enabled)
-  t.false(FEATURES.linux.seccomp.actions?.includes('SCMP_ACT_NOTIFY') ?? true, 'no seccomp user notification')
+  t.true(FEATURES.linux.seccomp.actions?.includes('SCMP_ACT_NOTIFY'), 'seccomp user notification (listenerPath)')
   t.is(FEATURES.annotations['org.lxts.version'], '0.1.0')
   t.deepEqual(r.calls, [])
 })

@@ -137,7 +137,6 @@ test('all issues are collected, not just the first', (t) => {
 })
 
 const unsupported: [string, (c: any) => void, string][] = [
-  ['seccomp notify', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/s.sock' }), 'linux.seccomp.listenerPath'],
   ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
@@ -153,6 +152,20 @@ for (const [name, mutate, field] of unsupported) {
     t.is(e?.field, field)
   })
 }
+
+test('seccomp notify: SCMP_ACT_NOTIFY needs an absolute listenerPath, never as default, never on sendmsg/shutdown', (t) => {
+  const notify = (s: Record<string, unknown>): string[] =>
+    fieldsOf((c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_NOTIFY' }], ...s }))
+  t.deepEqual(notify({ listenerPath: '/run/agent.sock', listenerMetadata: 'opaque', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] }), [])
+  t.deepEqual(notify({}), ['linux.seccomp.listenerPath'])
+  t.deepEqual(notify({ listenerPath: 'agent.sock' }), ['linux.seccomp.listenerPath'])
+  t.deepEqual(notify({ listenerMetadata: 'x' }), ['linux.seccomp.listenerMetadata', 'linux.seccomp.listenerPath'])
+  t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['read', 'sendmsg'], action: 'SCMP_ACT_NOTIFY' }] }), ['linux.seccomp.syscalls[0].names[1]'])
+  t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['shutdown'], action: 'SCMP_ACT_NOTIFY' }] }), ['linux.seccomp.syscalls[0].names[0]'])
+  t.deepEqual(notify({ listenerPath: '/a', defaultAction: 'SCMP_ACT_NOTIFY' }), ['linux.seccomp.defaultAction'])
+  // listenerPath without a NOTIFY rule is ignored (runtime-spec); sendmsg may be denied otherwise.
+  t.deepEqual(notify({ listenerPath: '/a', syscalls: [{ names: ['sendmsg'], action: 'SCMP_ACT_ERRNO' }] }), [])
+})
 
 test('empty unsupported sections and the default device rule are accepted', (t) => {
   t.deepEqual(fieldsOf((c) => ((c.hooks = { prestart: [] }), (c.linux.resources.memory = {}))), [])

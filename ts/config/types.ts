@@ -119,11 +119,13 @@ export interface OciResources {
   unified?: Record<string, string>
 }
 
-/** `linux.seccomp` (not applied yet; refused when present). */
+/** `linux.seccomp` (compiled and loaded by the helper; `listenerPath` gets the SCMP_ACT_NOTIFY fd). */
 export interface OciSeccomp {
   defaultAction: string
   architectures?: string[]
   flags?: string[]
+  listenerPath?: string
+  listenerMetadata?: string
   syscalls?: unknown[]
   [key: string]: unknown
 }

@@ -376,7 +376,7 @@ function checkHooks(is: Issues, v: unknown): void {
 
 const SECCOMP_ACTIONS = ['SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_NOTIFY']
 const SECCOMP_OPS = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']
-const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']
+const SECCOMP_FLAGS = ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']
 
 /** The shape of `linux.seccomp`; syscall names and architectures are checked by the compiler in the helper. */
 function checkSeccomp(is: Issues, v: unknown): void {
@@ -384,21 +384,27 @@ function checkSeccomp(is: Issues, v: unknown): void {
   if (s === undefined) return
   const action = (f: string, a: unknown): void => {
     if (typeof a !== 'string' || !SECCOMP_ACTIONS.includes(a)) is.invalid(f, `unknown seccomp action ${JSON.stringify(a)}`)
-    else if (a === 'SCMP_ACT_NOTIFY') is.unsupported(f, 'SCMP_ACT_NOTIFY (seccomp user notification) is not supported by lxts')
   }
   action('linux.seccomp.defaultAction', s['defaultAction'])
+  // As runc: the init would wait on its own notifications before the listener has the fd.
+  if (s['defaultAction'] === 'SCMP_ACT_NOTIFY') is.invalid('linux.seccomp.defaultAction', 'SCMP_ACT_NOTIFY cannot be the default action')
   if (s['defaultErrnoRet'] !== undefined && !isUint32(s['defaultErrnoRet'])) is.invalid('linux.seccomp.defaultErrnoRet', 'must be a non-negative integer')
   is.strings('linux.seccomp.architectures', s['architectures'])
   is.strings('linux.seccomp.flags', s['flags'])?.forEach((fl, i) => {
     if (!SECCOMP_FLAGS.includes(fl)) is.invalid(`linux.seccomp.flags[${i}]`, `unknown seccomp flag "${fl}"`)
   })
-  if (!isEmpty(s['listenerPath'])) is.unsupported('linux.seccomp.listenerPath', 'seccomp user notification is not supported by lxts')
+  checkListener(is, s)
   is.array('linux.seccomp.syscalls', s['syscalls'])?.forEach((r, i) => {
     const f = `linux.seccomp.syscalls[${i}]`
     if (!isObj(r)) return is.invalid(f, 'must be an object')
     const names = is.strings(`${f}.names`, r['names'])
     if (names === undefined || names.length === 0) is.invalid(`${f}.names`, 'must be a non-empty array of syscall names')
     action(`${f}.action`, r['action'])
+    // The init hands the notify fd over with these two right after loading the filter.
+    const send = r['action'] === 'SCMP_ACT_NOTIFY' ? (names ?? []).findIndex((n) => n === 'sendmsg' || n === 'shutdown') : -1
+    if (send >= 0) {
+      is.invalid(`${f}.names[${send}]`, `SCMP_ACT_NOTIFY cannot be used for ${names?.[send] ?? ''}: the init hands the listener its fd with sendmsg and shutdown after loading the filter`)
+    }
     if (r['errnoRet'] !== undefined && !isUint32(r['errnoRet'])) is.invalid(`${f}.errnoRet`, 'must be a non-negative integer')
     is.array(`${f}.args`, r['args'])?.forEach((a, j) => {
       const af = `${f}.args[${j}]`
@@ -413,6 +419,22 @@ function checkSeccomp(is: Issues, v: unknown): void {
       if (typeof a['op'] !== 'string' || !SECCOMP_OPS.includes(a['op'])) is.invalid(`${af}.op`, `unknown comparison ${JSON.stringify(a['op'])}`)
     })
   })
+}
+
+/**
+ * `listenerPath`/`listenerMetadata`: the agent socket the init sends the notify fd to. Needed by
+ * any SCMP_ACT_NOTIFY rule (absolute: the helper connects from the rootfs), ignored without one.
+ */
+function checkListener(is: Issues, s: Record<string, unknown>): void {
+  const path = s['listenerPath']
+  const meta = s['listenerMetadata']
+  if (path !== undefined && typeof path !== 'string') is.invalid('linux.seccomp.listenerPath', 'must be a string')
+  if (meta !== undefined && typeof meta !== 'string') is.invalid('linux.seccomp.listenerMetadata', 'must be a string')
+  if (!isEmpty(meta) && isEmpty(path)) is.invalid('linux.seccomp.listenerMetadata', 'must not be set without linux.seccomp.listenerPath')
+  const rules = Array.isArray(s['syscalls']) ? (s['syscalls'] as unknown[]) : []
+  if (!rules.some((r) => isObj(r) && r['action'] === 'SCMP_ACT_NOTIFY')) return
+  if (isEmpty(path)) is.invalid('linux.seccomp.listenerPath', 'is required when a rule\'s action is SCMP_ACT_NOTIFY')
+  else if (typeof path === 'string' && !path.startsWith('/')) is.invalid('linux.seccomp.listenerPath', `"${path}" must be an absolute path`)
 }
 
 /** Deepest nesting a config may have (an OCI config needs about 8); deeper input would overflow the stack later. */

@@ -19,6 +19,7 @@ import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
 import { helperExecutable, type StdioSpec } from './helper.js'
+import { hookState } from './hooks.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
@@ -145,7 +146,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     throw new LxtsError('ERR_LXTS_INVALID_STATE', `cannot exec in container "${id}": it is ${status}`)
   }
   if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${id}" has no pid`)
-  const config = JSON.parse(await readFile(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess }
+  const config = JSON.parse(await readFile(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown } }
   const process_ = execProcess(config.process, p, o)
   const preserveFds = o.preserveFds ?? 0
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
@@ -171,6 +172,10 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     preserveFds,
     consoleSocket: consoleSocket ?? null,
     consoleSize: process_.terminal === true ? (process_.consoleSize ?? null) : null,
+    // The container's seccomp profile applies to exec'd processes too (as runc); a notifying
+    // one sends its fd to listenerPath with this state.
+    seccomp: config.linux?.seccomp ?? null,
+    ociState: hookState(s, status),
   }
   const receiver: ConsoleReceiver | undefined = ownSocket === undefined ? undefined : await listenConsole(ownSocket)
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']

@@ -229,6 +229,8 @@ pub struct Seccomp {
     #[serde(default)]
     pub listener_path: Option<String>,
     #[serde(default)]
+    pub listener_metadata: Option<String>,
+    #[serde(default)]
     pub syscalls: Vec<SeccompSyscall>,
 }
 

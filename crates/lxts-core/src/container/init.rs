@@ -2,7 +2,7 @@
 //! the helper's `go`, joins and sets up namespaces, the rootfs, the process
 //! attributes and credentials, reports `ready`, then blocks on `exec.fifo`.
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use super::exec::{self, Exec};
@@ -25,6 +25,8 @@ pub struct InitCtx<'a> {
     pub console: Option<OwnedFd>,
     /// The container's v1 `tasks` files, opened by the helper: the init moves itself in.
     pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
+    /// The connected `linux.seccomp.listenerPath` socket (`SCMP_ACT_NOTIFY`), close-on-exec.
+    pub listener: Option<OwnedFd>,
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -124,7 +126,14 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     let e = exec::lookup(process)?;
     if !process.no_new_privileges {
         // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before caps are dropped (as runc).
-        seccomp::load_plan(plan)?;
+        let listener = match &ctx.listener {
+            Some(s) => Some(seccomp::notify::Listener::new(
+                s.as_fd(),
+                seccomp::notify::init_state(plan, "creating", hooks::host_pid(&ctx.proc_fd)?),
+            )),
+            None => None,
+        };
+        seccomp::load_plan(plan, listener.as_ref())?;
     }
     caps::drop_bounding(ctx.caps.bounding)?;
     user::switch(&process.user)?;
@@ -168,6 +177,15 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
             Err(_) => die(1),
         },
     };
+    let nnp = ctx.plan.config.process.as_ref().is_some_and(|p| p.no_new_privileges);
+    // The filter loaded without no_new_privs already went to its listener (status creating).
+    let listener = match ctx.listener.filter(|_| nnp) {
+        None => None,
+        Some(s) => match hooks::host_pid(&ctx.proc_fd) {
+            Ok(pid) => Some((s, pid)),
+            Err(_) => die(1),
+        },
+    };
     let fifo = match exec::open_fifo(&ctx.proc_fd, &ctx.fifo) {
         Ok(f) => f,
         Err(_) => die(1),
@@ -177,6 +195,10 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
     let n = ctx.plan.preserve_fds;
     let fifo = match fds::raise(fifo, fds::PRESERVE_SOURCE + n as RawFd) {
         Ok(f) => f,
+        Err(_) => die(1),
+    };
+    let listener = match listener.map(|(s, pid)| fds::raise(s, fds::PRESERVE_SOURCE + n as RawFd).map(|s| (s, pid))).transpose() {
+        Ok(l) => l,
         Err(_) => die(1),
     };
     if fds::prepare(n).is_err() {
@@ -189,12 +211,17 @@ fn finish(ctx: InitCtx<'_>, e: Exec) -> ! {
             seccomp::fail_into(&fifo, &err)
         }
     }
-    if ctx.plan.config.process.as_ref().is_some_and(|p| p.no_new_privileges) {
-        // The very last step before execve: nothing of lxts runs under the filter but the exec.
-        if let Err(err) = seccomp::load_plan(ctx.plan) {
+    if nnp {
+        // The very last step before execve: nothing of lxts runs under the filter but the
+        // exec (and, with a listener, the sendmsg of its fd; status created, as for startContainer).
+        let listener = listener
+            .as_ref()
+            .map(|(s, pid)| seccomp::notify::Listener::new(s.as_fd(), seccomp::notify::init_state(ctx.plan, "created", *pid)));
+        if let Err(err) = seccomp::load_plan(ctx.plan, listener.as_ref()) {
             seccomp::fail_into(&fifo, &err)
         }
     }
+    drop(listener);
     if ctx.plan.init {
         super::reaper::fork_and_run(&e, fifo, ctx.plan.init_forward_to_group)
     }

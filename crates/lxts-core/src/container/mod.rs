@@ -168,6 +168,8 @@ fn create(
         .map_err(|e| e.context("root.path"))?;
     // Connected in the caller's mount namespace, before any join; the init sends the pty master on it.
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
+    // The same for a notifying seccomp filter: the init sends the listener fd on it.
+    let listener = seccomp::notify::connect(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -192,12 +194,13 @@ fn create(
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, cgroup_tasks })
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
     drop(child_end);
     drop(console);
+    drop(listener);
     drop(v1_tasks);
     let mut host_root = None;
     let res = (|| {

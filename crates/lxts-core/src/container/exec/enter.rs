@@ -11,14 +11,16 @@
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
 //! exec succeeded and a JSON line means it failed. With `process.terminal` the
 //! console socket is connected before any join and the child sends the pty
-//! master of a pty from the container's devpts on it.
+//! master of a pty from the container's devpts on it. The container's
+//! `linux.seccomp` is loaded into the process as into the init (as runc), and a
+//! notifying one sends its listener fd the same way (status from `ociState`).
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use serde::Deserialize;
 
-use super::super::{monitor, spawn, sync, sys, write_report};
-use crate::plan::Process;
+use super::super::{monitor, seccomp, spawn, sync, sys, write_report};
+use crate::plan::{Process, Seccomp};
 use crate::{Code, Error, Result};
 
 /// `CGROUP2_SUPER_MAGIC` from `<linux/magic.h>`.
@@ -48,6 +50,12 @@ pub struct ExecPlan {
     /// The pty's initial size (`process.consoleSize`), set before the process execs.
     #[serde(default)]
     pub console_size: Option<ConsoleSize>,
+    /// The container's `linux.seccomp` (from its saved config), loaded into the process too.
+    #[serde(default)]
+    pub seccomp: Option<Seccomp>,
+    /// The container's OCI state, sent to a seccomp listener with its fd.
+    #[serde(default)]
+    pub oci_state: Option<serde_json::Value>,
 }
 
 /// `process.consoleSize`.
@@ -196,6 +204,9 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         return Err(Error::new(Code::InvalidConfig, format!("process.terminal {why}")));
     }
     let sets = super::super::caps::Sets::from_config(plan.process.capabilities.as_ref())?;
+    if let Some(s) = &plan.seccomp {
+        seccomp::compile(s, seccomp::Arch::native())?;
+    }
     let proc_fd = sys::open_host_proc()?;
     // The pidfd first, then the start time: a match proves the pidfd names the init.
     let pidfd = pidfd_open(plan.pid)?;
@@ -207,6 +218,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     let cg = open_cgroups(&plan.cgroups)?;
     // Connected while the path is the caller's, before any join; the child sends the pty master on it.
     let console = plan.console_socket.as_deref().map(super::super::tty::connect).transpose()?;
+    // The same for a notifying seccomp filter: the child sends the listener fd on it.
+    let listener = seccomp::notify::connect(plan.seccomp.as_ref())?;
     // Non-dumpable until the child's execve (which resets it).
     // SAFETY: prctl with integer arguments.
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
@@ -239,6 +252,11 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                 detach: plan.detach,
                 console,
                 cgroup_tasks: cg.tasks.iter().map(|(f, shown)| (f.as_fd(), std::path::Path::new(shown.as_str()))).collect(),
+                seccomp: plan.seccomp.as_ref().map(|s| super::process::Filter {
+                    profile: s,
+                    listener,
+                    state: plan.oci_state.clone().unwrap_or_default(),
+                }),
             })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
@@ -246,6 +264,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     drop(child_end);
     // The child holds the only other copy: the receiver sees EOF once it execs.
     drop(console);
+    drop(listener);
     let res = (|| {
         if cg.v2.is_some() && !into_cgroup {
             return Err(Error::new(Code::Cgroup, "clone3 could not place the process in the container's cgroup2 directory"));

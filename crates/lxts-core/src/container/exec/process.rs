@@ -8,8 +8,8 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use super::super::{caps, fds, monitor, sync, sys, tty, user};
-use crate::plan::Process;
+use super::super::{caps, fds, hooks, monitor, seccomp, sync, sys, tty, user};
+use crate::plan::{Process, Seccomp};
 use crate::{Code, Error, Result};
 
 /// What the child inherits from the helper.
@@ -26,6 +26,16 @@ pub struct ProcessCtx<'a> {
     pub console: Option<Console>,
     /// The container's v1 `tasks` files: the process moves itself in after `go`.
     pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
+    /// The container's `linux.seccomp`.
+    pub seccomp: Option<Filter<'a>>,
+}
+
+/// The container's seccomp profile and, when it notifies, the connected listener socket
+/// (close-on-exec) and the container's OCI state to send with the fd.
+pub struct Filter<'a> {
+    pub profile: &'a Seccomp,
+    pub listener: Option<OwnedFd>,
+    pub state: serde_json::Value,
 }
 
 /// Where the pty master goes, and the pty's initial size (cols, rows).
@@ -45,9 +55,13 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
     let min = fds::PRESERVE_SOURCE + ctx.preserve_fds as RawFd;
     let raised = fds::raise(ctx.sync, min).and_then(|sync| {
         let console = ctx.console.map(|c| fds::raise(c.socket, min).map(|socket| Console { socket, size: c.size })).transpose()?;
-        Ok((sync, console))
+        let seccomp = ctx
+            .seccomp
+            .map(|f| Ok::<_, Error>(Filter { listener: f.listener.map(|s| fds::raise(s, min)).transpose()?, ..f }))
+            .transpose()?;
+        Ok((sync, console, seccomp))
     });
-    let (sync, console) = match raised {
+    let (sync, console, seccomp) = match raised {
         Ok(r) => r,
         // SAFETY: _exit skips the helper's destructors.
         Err(_) => unsafe { libc::_exit(1) },
@@ -61,6 +75,7 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         detach: ctx.detach,
         console,
         cgroup_tasks: ctx.cgroup_tasks,
+        seccomp,
     };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
@@ -80,6 +95,7 @@ struct SetupCtx<'a> {
     detach: bool,
     console: Option<Console>,
     cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
+    seccomp: Option<Filter<'a>>,
 }
 
 /// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
@@ -141,6 +157,10 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     if let Some(c) = &ctx.console {
         terminal(c, process.user.uid)?;
     }
+    if !process.no_new_privileges {
+        // As in the init: without no_new_privs the load needs CAP_SYS_ADMIN, before caps drop.
+        load_filter(ctx)?;
+    }
     caps::drop_bounding(ctx.caps.bounding)?;
     user::switch(&process.user)?;
     caps::apply(&ctx.caps)?;
@@ -148,7 +168,24 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")?;
     }
     fds::prepare(ctx.preserve_fds)?;
+    if process.no_new_privileges {
+        // The last step before execve, as in the init.
+        load_filter(ctx)?;
+    }
     Ok(e)
+}
+
+/// Load the container's filter; a listener gets the fd at once (status from the container's state).
+fn load_filter(ctx: &SetupCtx<'_>) -> Result<()> {
+    let Some(f) = &ctx.seccomp else { return Ok(()) };
+    let listener = match &f.listener {
+        Some(s) => {
+            let state = seccomp::notify::process_state(f.profile, f.state.clone(), hooks::host_pid(&ctx.proc_fd)?);
+            Some(seccomp::notify::Listener::new(s.as_fd(), state))
+        }
+        None => None,
+    };
+    seccomp::load_profile(Some(f.profile), listener.as_ref())
 }
 
 /// `execve`; returns only on failure, with the error and exit status (127/126).

@@ -14,9 +14,15 @@
 //! ```
 //! A name unknown on an architecture is skipped there (as libseccomp does); a name
 //! unknown on every architecture is an error naming its field.
+//!
+//! `SCMP_ACT_NOTIFY` loads the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER`; the fd the
+//! kernel returns goes to `linux.seccomp.listenerPath` (see [`notify`]).
 
 mod bpf;
+pub mod notify;
 mod table;
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -28,6 +34,7 @@ const RET_KILL_PROCESS: u32 = 0x8000_0000;
 const RET_KILL_THREAD: u32 = 0x0000_0000;
 const RET_TRAP: u32 = 0x0003_0000;
 const RET_ERRNO: u32 = 0x0005_0000;
+const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 const RET_LOG: u32 = 0x7ffc_0000;
 const RET_ALLOW: u32 = 0x7fff_0000;
@@ -36,6 +43,13 @@ const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+const FLAG_TSYNC: u32 = 1;
+const FLAG_LOG: u32 = 2;
+const FLAG_SPEC_ALLOW: u32 = 4;
+const FLAG_NEW_LISTENER: u32 = 8;
+const FLAG_TSYNC_ESRCH: u32 = 16;
+const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 const OFF_NR: u32 = 0;
 const OFF_ARCH: u32 = 4;
@@ -97,12 +111,7 @@ fn action(field: &str, name: &str, errno: Option<u32>) -> Result<u32> {
         "SCMP_ACT_TRACE" => RET_TRACE | data,
         "SCMP_ACT_ALLOW" => RET_ALLOW,
         "SCMP_ACT_LOG" => RET_LOG,
-        "SCMP_ACT_NOTIFY" => {
-            return Err(Error::new(
-                Code::InvalidConfig,
-                format!("{field}: SCMP_ACT_NOTIFY (seccomp user notification) is not supported by lxts"),
-            ))
-        }
+        "SCMP_ACT_NOTIFY" => RET_USER_NOTIF,
         other => return Err(invalid(field.to_string(), format!("unknown seccomp action {other:?}"))),
     })
 }
@@ -243,24 +252,76 @@ fn arches(s: &Seccomp, native: Arch) -> Result<Vec<Arch>> {
     Ok(out)
 }
 
-fn flags(s: &Seccomp) -> Result<u32> {
+fn flags(s: &Seccomp, notify: bool) -> Result<u32> {
     let mut f = 0;
     for (i, name) in s.flags.iter().enumerate() {
         f |= match name.as_str() {
-            "SECCOMP_FILTER_FLAG_TSYNC" => 1,
-            "SECCOMP_FILTER_FLAG_LOG" => 2,
-            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => 4,
+            "SECCOMP_FILTER_FLAG_TSYNC" => FLAG_TSYNC,
+            "SECCOMP_FILTER_FLAG_LOG" => FLAG_LOG,
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => FLAG_SPEC_ALLOW,
+            // Acts on notifications only; the kernel refuses it without a listener, so
+            // without SCMP_ACT_NOTIFY it is dropped (as libseccomp does).
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" if notify => FLAG_WAIT_KILLABLE_RECV,
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => 0,
             n => return Err(invalid(format!("linux.seccomp.flags[{i}]"), format!("unknown flag {n:?}"))),
         };
+    }
+    if notify {
+        f |= FLAG_NEW_LISTENER;
+        // TSYNC's error return would be ambiguous with the listener fd: the kernel wants
+        // TSYNC_ESRCH with both (libseccomp adds it the same way).
+        if f & FLAG_TSYNC != 0 {
+            f |= FLAG_TSYNC_ESRCH;
+        }
     }
     Ok(f)
 }
 
+/// The listener rules of runtime-spec and runc: NOTIFY needs `listenerPath`, never as the
+/// default action, and never on the syscalls that hand the listener fd over.
+fn check_notify(s: &Seccomp, notify: bool) -> Result<()> {
+    let path = s.listener_path.as_deref().filter(|p| !p.is_empty());
+    if s.listener_metadata.as_deref().is_some_and(|m| !m.is_empty()) && path.is_none() {
+        return Err(invalid("linux.seccomp.listenerMetadata".into(), "must not be set without linux.seccomp.listenerPath"));
+    }
+    if s.default_action == "SCMP_ACT_NOTIFY" {
+        return Err(invalid(
+            "linux.seccomp.defaultAction".into(),
+            "SCMP_ACT_NOTIFY cannot be the default action: the init would wait for a listener that does not have the fd yet (as runc)",
+        ));
+    }
+    match path {
+        None if notify => {
+            return Err(invalid("linux.seccomp.listenerPath".into(), "is required when a rule's action is SCMP_ACT_NOTIFY"));
+        }
+        Some(p) if notify && !p.starts_with('/') => {
+            return Err(invalid("linux.seccomp.listenerPath".into(), format!("{p:?} must be an absolute path")));
+        }
+        _ => {}
+    }
+    for (i, sc) in s.syscalls.iter().enumerate() {
+        if sc.action != "SCMP_ACT_NOTIFY" {
+            continue;
+        }
+        if let Some((j, name)) = sc.names.iter().enumerate().find(|(_, n)| notify::HANDOVER_SYSCALLS.contains(&n.as_str())) {
+            return Err(invalid(
+                format!("linux.seccomp.syscalls[{i}].names[{j}]"),
+                format!("SCMP_ACT_NOTIFY cannot be used for {name}: the init hands the listener its fd with sendmsg and shutdown right after loading the filter"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether any rule's action is `SCMP_ACT_NOTIFY` (the filter then has a listener).
+pub fn uses_notify(s: &Seccomp) -> bool {
+    s.syscalls.iter().any(|r| r.action == "SCMP_ACT_NOTIFY")
+}
+
 /// Compile `s` for the given native architecture.
 pub fn compile(s: &Seccomp, native: Arch) -> Result<Filter> {
-    if s.listener_path.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(Error::new(Code::InvalidConfig, "linux.seccomp.listenerPath: seccomp user notification is not supported by lxts"));
-    }
+    let notify = uses_notify(s);
+    check_notify(s, notify)?;
     let default = action("linux.seccomp.defaultAction", &s.default_action, s.default_errno_ret)?;
     let arches = arches(s, native)?;
     // Resolve every rule once per architecture, checking names and actions.
@@ -278,7 +339,7 @@ pub fn compile(s: &Seccomp, native: Arch) -> Result<Filter> {
             }
         }
     }
-    let flags = flags(s)?;
+    let flags = flags(s, notify)?;
     let mut a = Asm::default();
     let labels: Vec<usize> = arches.iter().map(|_| a.label()).collect();
     a.ld(OFF_ARCH);
@@ -317,8 +378,9 @@ pub fn compile(s: &Seccomp, native: Arch) -> Result<Filter> {
     Ok(Filter { prog: a.finish()?, flags })
 }
 
-/// Load `f` into the calling thread (and with TSYNC, all threads).
-pub fn load(f: &Filter) -> Result<()> {
+/// Load `f` into the calling thread (and with TSYNC, all threads). With
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` the kernel returns the listener fd (close-on-exec).
+pub fn load(f: &Filter) -> Result<Option<OwnedFd>> {
     let prog = libc::sock_fprog { len: f.prog.len() as u16, filter: f.prog.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points at `f.prog`, which outlives the call; the kernel copies it.
     let r = unsafe {
@@ -327,15 +389,26 @@ pub fn load(f: &Filter) -> Result<()> {
     if r < 0 {
         return Err(Error::sys(Code::Process, "seccomp", None, Errno::last()).context("load linux.seccomp"));
     }
-    Ok(())
+    // SAFETY: with NEW_LISTENER a successful seccomp(2) returns a new fd that we own.
+    Ok((f.flags & FLAG_NEW_LISTENER != 0).then(|| unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
 }
 
 /// Compile and load the plan's `linux.seccomp`, if any (it was compiled once already
-/// before `clone3`, so only the load can fail here).
-pub fn load_plan(plan: &crate::plan::Plan) -> Result<()> {
-    match plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-        Some(s) => load(&compile(s, Arch::native())?),
-        None => Ok(()),
+/// before `clone3`, so only the load can fail here). With a listener, the fd goes to it at
+/// once (`status` is the container's status in the state sent along).
+pub fn load_plan(plan: &crate::plan::Plan, listener: Option<&notify::Listener>) -> Result<()> {
+    load_profile(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()), listener)
+}
+
+/// [`load_plan`] for a profile (the container's, for `exec`).
+pub fn load_profile(s: Option<&Seccomp>, listener: Option<&notify::Listener>) -> Result<()> {
+    let Some(s) = s else { return Ok(()) };
+    let filter = compile(s, Arch::native())?;
+    let fd = load(&filter)?;
+    match (fd, listener) {
+        (Some(fd), Some(l)) => l.send(&fd),
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(Error::new(Code::Protocol, "linux.seccomp.listenerPath: the helper did not connect the listener")),
     }
 }
 

@@ -162,8 +162,8 @@ fn bad_profiles_name_the_field() {
         .contains("args[0].op"));
     assert!(err(Seccomp { flags: vec!["NOPE".into()], ..base() }).contains("linux.seccomp.flags[0]"));
     assert!(err(Seccomp { architectures: vec!["X86".into()], ..base() }).contains("linux.seccomp.architectures[0]"));
-    let e = compile(&Seccomp { listener_path: Some("/run/x.sock".into()), ..base() }, Arch::X86_64).unwrap_err();
-    assert_eq!(e.code, Code::InvalidConfig);
+    // A listener without a NOTIFY rule is ignored; a NOTIFY rule without one is refused.
+    assert_eq!(compile(&Seccomp { listener_path: Some("/run/x.sock".into()), ..base() }, Arch::X86_64).unwrap().flags, 0);
     let e = compile(&Seccomp { syscalls: vec![rule(&["read"], "SCMP_ACT_NOTIFY", vec![])], ..base() }, Arch::X86_64).unwrap_err();
     assert_eq!(e.code, Code::InvalidConfig);
 }
@@ -197,4 +197,68 @@ fn syscalls_newer_than_the_profile_get_enosys() {
     // With an allowing default, nothing changes.
     let open = compile(&Seccomp { default_action: "SCMP_ACT_ALLOW".into(), ..s.clone() }, Arch::X86_64).unwrap();
     assert_eq!(run(&open.prog, AUDIT_ARCH_X86_64, nr("clone3"), [0; 6]), RET_ALLOW);
+}
+
+fn notify_profile() -> Seccomp {
+    Seccomp {
+        default_action: "SCMP_ACT_ALLOW".into(),
+        listener_path: Some("/run/agent.sock".into()),
+        syscalls: vec![rule(&["mkdir", "mkdirat"], "SCMP_ACT_NOTIFY", vec![])],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn notify_rules_return_user_notif_and_ask_for_a_listener() {
+    let f = compile(&notify_profile(), Arch::X86_64).unwrap();
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("mkdir"), [0; 6]), RET_USER_NOTIF);
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("mkdirat"), [0; 6]), RET_USER_NOTIF);
+    assert_eq!(run(&f.prog, AUDIT_ARCH_X86_64, nr("sendmsg"), [0; 6]), RET_ALLOW);
+    assert_eq!(f.flags, FLAG_NEW_LISTENER);
+    // TSYNC with a listener needs TSYNC_ESRCH; WAIT_KILLABLE_RECV only acts with a listener.
+    let flags = |names: &[&str], s: Seccomp| {
+        compile(&Seccomp { flags: names.iter().map(|n| n.to_string()).collect(), ..s }, Arch::X86_64).unwrap().flags
+    };
+    assert_eq!(flags(&["SECCOMP_FILTER_FLAG_TSYNC"], notify_profile()), FLAG_TSYNC | FLAG_NEW_LISTENER | FLAG_TSYNC_ESRCH);
+    assert_eq!(flags(&["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"], notify_profile()), FLAG_NEW_LISTENER | FLAG_WAIT_KILLABLE_RECV);
+    let plain = Seccomp { listener_path: None, syscalls: vec![rule(&["mkdir"], "SCMP_ACT_ERRNO", vec![])], ..notify_profile() };
+    assert_eq!(flags(&["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", "SECCOMP_FILTER_FLAG_TSYNC"], plain), FLAG_TSYNC);
+    // listenerPath without a NOTIFY rule is ignored (runtime-spec): no listener.
+    let ignored = Seccomp { syscalls: vec![rule(&["mkdir"], "SCMP_ACT_ERRNO", vec![])], ..notify_profile() };
+    assert_eq!(compile(&ignored, Arch::X86_64).unwrap().flags, 0);
+}
+
+#[test]
+fn notify_misuse_names_the_field() {
+    let err = |s: Seccomp| compile(&s, Arch::X86_64).unwrap_err().message;
+    assert!(err(Seccomp { listener_path: None, ..notify_profile() }).starts_with("linux.seccomp.listenerPath: is required"));
+    assert!(err(Seccomp { listener_path: Some("rel.sock".into()), ..notify_profile() })
+        .starts_with("linux.seccomp.listenerPath: \"rel.sock\" must be an absolute path"));
+    assert!(err(Seccomp { default_action: "SCMP_ACT_NOTIFY".into(), ..notify_profile() })
+        .starts_with("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot"));
+    let send = Seccomp { syscalls: vec![rule(&["read", "sendmsg"], "SCMP_ACT_NOTIFY", vec![])], ..notify_profile() };
+    assert!(err(send).starts_with("linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for sendmsg"));
+    let eof = Seccomp { syscalls: vec![rule(&["shutdown"], "SCMP_ACT_NOTIFY", vec![])], ..notify_profile() };
+    assert!(err(eof).starts_with("linux.seccomp.syscalls[0].names[0]: SCMP_ACT_NOTIFY cannot be used for shutdown"));
+    let meta = Seccomp { listener_path: None, listener_metadata: Some("m".into()), syscalls: vec![], ..notify_profile() };
+    assert!(err(meta).starts_with("linux.seccomp.listenerMetadata: must not be set"));
+}
+
+#[test]
+fn the_process_state_names_the_fd_and_carries_the_metadata() {
+    let mut plan: crate::plan::Plan = serde_json::from_value(serde_json::json!({
+        "mode": "create", "id": "c1", "bundle": "/b", "stateDir": "/s",
+        "config": { "ociVersion": "1.0.2", "root": { "path": "/b/rootfs" }, "annotations": { "k": "v" } },
+    }))
+    .unwrap();
+    let seccomp = Seccomp { listener_metadata: Some("MKNOD=/dev/null".into()), ..notify_profile() };
+    plan.config.linux = Some(serde_json::from_value(serde_json::json!({ "seccomp": seccomp })).unwrap());
+    let v: serde_json::Value = serde_json::from_slice(&notify::init_state(&plan, "creating", 4422)).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "ociVersion": "1.2.0", "fds": ["seccompFd"], "pid": 4422, "metadata": "MKNOD=/dev/null",
+            "state": { "ociVersion": "1.0.2", "id": "c1", "status": "creating", "pid": 4422, "bundle": "/b", "annotations": { "k": "v" } },
+        })
+    );
 }
