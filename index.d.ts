@@ -188,6 +188,9 @@ export interface NativeSubsystem {
 /** The process's start time and state, or `null` when it does not exist. */
 export declare function processInfo(pid: number): NativeProcInfo | null
 
+/** Resolves the whole content of `path` once its writer closes it (for `exec.fifo`). */
+export declare function readToEnd(path: string): Promise<Buffer>
+
 /**
  * Detach the rootfs mount recorded in `<stateDir>/root-mount` (with every mount below it) and
  * remove the record. A no-op without a record or when the mount is already gone.

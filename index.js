@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, lockFile, processInfo, releaseRootMount, sealedCopy, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
 export { NativeOomWatcher }
 export { cgroupApplyResources }
 export { cgroupAttach }
@@ -802,6 +802,7 @@ export { consoleListen }
 export { consoleReceive }
 export { lockFile }
 export { processInfo }
+export { readToEnd }
 export { releaseRootMount }
 export { sealedCopy }
 export { signalProcess }

@@ -41,6 +41,7 @@ export interface NativeBinding {
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
   sealedCopy(path: string): number
+  readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
 }
 
@@ -151,4 +152,10 @@ export async function sealedCopy(path: string): Promise<number> {
 export async function releaseRootMount(stateDir: string): Promise<void> {
   const n = await loadNative()
   wrap(() => n.releaseRootMount(stateDir))
+}
+
+/** The whole content of `path` (a fifo: once its writer closes it), read on one pool thread. */
+export async function readToEnd(path: string): Promise<Buffer> {
+  const n = await loadNative()
+  return wrapAsync(() => n.readToEnd(path))
 }

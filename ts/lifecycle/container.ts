@@ -1,12 +1,12 @@
 /** One container: start, kill, delete, wait and its live state. */
 import { constants, unlinkSync } from 'node:fs'
-import { open, readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { posix } from 'node:path'
 import type { Duplex, Readable, Writable } from 'node:stream'
 
 import { cgroupPath } from '../config/plan.js'
 import { LxtsError, errnoCode, fromNative } from '../errors.js'
-import { cgroupHost, cgroupPids, cgroupRemove, processInfo, releaseRootMount, signalProcess, waitProcessExit } from '../native.js'
+import { cgroupHost, cgroupPids, cgroupRemove, processInfo, readToEnd, releaseRootMount, signalProcess, waitProcessExit } from '../native.js'
 import { signalNumber } from '../signals.js'
 import { execInContainer, type ExecHandle, type ExecOptions, type ExecProcess } from './exec.js'
 import type { Helper } from './helper.js'
@@ -98,7 +98,8 @@ export async function releaseInit(fifo: string, pid: number, startTime: number |
   // The poll's sleep ends early once the read is done, so start does not wait out a poll period.
   let wake: (() => void) | undefined
   let timer: NodeJS.Timeout | undefined
-  const read = readFile(fifo).finally(() => {
+  // One pool job (open, read to EOF, close) rather than readFile's hop per step.
+  const read = readToEnd(fifo).finally(() => {
     done = true
     clearTimeout(timer)
     wake?.()

@@ -9,6 +9,7 @@
 mod cgroup;
 mod cgroup_tool;
 mod error;
+mod fifo;
 mod helper;
 mod lock;
 mod mounts;
