@@ -188,9 +188,10 @@ pub fn kill_all(dirs: &[PathBuf], signal: i32) -> Result<usize> {
     let pids = pids_recursive(dirs)?;
     if signal == libc::SIGKILL {
         if let Some(dir) = dirs.iter().find(|d| d.join("cgroup.kill").exists()) {
-            write(&dir.join("cgroup.kill"), "1")?;
+            // Counted before the kill: a killed process may leave cgroup.procs at once.
             // cgroup.kill covers only the v2 tree; a process in the v1 groups but not there is signalled below.
             let v2 = pids_recursive(std::slice::from_ref(dir))?;
+            write(&dir.join("cgroup.kill"), "1")?;
             let rest: Vec<i32> = pids.iter().copied().filter(|p| !v2.contains(p)).collect();
             let n = v2.len() + signal_each(&rest, signal)?;
             // A task frozen by a v1 freezer dies only once thawed.
