@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { TestFn } from 'ava'
+import type { ExecutionContext, TestFn } from 'ava'
 import { type Bundle, cgroupDirsOf, makeBundle, makeStateRoot, processesOf, removeBundle, removeCgroupParents, type TestConfig } from './bundle.js'
 import { describe, lxts, type CliOptions, type CliResult } from './cli.js'
 import { integrationSkipReason, knownBugUnlessRoot, type Register, skipUnlessRoot } from './env.js'
@@ -23,6 +23,11 @@ export interface Harness {
   cli(args: string[], opts?: CliOptions): Promise<CliResult>
   /** Track an id created without {@link Harness.bundle} (e.g. sandboxes). */
   track(id: string): void
+  /**
+   * `create` of a bundle edited by `edit` fails with stderr matching `re`, and no state dir
+   * is left (the after-hook checks cgroups and processes).
+   */
+  refusedAtCreate(t: ExecutionContext, edit: (c: TestConfig) => void, re: RegExp): Promise<void>
 }
 
 /** Install the hooks on `test` and return the helpers. */
@@ -68,7 +73,7 @@ export function harness(test: TestFn): Harness {
     t.deepEqual(leaks, [], 'the tests must leave nothing behind')
   })
 
-  return {
+  const h: Harness = {
     it,
     knownBug: knownBugUnlessRoot(test),
     root: () => root,
@@ -80,5 +85,13 @@ export function harness(test: TestFn): Harness {
     },
     cli: (args, opts) => lxts(root, args, opts),
     track: (id) => ids.add(id),
+    async refusedAtCreate(t, edit, re) {
+      const b = h.bundle(['true'], edit)
+      const r = await h.cli(['create', '-b', b.dir, b.id])
+      t.not(r.code, 0, describe(r))
+      t.regex(r.stderr, re, describe(r))
+      t.false(existsSync(join(root, b.id)), `no state dir is left for ${b.id}`)
+    },
   }
+  return h
 }
