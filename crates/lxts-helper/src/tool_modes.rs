@@ -1,8 +1,9 @@
 //! Helper modes for `lxts cgroup`, chosen by the first argument (no control channel):
 //!
-//! * `cgroup-exec DIR… -- CMD ARG…`: write its own pid into each group's
-//!   `cgroup.procs`, then `execvp(CMD)`, so the command (and everything it forks)
-//!   starts inside the groups. The helper is single-threaded, so the whole process moves.
+//! * `cgroup-exec DIR… -- CMD ARG…`: move itself into each group (`0` to a v1 group's
+//!   `tasks`, a v2 group's `cgroup.procs`), then `execvp(CMD)`, so the command (and
+//!   everything it forks) starts inside the groups. The helper is single-threaded, so the
+//!   whole process moves.
 //! * `release-agent OUT CGROUP_PATH`: the v1 `release_agent` program (through a
 //!   wrapper script naming OUT): append one JSON line for the released group to OUT.
 

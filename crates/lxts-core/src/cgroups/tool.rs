@@ -352,9 +352,12 @@ pub fn exec_in(dirs: &[PathBuf], argv: &[String]) -> Error {
     if argv.is_empty() {
         return Error::new(Code::InvalidConfig, "cgroup exec: no command given");
     }
-    let me = std::process::id().to_string();
+    // v1: `0` to `tasks` moves the (only) calling thread without the RCU wait a pid written
+    // to `cgroup.procs` costs (see `ContainerCgroup::open_v1_tasks`); v2 has only cgroup.procs.
     for dir in dirs {
-        if let Err(e) = write(&dir.join("cgroup.procs"), &me) {
+        let tasks = dir.join("tasks");
+        let res = if tasks.exists() { write(&tasks, "0") } else { write(&dir.join("cgroup.procs"), "0") };
+        if let Err(e) = res {
             return e;
         }
     }
