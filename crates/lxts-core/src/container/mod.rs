@@ -2,7 +2,8 @@
 //! `execve`. Only the helper (single-threaded) calls into this module.
 //!
 //! Parent (this file): validate, create `exec.fifo` and cgroups, open their v1 `tasks`
-//! files, join user/pid namespaces given by path, `clone3` (into the v2 cgroup), write id
+//! files, join user/pid/time namespaces given by path, unshare a new time namespace with its
+//! offsets ([`timens`]), `clone3` (into the v2 cgroup), write id
 //! maps, send `go` (the init then moves itself into the v1 cgroups), wait for `ready`,
 //! report `created`, then exit (create) or monitor. The init's side lives in [`init`].
 

@@ -6,7 +6,8 @@
 //! resolve, joins every namespace of the init that differs from its own with
 //! one `setns(pidfd, flags)` (the kernel orders user first and mount last), or, for
 //! a container without a mount namespace, `chroot`s into `/proc/<pid>/root`, then
-//! clones the process: the pid and time namespaces apply to children only. The
+//! clones the process: the pid namespace applies to children only (a time namespace
+//! moves us too: start times are then read by a `host_clock::HostClock`). The
 //! child ([`super::process`]) waits for `go`, moves itself into the v1 cgroups, sets up
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
 //! exec succeeded and a JSON line means it failed. With `process.terminal` the
