@@ -5,7 +5,7 @@
  * namespace; and the refusals, which leave nothing behind.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, readlinkSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, processesOf, type TestConfig } from '../helpers/bundle.js'
@@ -100,6 +100,17 @@ h.it('the init has a time namespace of its own; exec lands in it; another contai
   const recorded = (JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { startTime: number }).startTime
   t.is((await processInfo(b.pid))?.startTime, recorded, 'state.json start time as the host sees it')
   t.is(readlinkSync(`/proc/${b.pid}/ns/time`), theirs, 'joined by path')
+  // a created init that joined by path holds no socket (the start-time reader's is closed too)
+  const c = h.bundle(['true'], (cfg) => cfg.linux.namespaces.push({ type: 'time', path: `/proc/${a.pid}/ns/time` }))
+  const cPidFile = join(h.root(), `${c.id}.pid`)
+  const cr = await h.cli(['create', '--bundle', c.dir, '--pid-file', cPidFile, c.id])
+  t.is(cr.code, 0, describe(cr))
+  const cpid = Number(readFileSync(cPidFile, 'utf8'))
+  execFileSync('rm', ['-f', cPidFile])
+  const fds = readdirSync(`/proc/${cpid}/fd`).map((fd) => readlinkSync(`/proc/${cpid}/fd/${fd}`))
+  t.deepEqual(fds.filter((l) => l.startsWith('socket:')), [], `created init's fds: ${fds.join(' ')}`)
+  t.is(readlinkSync(`/proc/${cpid}/ns/time`), theirs)
+  await done(t, c.id)
   const o = await h.cli(['exec', b.id, '--', 'cat', '/proc/self/timens_offsets'])
   t.deepEqual(offsetLines(o.stdout), [`monotonic ${MONO} 5`, `boottime ${BOOT} 0`], describe(o))
   await done(t, b.id)

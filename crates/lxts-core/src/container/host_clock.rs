@@ -11,7 +11,7 @@
 //! helper is single-threaded, so the forked reader may run ordinary Rust code. It holds
 //! the helper's fds while it lives: it is dropped (closed and reaped) right after the read.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use super::sync;
 use crate::{Code, Error, Result};
@@ -37,6 +37,11 @@ impl HostClock {
         }
         drop(theirs);
         Ok(HostClock { sock: ours, pid })
+    }
+
+    /// Our end of the socketpair, for the close list of a child that must not keep it.
+    pub fn raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
 
     /// The start time of `pid` (`/proc/<pid>/stat` field 22) as the host's time namespace shows it.

@@ -250,6 +250,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
+            close.extend(host_clock.as_ref().map(super::super::host_clock::HostClock::raw_fd));
             let console = console.map(|socket| super::process::Console { socket, size: plan.console_size.map(|s| (s.width, s.height)) });
             super::process::main(super::process::ProcessCtx {
                 process: &plan.process,
