@@ -66,7 +66,7 @@ test('features: the runtime-spec shape engines read, true to what is implemented
   t.is(FEATURES.ociVersionMin, '1.0.0')
   t.is(FEATURES.ociVersionMax, '1.3.0')
   t.deepEqual(FEATURES.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'])
-  t.deepEqual(FEATURES.linux.namespaces, ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'])
+  t.deepEqual(FEATURES.linux.namespaces, ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup', 'time'])
   t.is(FEATURES.linux.capabilities.length, 41)
   t.deepEqual(FEATURES.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false })
   t.false(FEATURES.linux.mountExtensions.idmap.enabled, 'containerd must not enable user namespaces through idmap')

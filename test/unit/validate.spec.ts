@@ -137,7 +137,6 @@ test('all issues are collected, not just the first', (t) => {
 })
 
 const unsupported: [string, (c: any) => void, string][] = [
-  ['timeOffsets', (c) => (c.linux.timeOffsets = { monotonic: { secs: 1 } }), 'linux.timeOffsets'],
   ['apparmor', (c) => (c.process.apparmorProfile = 'docker-default'), 'process.apparmorProfile'],
   ['selinux', (c) => (c.process.selinuxLabel = 'system_u:system_r:container_t:s0'), 'process.selinuxLabel'],
   ['systemd cgroup path', (c) => (c.linux.cgroupsPath = 'system.slice:lxts:c1'), 'linux.cgroupsPath'],
@@ -152,6 +151,44 @@ for (const [name, mutate, field] of unsupported) {
     t.is(e?.field, field)
   })
 }
+
+test('linux.timeOffsets: needs a new time namespace; clocks monotonic and boottime; secs safe integers, nanosecs below 1e9', (t) => {
+  const time = (offsets: unknown, ns: Record<string, unknown> | null = { type: 'time' }): string[] =>
+    fieldsOf((c) => {
+      if (ns !== null) c.linux.namespaces.push(ns)
+      c.linux.timeOffsets = offsets
+    })
+  t.deepEqual(time({ monotonic: { secs: -5, nanosecs: 999_999_999 }, boottime: { secs: 1_000_000 } }), [])
+  t.deepEqual(time({ boottime: {} }), [])
+  t.deepEqual(time({}, null), [], 'an empty object asks for nothing')
+  t.deepEqual(time({ boottime: { secs: 1 } }, null), ['linux.timeOffsets'])
+  t.deepEqual(time({ boottime: { secs: 1 } }, { type: 'time', path: '/proc/1/ns/time' }), ['linux.timeOffsets'])
+  t.deepEqual(time({ realtime: { secs: 1 } }), ['linux.timeOffsets.realtime'])
+  t.deepEqual(time({ monotonic: 5 }), ['linux.timeOffsets.monotonic'])
+  t.deepEqual(time({ monotonic: { secs: 1.5 } }), ['linux.timeOffsets.monotonic.secs'])
+  t.deepEqual(time({ monotonic: { secs: 2 ** 60 } }), ['linux.timeOffsets.monotonic.secs'])
+  t.deepEqual(time({ boottime: { nanosecs: 1e9 } }), ['linux.timeOffsets.boottime.nanosecs'])
+  t.deepEqual(time({ boottime: { nanosecs: -1 } }), ['linux.timeOffsets.boottime.nanosecs'])
+  t.deepEqual(time('1s'), ['linux.timeOffsets'])
+  // a time namespace without offsets, new or joined, is fine
+  t.deepEqual(fieldsOf((c) => c.linux.namespaces.push({ type: 'time' })), [])
+  t.deepEqual(fieldsOf((c) => c.linux.namespaces.push({ type: 'time', path: '/proc/1/ns/time' })), [])
+})
+
+test('linux.personality: domain LINUX or LINUX32, no flags (runtime-spec defines none)', (t) => {
+  const pers = (p: unknown): string[] => fieldsOf((c) => (c.linux.personality = p))
+  t.deepEqual(pers({ domain: 'LINUX' }), [])
+  t.deepEqual(pers({ domain: 'LINUX32', flags: [] }), [])
+  t.deepEqual(pers({ domain: 'BSD' }), ['linux.personality.domain'])
+  t.deepEqual(pers({}), ['linux.personality.domain'])
+  t.deepEqual(pers({ domain: 'LINUX', flags: ['ADDR_NO_RANDOMIZE', 'X'] }), ['linux.personality.flags[0]', 'linux.personality.flags[1]'])
+  t.deepEqual(pers({ domain: 'LINUX', flags: 'x' }), ['linux.personality.flags'])
+  t.deepEqual(pers('LINUX32'), ['linux.personality'])
+  const c = good()
+  c.linux = { ...c.linux, personality: { domain: 'LINUX', flags: ['X'] } }
+  const e = t.throws(() => assertValidConfig(c), { instanceOf: LxtsError })
+  t.is(e?.code, 'ERR_LXTS_INVALID_CONFIG')
+})
 
 test('seccomp notify: SCMP_ACT_NOTIFY needs an absolute listenerPath, never as default, never on sendmsg/shutdown', (t) => {
   const notify = (s: Record<string, unknown>): string[] =>

@@ -52,7 +52,7 @@ export const FEATURES: Features = {
   hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
   mountOptions: MOUNT_OPTIONS,
   linux: {
-    namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup'],
+    namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'user', 'cgroup', 'time'],
     capabilities: [...CAPABILITIES],
     cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false },
     // Compiled to BPF by lxts itself (crates/lxts-core/src/container/seccomp); SCMP_ACT_NOTIFY sends

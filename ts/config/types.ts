@@ -135,7 +135,7 @@ export interface OciLinux {
   namespaces?: OciNamespace[]
   uidMappings?: OciIdMapping[]
   gidMappings?: OciIdMapping[]
-  timeOffsets?: Record<string, unknown>
+  timeOffsets?: Partial<Record<'monotonic' | 'boottime', { secs?: number; nanosecs?: number }>>
   devices?: OciDevice[]
   cgroupsPath?: string
   resources?: OciResources
@@ -146,7 +146,13 @@ export interface OciLinux {
   readonlyPaths?: string[]
   mountLabel?: string
   intelRdt?: unknown
-  personality?: unknown
+  personality?: OciPersonality
+}
+
+/** `linux.personality` (runtime-spec defines the domains LINUX and LINUX32, no flags yet). */
+export interface OciPersonality {
+  domain: 'LINUX' | 'LINUX32'
+  flags?: string[]
 }
 
 /** One hook. */

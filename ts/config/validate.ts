@@ -346,13 +346,48 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
     })
   }
   checkSeccomp(is, l['seccomp'])
-  for (const k of ['timeOffsets', 'intelRdt', 'personality', 'mountLabel']) {
+  checkTimeOffsets(is, l['timeOffsets'], nsList.find((n): n is Obj => isObj(n) && n['type'] === 'time'))
+  checkPersonality(is, l['personality'])
+  for (const k of ['intelRdt', 'mountLabel']) {
     if (!isEmpty(l[k])) is.unsupported(`linux.${k}`)
   }
   for (const k of ['hostname', 'domainname']) {
     if (c[k] !== undefined && typeof c[k] !== 'string') is.invalid(k, 'must be a string')
     else if (!isEmpty(c[k]) && !ns.has('uts')) is.invalid(k, 'cannot be set without a private UTS namespace')
   }
+}
+
+/** `linux.timeOffsets`: written into a new time namespace by the helper (crates/lxts-core/src/container/timens.rs). */
+function checkTimeOffsets(is: Issues, v: unknown, timeNs: Obj | undefined): void {
+  const o = is.object('linux.timeOffsets', v)
+  if (o === undefined || isEmpty(o)) return
+  if (timeNs === undefined) is.invalid('linux.timeOffsets', 'needs a new time namespace (type "time" in linux.namespaces)')
+  else if (timeNs['path'] !== undefined && timeNs['path'] !== '') is.invalid('linux.timeOffsets', 'cannot change a joined time namespace (linux.namespaces[time].path)')
+  for (const [clock, off] of Object.entries(o)) {
+    const f = `linux.timeOffsets.${clock}`
+    if (clock !== 'monotonic' && clock !== 'boottime') {
+      is.invalid(f, 'is not a clock of a time namespace (monotonic, boottime)')
+      continue
+    }
+    if (!isObj(off)) {
+      is.invalid(f, 'must be an object with secs and nanosecs')
+      continue
+    }
+    const secs = off['secs']
+    if (secs !== undefined && !Number.isSafeInteger(secs)) is.invalid(`${f}.secs`, 'must be an integer below 2^53 (JSON numbers lose precision above)')
+    const ns = off['nanosecs']
+    if (ns !== undefined && !(Number.isInteger(ns) && (ns as number) >= 0 && (ns as number) < 1e9)) is.invalid(`${f}.nanosecs`, 'must be an integer from 0 to 999999999')
+  }
+}
+
+/** `linux.personality`: set with personality(2) before execve (crates/lxts-core/src/container/personality.rs). */
+function checkPersonality(is: Issues, v: unknown): void {
+  const p = is.object('linux.personality', v)
+  if (p === undefined) return
+  const d = p['domain']
+  if (d !== 'LINUX' && d !== 'LINUX32') is.invalid('linux.personality.domain', `must be "LINUX" or "LINUX32", not ${JSON.stringify(d)}`)
+  // runtime-spec defines no flag yet; refused rather than dropped (runc ignores them with a warning).
+  is.strings('linux.personality.flags', p['flags'])?.forEach((fl, i) => is.invalid(`linux.personality.flags[${i}]`, `unknown personality flag "${fl}" (runtime-spec defines none)`))
 }
 
 function checkHooks(is: Issues, v: unknown): void {

@@ -146,7 +146,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     throw new LxtsError('ERR_LXTS_INVALID_STATE', `cannot exec in container "${id}": it is ${status}`)
   }
   if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${id}" has no pid`)
-  const config = JSON.parse(await readFile(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown } }
+  const config = JSON.parse(await readFile(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown; personality?: unknown } }
   const process_ = execProcess(config.process, p, o)
   const preserveFds = o.preserveFds ?? 0
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
@@ -176,6 +176,8 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     // one sends its fd to listenerPath with this state.
     seccomp: config.linux?.seccomp ?? null,
     ociState: hookState(s, status),
+    // As runc: exec'd processes get the container's personality too.
+    personality: config.linux?.personality ?? null,
   }
   const receiver: ConsoleReceiver | undefined = ownSocket === undefined ? undefined : await listenConsole(ownSocket)
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']

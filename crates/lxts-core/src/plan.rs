@@ -213,6 +213,18 @@ pub struct Linux {
     pub time_offsets: Option<serde_json::Value>,
     #[serde(default)]
     pub seccomp: Option<Seccomp>,
+    #[serde(default)]
+    pub personality: Option<Personality>,
+}
+
+/// `linux.personality` (set with personality(2) by `container::personality`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Personality {
+    #[serde(default)]
+    pub domain: String,
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// `linux.seccomp`, compiled to classic BPF by `container::seccomp`.

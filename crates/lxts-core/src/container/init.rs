@@ -124,6 +124,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }
     let e = exec::lookup(process)?;
+    super::personality::apply(plan.config.linux.as_ref().and_then(|l| l.personality.as_ref()))?;
     if !process.no_new_privileges {
         // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before caps are dropped (as runc).
         let listener = match &ctx.listener {

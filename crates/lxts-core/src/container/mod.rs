@@ -2,7 +2,8 @@
 //! `execve`. Only the helper (single-threaded) calls into this module.
 //!
 //! Parent (this file): validate, create `exec.fifo` and cgroups, open their v1 `tasks`
-//! files, join user/pid namespaces given by path, `clone3` (into the v2 cgroup), write id
+//! files, join user/pid/time namespaces given by path, unshare a new time namespace with its
+//! offsets ([`timens`]), `clone3` (into the v2 cgroup), write id
 //! maps, send `go` (the init then moves itself into the v1 cgroups), wait for `ready`,
 //! report `created`, then exit (create) or monitor. The init's side lives in [`init`].
 
@@ -12,10 +13,12 @@ pub mod detached;
 pub mod exec;
 pub mod fds;
 pub mod hooks;
+pub mod host_clock;
 pub mod init;
 pub mod monitor;
 pub mod namespaces;
 pub mod net;
+pub mod personality;
 pub mod reaper;
 pub mod rootfs;
 pub mod sealed;
@@ -23,6 +26,7 @@ pub mod seccomp;
 pub mod spawn;
 pub mod sync;
 pub mod sys;
+pub mod timens;
 pub mod tty;
 pub mod user;
 
@@ -70,8 +74,17 @@ fn validate(plan: &Plan) -> Result<(NsPlan, caps::Sets)> {
     if (cfg.hostname.is_some() || cfg.domainname.is_some()) && !ns.creates(libc::CLONE_NEWUTS as u64) && !joins(libc::CLONE_NEWUTS) {
         return Err(Error::new(Code::InvalidConfig, "hostname/domainname need a new uts namespace in linux.namespaces"));
     }
-    if cfg.linux.as_ref().is_some_and(|l| l.time_offsets.is_some()) {
-        return Err(Error::new(Code::InvalidConfig, "linux.timeOffsets is not supported yet"));
+    let offsets = timens::parse(cfg.linux.as_ref().and_then(|l| l.time_offsets.as_ref()))?;
+    if !offsets.is_empty() && !ns.creates(libc::CLONE_NEWTIME as u64) {
+        let why = if joins(libc::CLONE_NEWTIME) {
+            "cannot change a joined time namespace (linux.namespaces[time].path)"
+        } else {
+            "needs a new time namespace (type \"time\" in linux.namespaces)"
+        };
+        return Err(Error::new(Code::InvalidConfig, format!("linux.timeOffsets {why}")));
+    }
+    if let Some(p) = cfg.linux.as_ref().and_then(|l| l.personality.as_ref()) {
+        personality::value(p)?;
     }
     if let Some(s) = cfg.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
         seccomp::compile(s, seccomp::Arch::native())?;
@@ -176,8 +189,14 @@ fn create(
     };
     // Opened here, written by the init (`0`: itself) right after `go`: see `open_v1_tasks`.
     let v1_tasks = cg.map(ContainerCgroup::open_v1_tasks).transpose()?.unwrap_or_default();
+    // Joining a time namespace moves us too: the init's start time must still be the host's.
+    let mut host_clock = ns.join.iter().any(|j| j.1 == libc::CLONE_NEWTIME as u64).then(host_clock::HostClock::spawn).transpose()?;
     for (kind, f, path) in ns.before_clone() {
         namespaces::join(kind, *f, path)?;
+    }
+    // After the joins (a joined user namespace owns it); the init is born in it: see `timens`.
+    if ns.creates(libc::CLONE_NEWTIME as u64) {
+        timens::unshare_with_offsets(&proc_fd, &timens::parse(plan.config.linux.as_ref().and_then(|l| l.time_offsets.as_ref()))?)?;
     }
     // Non-dumpable from before the clone until the init's execve (which resets it).
     // SAFETY: prctl with integer arguments.
@@ -188,11 +207,13 @@ fn create(
     }
     // A new cgroup namespace is unshared by the init after it is in its cgroups (below), so
     // its root is the container's group in every hierarchy, not the helper's (as runc).
-    let clone_flags = ns.new_flags & !(libc::CLONE_NEWCGROUP as u64);
+    // A new time namespace was unshared above, with its offsets: no flag, or the init would get another.
+    let clone_flags = ns.new_flags & !((libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME) as u64);
     let (pid, pidfd, into_cgroup) = match spawn::spawn(clone_flags, cg_fd.as_ref().map(|f| f.as_fd()))? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
+            close.extend(host_clock.as_ref().map(host_clock::HostClock::raw_fd));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
             init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks })
         }
@@ -232,7 +253,12 @@ fn create(
             msg = sync::recv(&parent_end)?;
         }
         sync::parse_reply(&msg)?;
-        let start_time = monitor::start_time(pid)?;
+        let start_time = match host_clock.take() {
+            Some(c) => c
+                .start_time(pid)
+                .ok_or_else(|| Error::new(Code::NoSuchProcess, format!("container init {pid} vanished before it was reported")))?,
+            None => monitor::start_time(pid)?,
+        };
         let strings = |v: &[std::path::PathBuf]| v.iter().map(|d| d.to_string_lossy().into_owned()).collect::<Vec<_>>();
         let cgroups = cg.map(|c| strings(&c.dirs)).unwrap_or_default();
         let created_cgroups = cg.map(|c| strings(&c.created)).unwrap_or_default();

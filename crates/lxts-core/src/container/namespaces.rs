@@ -61,15 +61,20 @@ impl NsPlan {
     }
 
     /// Namespaces joined by the helper before clone: user (so that new namespaces
-    /// are owned by it) and pid (setns on pid affects children only).
+    /// are owned by it), pid (setns on pid affects children only) and time (the init is
+    /// born in it; inside a new user namespace it could not join one owned by ours).
     pub fn before_clone(&self) -> impl Iterator<Item = &(String, u64, String)> {
-        self.join.iter().filter(|(_, f, _)| *f == libc::CLONE_NEWUSER as u64 || *f == libc::CLONE_NEWPID as u64)
+        self.join.iter().filter(|(_, f, _)| before_clone(*f))
     }
 
     /// Namespaces the init joins itself, before any mount.
     pub fn in_child(&self) -> impl Iterator<Item = &(String, u64, String)> {
-        self.join.iter().filter(|(_, f, _)| *f != libc::CLONE_NEWUSER as u64 && *f != libc::CLONE_NEWPID as u64)
+        self.join.iter().filter(|(_, f, _)| !before_clone(*f))
     }
+}
+
+fn before_clone(f: u64) -> bool {
+    f == libc::CLONE_NEWUSER as u64 || f == libc::CLONE_NEWPID as u64 || f == libc::CLONE_NEWTIME as u64
 }
 
 /// (st_dev, st_ino) of `self/ns/<name>` under an open procfs directory.
@@ -126,5 +131,13 @@ mod tests {
         assert_eq!(NsPlan::new(&[ns("bogus", None)]).unwrap_err().code, Code::InvalidConfig);
         assert_eq!(NsPlan::new(&[ns("uts", None), ns("uts", None)]).unwrap_err().code, Code::InvalidConfig);
         assert_eq!(flag("time"), Some(libc::CLONE_NEWTIME as u64));
+    }
+
+    #[test]
+    fn time_is_joined_before_clone() {
+        let p = NsPlan::new(&[ns("time", Some("/proc/9/ns/time")), ns("uts", Some("/proc/9/ns/uts"))]).unwrap();
+        assert_eq!(p.before_clone().map(|j| j.0.as_str()).collect::<Vec<_>>(), vec!["time"]);
+        assert_eq!(p.in_child().map(|j| j.0.as_str()).collect::<Vec<_>>(), vec!["uts"]);
+        assert!(NsPlan::new(&[ns("time", None)]).unwrap().creates(libc::CLONE_NEWTIME as u64));
     }
 }

@@ -6,7 +6,8 @@
 //! resolve, joins every namespace of the init that differs from its own with
 //! one `setns(pidfd, flags)` (the kernel orders user first and mount last), or, for
 //! a container without a mount namespace, `chroot`s into `/proc/<pid>/root`, then
-//! clones the process: the pid and time namespaces apply to children only. The
+//! clones the process: the pid namespace applies to children only (a time namespace
+//! moves us too: start times are then read by a `host_clock::HostClock`). The
 //! child ([`super::process`]) waits for `go`, moves itself into the v1 cgroups, sets up
 //! and execs; its end of the sync socket is close-on-exec, so EOF means the
 //! exec succeeded and a JSON line means it failed. With `process.terminal` the
@@ -56,6 +57,9 @@ pub struct ExecPlan {
     /// The container's OCI state, sent to a seccomp listener with its fd.
     #[serde(default)]
     pub oci_state: Option<serde_json::Value>,
+    /// The container's `linux.personality` (from its saved config), set in the process too.
+    #[serde(default)]
+    pub personality: Option<crate::plan::Personality>,
 }
 
 /// `process.consoleSize`.
@@ -207,6 +211,9 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     if let Some(s) = &plan.seccomp {
         seccomp::compile(s, seccomp::Arch::native())?;
     }
+    if let Some(p) = &plan.personality {
+        super::super::personality::value(p)?;
+    }
     let proc_fd = sys::open_host_proc()?;
     // The pidfd first, then the start time: a match proves the pidfd names the init.
     let pidfd = pidfd_open(plan.pid)?;
@@ -223,6 +230,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     // Non-dumpable until the child's execve (which resets it).
     // SAFETY: prctl with integer arguments.
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
+    // setns into a time namespace moves us too: the process's start time must still be the host's.
+    let mut host_clock = (flags & libc::CLONE_NEWTIME != 0).then(super::super::host_clock::HostClock::spawn).transpose()?;
     if flags != 0 {
         // SAFETY: setns on a pidfd with CLONE_NEW* flags of namespaces that differ from ours.
         sys::cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags) }, Code::Namespace, "setns", Some(&format!("pidfd of {}", plan.pid)))
@@ -241,6 +250,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));
+            close.extend(host_clock.as_ref().map(super::super::host_clock::HostClock::raw_fd));
             let console = console.map(|socket| super::process::Console { socket, size: plan.console_size.map(|s| (s.width, s.height)) });
             super::process::main(super::process::ProcessCtx {
                 process: &plan.process,
@@ -257,6 +267,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                     listener,
                     state: plan.oci_state.clone().unwrap_or_default(),
                 }),
+                personality: plan.personality.as_ref(),
             })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
@@ -277,8 +288,12 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                 .unwrap_or_else(|| Error::new(Code::Protocol, "the exec'd process sent an unexpected message")));
         }
         // Through the host procfs fd: our /proc is the container's now.
-        let start_time = start_time_at(&proc_fd, pid)
-            .ok_or_else(|| Error::new(Code::NoSuchProcess, format!("exec'd process {pid} vanished before it was reported")))?;
+        let start_time = match host_clock.take() {
+            Some(c) => c.start_time(pid),
+            None => start_time_at(&proc_fd, pid),
+        };
+        let start_time =
+            start_time.ok_or_else(|| Error::new(Code::NoSuchProcess, format!("exec'd process {pid} vanished before it was reported")))?;
         started(control, pid, start_time)
     })();
     if let Err(e) = res {

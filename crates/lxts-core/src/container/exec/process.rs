@@ -28,6 +28,8 @@ pub struct ProcessCtx<'a> {
     pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
     /// The container's `linux.seccomp`.
     pub seccomp: Option<Filter<'a>>,
+    /// The container's `linux.personality` (as runc: exec'd processes get it too).
+    pub personality: Option<&'a crate::plan::Personality>,
 }
 
 /// The container's seccomp profile and, when it notifies, the connected listener socket
@@ -76,6 +78,7 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         console,
         cgroup_tasks: ctx.cgroup_tasks,
         seccomp,
+        personality: ctx.personality,
     };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
@@ -96,6 +99,7 @@ struct SetupCtx<'a> {
     console: Option<Console>,
     cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
     seccomp: Option<Filter<'a>>,
+    personality: Option<&'a crate::plan::Personality>,
 }
 
 /// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
@@ -154,6 +158,7 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
         return Err(Error::new(Code::UnsafePath, format!("process.cwd {} is outside the container root", process.cwd)));
     }
     let e = super::lookup(process)?;
+    super::super::personality::apply(ctx.personality)?;
     if let Some(c) = &ctx.console {
         terminal(c, process.user.uid)?;
     }
