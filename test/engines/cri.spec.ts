@@ -1,22 +1,31 @@
 /**
  * Kubernetes' path: containerd's CRI plugin runs lxts as a runtime handler (what a
  * `RuntimeClass` with `handler: lxts` selects), driven with crictl as the kubelet would:
- * runp (host network, so no CNI), create/start, exec (streaming and sync), logs, inspect,
- * stop/rm/stopp/rmp, and the lxts wrapper's argv log proves the runc shim called lxts.
+ * runp (host network), create/start, exec (streaming and sync), logs, inspect,
+ * stop/rm/stopp/rmp, and the lxts wrapper's argv log proves the runc shim called lxts; then a
+ * pod network through CNI (Debian's `host-device` plugin moving one end of a veth pair of ours
+ * into the pod, static IPAM: no bridge, route or address on the host), where the containers
+ * join the sandbox's network, UTS and IPC namespaces by path.
  * A private containerd (own root, state, socket, native snapshotter, CRI enabled with the
  * README's runtime table) runs for this file only; the sandbox ("pause") and workload images
  * are OCI archives built here and imported into its `k8s.io` namespace: no registry.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { waitFor } from '../helpers/wait.js'
 import { engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, type Run, show, type Work } from './support.js'
 
-const { it, enabled } = engineTest(test, ['containerd', 'ctr', 'containerd-shim-runc-v2', 'crictl'], 'apt-get install containerd; crictl: .ci/install-crictl, then put the directory it prints on PATH')
+/** Debian's containernetworking-plugins: CRI's own `loopback` and the pod network's plugins. */
+const CNI_BIN = '/usr/lib/cni'
+const { it, enabled } = engineTest(
+  test,
+  ['containerd', 'ctr', 'containerd-shim-runc-v2', 'crictl', 'ip', ...['loopback', 'host-device', 'static'].map((p) => join(CNI_BIN, p))],
+  'apt-get install containerd containernetworking-plugins iproute2; crictl: .ci/install-crictl, then put the directory it prints on PATH',
+)
 const tag = randomBytes(4).toString('hex')
 const PAUSE = `docker.io/library/lxts-test-pause:${tag}`
 const IMAGE = `docker.io/library/lxts-test-busybox:${tag}`
@@ -24,6 +33,10 @@ const IMAGE = `docker.io/library/lxts-test-busybox:${tag}`
 const CGROUP_PARENT = `/lxts-test-cri-${tag}`
 /** Where containerd may mount network namespaces if it made any (host network: it must not). */
 const NETNS_DIR = '/var/run/netns'
+/** A veth pair of ours: CNI's host-device plugin moves the peer into the pod as its eth0. */
+const VETH = `lxtsc${tag}`
+const VETH_PEER = `lxtsp${tag}`
+const POD_IP = '10.213.7.2'
 /** lxts's `--root`: the runtime's `Root` option, plus the containerd namespace the shim appends. */
 const runtimeRoot = (): string => join(w.dir, 'runtime-root', 'k8s.io')
 
@@ -51,18 +64,23 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout.trim()
 }
 
-/** A pod sandbox config (crictl's JSON form of the CRI PodSandboxConfig) with host network. */
-function podConfig(name: string): string {
+// NamespaceMode: POD=0, CONTAINER=1, NODE=2
+const HOST_NETWORK = { network: 2, pid: 1, ipc: 0 }
+const POD_NETWORK = { network: 0, pid: 1, ipc: 0 }
+type NamespaceOptions = typeof HOST_NETWORK
+
+/** A pod sandbox config (crictl's JSON form of the CRI PodSandboxConfig), host network by default. */
+function podConfig(name: string, ns: NamespaceOptions = HOST_NETWORK): string {
   const path = join(w.dir, `${name}.pod.json`)
   const config = {
     metadata: { name, namespace: 'default', uid: `${name}-${tag}`, attempt: 0 },
-    // no `hostname`: with the host's network the pod shares the host's UTS namespace, where lxts
-    // (like runc) refuses to set one; the kubelet sends none for hostNetwork pods either
+    // with the host's network the pod shares the host's UTS namespace, where lxts (like runc)
+    // refuses to set a hostname; the kubelet sends none for hostNetwork pods either
+    ...(ns.network === 2 ? {} : { hostname: name }),
     log_directory: join(w.dir, 'logs', name),
     linux: {
       cgroup_parent: CGROUP_PARENT,
-      // NamespaceMode: POD=0, CONTAINER=1, NODE=2 (the kubelet's defaults, network on the host)
-      security_context: { namespace_options: { network: 2, pid: 1, ipc: 0 } },
+      security_context: { namespace_options: ns },
     },
   }
   writeFileSync(path, JSON.stringify(config))
@@ -70,14 +88,14 @@ function podConfig(name: string): string {
 }
 
 /** A container config running `command` in {@link IMAGE}, logging to `<name>.log`. */
-function containerConfig(name: string, command: string[]): string {
+function containerConfig(name: string, command: string[], ns: NamespaceOptions = HOST_NETWORK): string {
   const path = join(w.dir, `${name}.ctr.json`)
   const config = {
     metadata: { name, attempt: 0 },
     image: { image: IMAGE },
     command,
     log_path: `${name}.log`,
-    linux: { security_context: { namespace_options: { network: 2, pid: 1, ipc: 0 } } },
+    linux: { security_context: { namespace_options: ns } },
   }
   writeFileSync(path, JSON.stringify(config))
   return path
@@ -98,6 +116,10 @@ test.before(async () => {
   sock = join(w.dir, 'containerd.sock')
   netnsBefore = netnsEntries()
   mkdirSync(join(w.dir, 'cni'))
+  const cni = { cniVersion: '1.0.0', name: 'lxts-test', plugins: [{ type: 'host-device', device: VETH_PEER, ipam: { type: 'static', addresses: [{ address: `${POD_IP}/24` }] } }] }
+  writeFileSync(join(w.dir, 'cni', '10-lxts-test.conflist'), JSON.stringify(cni))
+  const veth = await run(['ip', 'link', 'add', VETH, 'type', 'veth', 'peer', 'name', VETH_PEER])
+  if (veth.code !== 0) throw new Error(show(['ip link add'], veth))
   writeFileSync(join(w.dir, 'crictl.yaml'), `runtime-endpoint: unix://${sock}\nimage-endpoint: unix://${sock}\ntimeout: 30\n`)
   const config = join(w.dir, 'containerd.toml')
   const q = JSON.stringify
@@ -125,7 +147,7 @@ test.before(async () => {
       '  stream_server_port = "0"',
       '[plugins."io.containerd.grpc.v1.cri".cni]',
       `  conf_dir = ${q(join(w.dir, 'cni'))}`,
-      `  bin_dir = ${q(join(w.dir, 'cni'))}`,
+      `  bin_dir = ${q(CNI_BIN)}`,
       '[plugins."io.containerd.grpc.v1.cri".containerd]',
       '  snapshotter = "native"',
       // the README's tables, verbatim but for the binary (the wrapper) …
@@ -188,6 +210,9 @@ test.after.always('remove every pod and container, stop containerd, remove its d
   if (existsSync(runtimeRoot())) leaks.push(...readdirSync(runtimeRoot()).map((id) => `lxts state ${id}`))
   removeWork(w.dir)
   for (const ns of netnsEntries().filter((n) => !netnsBefore.includes(n))) leaks.push(`netns ${NETNS_DIR}/${ns}`)
+  // ours: the peer is back from the pod (CNI DEL) or gone with its netns; this removes both ends
+  await run(['ip', 'link', 'del', VETH])
+  if ((await run(['ip', 'link', 'show', VETH_PEER])).code === 0) leaks.push(`link ${VETH_PEER}`)
   leaks.push(...removeCgroupTree(CGROUP_PARENT).map((d) => `cgroup ${d} could not be removed`))
   t.deepEqual(leaks, [], 'nothing may be left behind')
 })
@@ -279,4 +304,30 @@ it('a missing binary fails crictl create/start with the lxts error; the pod stay
   await ok(['rm', c4])
   await ok(['stopp', pod])
   await ok(['rmp', pod])
+})
+
+it('pod network (CNI): containers join the sandbox network, UTS and IPC namespaces by path', async (t) => {
+  const pod = await ok(['runp', '--runtime', 'lxts', podConfig('p3', POD_NETWORK)])
+  const podInfo = JSON.parse(await ok(['inspectp', '--output', 'json', pod])) as { status: { network?: { ip?: string } }; info?: { pid?: number } }
+  t.is(podInfo.status.network?.ip, POD_IP, 'CNI gave the sandbox its address')
+  const sandboxPid = podInfo.info?.pid
+  if (sandboxPid === undefined) return t.fail('inspectp gave no sandbox pid')
+  const c5 = await ok(['create', '--no-pull', pod, containerConfig('c5', ['sleep', '1000'], POD_NETWORK), podConfig('p3', POD_NETWORK)])
+  await ok(['start', c5])
+  const bundleConfig = JSON.parse(readFileSync(join(w.dir, 'state', 'io.containerd.runtime.v2.task', 'k8s.io', c5, 'config.json'), 'utf8')) as { linux: { namespaces: { type: string; path?: string }[] } }
+  const joined = bundleConfig.linux.namespaces.filter((n) => n.path !== undefined).map((n) => n.type)
+  t.deepEqual(joined.sort(), ['ipc', 'network', 'uts'], 'containerd asks lxts to join these by path')
+  const out = await ok(['exec', '--sync', c5, 'sh', '-c', 'hostname; ip -o -4 addr show dev eth0 | grep -o "inet [0-9./]*"; for n in net uts ipc pid; do readlink /proc/self/ns/$n; done'])
+  const [host, inet, net, uts, ipc, pid] = out.split('\n')
+  t.is(host, 'p3')
+  t.is(inet, `inet ${POD_IP}/24`)
+  t.is(net, readlinkSync(`/proc/${sandboxPid}/ns/net`), 'the sandbox network namespace')
+  t.is(uts, readlinkSync(`/proc/${sandboxPid}/ns/uts`), 'the sandbox UTS namespace')
+  t.is(ipc, readlinkSync(`/proc/${sandboxPid}/ns/ipc`), 'the sandbox IPC namespace')
+  t.not(pid, readlinkSync(`/proc/${sandboxPid}/ns/pid`), 'a pid namespace of its own (pid: CONTAINER)')
+  await ok(['stop', '--timeout', '0', c5])
+  await ok(['rm', c5])
+  await ok(['stopp', pod])
+  await ok(['rmp', pod])
+  t.is((await run(['ip', 'link', 'show', VETH_PEER])).code, 0, 'CNI DEL gave the device back to the host')
 })

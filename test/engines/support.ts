@@ -13,8 +13,9 @@ import { cgroupMounts } from '../helpers/bundle.js'
 import { integrationSkipReason, type Register, REPO } from '../helpers/env.js'
 import { copyRootfs } from '../helpers/rootfs.js'
 
-/** Path of `cmd` on $PATH, or undefined. */
+/** Path of `cmd` on $PATH (or `cmd` itself when it is a path), or undefined. */
 export function which(cmd: string): string | undefined {
+  if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined
   for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     const p = join(dir, cmd)
     if (existsSync(p)) return p
