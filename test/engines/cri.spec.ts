@@ -1,8 +1,9 @@
 /**
  * Kubernetes' path: containerd's CRI plugin runs lxts as a runtime handler (what a
  * `RuntimeClass` with `handler: lxts` selects), driven with crictl as the kubelet would:
- * runp (host network), create/start, exec (streaming and sync), logs, inspect,
- * stop/rm/stopp/rmp, and the lxts wrapper's argv log proves the runc shim called lxts; then a
+ * runp (host network), create (with resources)/start, exec (streaming and sync), logs,
+ * inspect, update, stop/rm/stopp/rmp, and the lxts wrapper's argv log proves the runc shim
+ * called lxts; then a
  * pod network through CNI (Debian's `host-device` plugin moving one end of a veth pair of ours
  * into the pod, static IPAM: no bridge, route or address on the host), where the containers
  * join the sandbox's network, UTS and IPC namespaces by path.
@@ -17,7 +18,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { waitFor } from '../helpers/wait.js'
-import { engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, type Run, show, type Work } from './support.js'
+import { cgroupLimits, engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, type Run, show, type Work } from './support.js'
 
 /** Debian's containernetworking-plugins: CRI's own `loopback` and the pod network's plugins. */
 const CNI_BIN = '/usr/lib/cni'
@@ -88,14 +89,14 @@ function podConfig(name: string, ns: NamespaceOptions = HOST_NETWORK): string {
 }
 
 /** A container config running `command` in {@link IMAGE}, logging to `<name>.log`. */
-function containerConfig(name: string, command: string[], ns: NamespaceOptions = HOST_NETWORK): string {
+function containerConfig(name: string, command: string[], ns: NamespaceOptions = HOST_NETWORK, resources: Record<string, number> = {}): string {
   const path = join(w.dir, `${name}.ctr.json`)
   const config = {
     metadata: { name, attempt: 0 },
     image: { image: IMAGE },
     command,
     log_path: `${name}.log`,
-    linux: { security_context: { namespace_options: ns } },
+    linux: { resources, security_context: { namespace_options: ns } },
   }
   writeFileSync(path, JSON.stringify(config))
   return path
@@ -217,7 +218,7 @@ test.after.always('remove every pod and container, stop containerd, remove its d
   t.deepEqual(leaks, [], 'nothing may be left behind')
 })
 
-it('runp --runtime lxts (host network, no CNI) + create/start/exec/logs/inspect/stop/rm/stopp/rmp', async (t) => {
+it('runp --runtime lxts (host network) + create (resources)/start/exec/logs/inspect/update/stop/rm/stopp/rmp', async (t) => {
   writeFileSync(w.argvLog, '')
   const pod = await ok(['runp', '--runtime', 'lxts', podConfig('p1')])
   t.regex(pod, /^[0-9a-f]{64}$/)
@@ -230,10 +231,17 @@ it('runp --runtime lxts (host network, no CNI) + create/start/exec/logs/inspect/
   t.regex(sandboxCreate, new RegExp(`^${globals} start ${pod}$`, 'm'), sandboxCreate)
 
   const script = 'echo started; echo to-stderr >&2; trap "echo bye; exit 7" TERM; while true; do sleep 0.1; done'
-  const c1 = await ok(['create', '--no-pull', pod, containerConfig('c1', ['sh', '-c', script]), podConfig('p1')])
+  // resources as the kubelet sends them (it always sets cpu_shares and oom_score_adj)
+  const c1 = await ok(['create', '--no-pull', pod, containerConfig('c1', ['sh', '-c', script], HOST_NETWORK, { memory_limit_in_bytes: 64 << 20, cpu_shares: 512, oom_score_adj: 100 }), podConfig('p1')])
   t.is((await inspect(c1)).status.state, 'CONTAINER_CREATED')
   await ok(['start', c1])
   t.is((await inspect(c1)).status.state, 'CONTAINER_RUNNING')
+  // the cgroupfs driver: <cgroup_parent>/<container id>
+  t.is(cgroupLimits(`${CGROUP_PARENT}/${c1}`).memory, String(64 << 20))
+  t.is(await ok(['exec', '--sync', c1, 'cat', '/proc/1/oom_score_adj']), '100')
+  // UpdateContainerResources (the kubelet's in-place resize): the shim runs `lxts update`
+  await ok(['update', '--memory', String(128 << 20), c1])
+  t.is(cgroupLimits(`${CGROUP_PARENT}/${c1}`).memory, String(128 << 20))
 
   // streaming exec (the stream server) and ExecSync: output and exit status
   const ex = await crictl(['exec', c1, 'sh', '-c', 'echo in-$(hostname); exit 4'])
@@ -286,6 +294,7 @@ it('runp --runtime lxts (host network, no CNI) + create/start/exec/logs/inspect/
     t.regex(argv, new RegExp(`^${g} delete ${id}$`, 'm'), argv)
   }
   t.regex(argv, new RegExp(`^${globals.replace(pod, c1)} exec --process \\S+ --detach --pid-file \\S+ ${c1}$`, 'm'), argv)
+  t.regex(argv, new RegExp(`^${globals.replace(pod, c1)} update --resources - ${c1}$`, 'm'), argv)
   t.regex(argv, new RegExp(`^${globals.replace(pod, c1)} kill ${c1} 15$`, 'm'), 'stop sends SIGTERM through lxts kill')
   t.regex(argv, new RegExp(`^${globals} kill ${pod} 9$`, 'm'), 'stopp kills the sandbox through lxts')
   t.regex(argv, new RegExp(`^${globals} delete ${pod}$`, 'm'), argv)
