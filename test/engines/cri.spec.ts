@@ -38,13 +38,16 @@ const NETNS_DIR = '/var/run/netns'
 const VETH = `lxtsc${tag}`
 const VETH_PEER = `lxtsp${tag}`
 const POD_IP = '10.213.7.2'
-/** lxts's `--root`: the runtime's `Root` option, plus the containerd namespace the shim appends. */
-const runtimeRoot = (): string => join(w.dir, 'runtime-root', 'k8s.io')
 
 let w: Work
 let sock: string
 let daemon: ChildProcess | undefined
 let netnsBefore: string[] = []
+
+/** lxts's `--root`: the runtime's `Root` option, plus the containerd namespace the shim appends. */
+function runtimeRoot(): string {
+  return join(w.dir, 'runtime-root', 'k8s.io')
+}
 
 function netnsEntries(): string[] {
   return existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : []
@@ -233,7 +236,10 @@ it('runp --runtime lxts (host network) + create (resources)/start/exec/logs/insp
   const script = 'echo started; echo to-stderr >&2; trap "echo bye; exit 7" TERM; while true; do sleep 0.1; done'
   // resources as the kubelet sends them (it always sets cpu_shares and oom_score_adj)
   const c1 = await ok(['create', '--no-pull', pod, containerConfig('c1', ['sh', '-c', script], HOST_NETWORK, { memory_limit_in_bytes: 64 << 20, cpu_shares: 512, oom_score_adj: 100 }), podConfig('p1')])
-  t.is((await inspect(c1)).status.state, 'CONTAINER_CREATED')
+  const created = await inspect(c1)
+  t.is(created.status.state, 'CONTAINER_CREATED')
+  t.is(created.info?.runtimeType, 'io.containerd.runc.v2')
+  t.is(created.info?.runtimeOptions?.binary_name, w.wrapper, 'the lxts handler\'s BinaryName')
   await ok(['start', c1])
   t.is((await inspect(c1)).status.state, 'CONTAINER_RUNNING')
   // the cgroupfs driver: <cgroup_parent>/<container id>
