@@ -6,7 +6,7 @@
  * called lxts; then a
  * pod network through CNI (Debian's `host-device` plugin moving one end of a veth pair of ours
  * into the pod, static IPAM: no bridge, route or address on the host), where the containers
- * join the sandbox's network, UTS and IPC namespaces by path.
+ * join the sandbox's network, UTS and IPC namespaces by path; and a shared pid namespace.
  * A private containerd (own root, state, socket, native snapshotter, CRI enabled with the
  * README's runtime table) runs for this file only; the sandbox ("pause") and workload images
  * are OCI archives built here and imported into its `k8s.io` namespace: no registry.
@@ -345,4 +345,18 @@ it('pod network (CNI): containers join the sandbox network, UTS and IPC namespac
   await ok(['stopp', pod])
   await ok(['rmp', pod])
   t.is((await run(['ip', 'link', 'show', VETH_PEER])).code, 0, 'CNI DEL gave the device back to the host')
+})
+
+it('shareProcessNamespace (pid: POD): the container joins the sandbox pid namespace by path', async (t) => {
+  const shared = { network: 2, pid: 0, ipc: 0 }
+  const pod = await ok(['runp', '--runtime', 'lxts', podConfig('p4', shared)])
+  const c6 = await ok(['create', '--no-pull', pod, containerConfig('c6', ['sleep', '1000'], shared), podConfig('p4', shared)])
+  await ok(['start', c6])
+  const ps = await ok(['exec', '--sync', c6, 'ps', '-o', 'pid,args'])
+  t.regex(ps, /^\s*1\s+sleep 2147483647$/m, 'the pause process is pid 1 of the shared namespace')
+  t.regex(ps, /^\s*\d+\s+sleep 1000$/m, ps)
+  await ok(['stop', '--timeout', '0', c6])
+  await ok(['rm', c6])
+  await ok(['stopp', pod])
+  await ok(['rmp', pod])
 })
