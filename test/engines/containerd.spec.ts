@@ -6,12 +6,12 @@
  * OCI archive built here, so neither a registry nor podman is needed.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import { waitFor } from '../helpers/wait.js'
-import { engineTest, makeWork, mountsUnder, processesMentioning, removeCgroupTree, removeWork, run, runInPty, type Run, show, sq, type Work } from './support.js'
+import { engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, runInPty, type Run, show, sq, type Work } from './support.js'
 
 const { it, enabled } = engineTest(test, ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'])
 const IMAGE = 'docker.io/library/lxts-test-busybox:latest'
@@ -29,40 +29,6 @@ function ctr(args: string[], opts: { input?: string } = {}): Promise<Run> {
 /** `ctr run` options every container gets. */
 function runArgs(): string[] {
   return ['--snapshotter', 'native', '--runc-binary', w.wrapper]
-}
-
-/** Write `data` as a content-addressed blob of an OCI layout; return its descriptor fields. */
-function blob(layout: string, data: Buffer): { digest: string; size: number } {
-  const hex = createHash('sha256').update(data).digest('hex')
-  writeFileSync(join(layout, 'blobs', 'sha256', hex), data)
-  return { digest: `sha256:${hex}`, size: data.length }
-}
-
-/** An OCI image archive of the busybox rootfs, named {@link IMAGE}. */
-async function ociArchive(): Promise<string> {
-  const layout = join(w.dir, 'oci')
-  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true })
-  const layer = blob(layout, readFileSync(w.rootfsTar))
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch
-  const config = blob(layout, Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })))
-  const manifest = blob(
-    layout,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-      }),
-    ),
-  )
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
-  const annotations = { 'io.containerd.image.name': IMAGE, 'org.opencontainers.image.ref.name': 'latest' }
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations }] }))
-  const tar = join(w.dir, 'image.tar')
-  const r = await run(['tar', '-C', layout, '-cf', tar, 'oci-layout', 'index.json', 'blobs'])
-  if (r.code !== 0) throw new Error(show(['tar'], r))
-  return tar
 }
 
 test.before(async () => {
@@ -87,7 +53,7 @@ test.before(async () => {
   const log = openSync(join(w.dir, 'containerd.log'), 'a')
   daemon = spawn('containerd', ['--config', config], { stdio: ['ignore', log, log], detached: true })
   if ((await waitFor(() => existsSync(sock) || undefined, 15_000)) === undefined) throw new Error(`containerd did not start: ${readFileSync(join(w.dir, 'containerd.log'), 'utf8')}`)
-  const r = await ctr(['images', 'import', '--snapshotter', 'native', await ociArchive()])
+  const r = await ctr(['images', 'import', '--snapshotter', 'native', await ociArchive(w, IMAGE, ['sh'])])
   if (r.code !== 0) throw new Error(`ctr images import: ${show(['import'], r)}`)
 })
 

@@ -1,10 +1,11 @@
 /**
- * Shared pieces of the engine specs (podman, containerd): a private work dir, an lxts wrapper
- * that logs every argv the engine sends, a busybox image tarball, process running, and a
- * cleanup that removes every mount, cgroup and dir the run made even after a failure.
+ * Shared pieces of the engine specs (podman, containerd, CRI): a private work dir, an lxts
+ * wrapper that logs every argv the engine sends, a busybox image tarball and OCI image archive,
+ * process running, and a cleanup that removes every mount, cgroup and dir the run made even after a failure.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestFn } from 'ava'
@@ -12,8 +13,9 @@ import { cgroupMounts } from '../helpers/bundle.js'
 import { integrationSkipReason, type Register, REPO } from '../helpers/env.js'
 import { copyRootfs } from '../helpers/rootfs.js'
 
-/** Path of `cmd` on $PATH, or undefined. */
+/** Path of `cmd` on $PATH (or `cmd` itself when it is a path), or undefined. */
 export function which(cmd: string): string | undefined {
+  if (cmd.includes('/')) return existsSync(cmd) ? cmd : undefined
   for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
     const p = join(dir, cmd)
     if (existsSync(p)) return p
@@ -25,9 +27,9 @@ export function which(cmd: string): string | undefined {
  * `test.serial`, or `test.serial.skip` with the reason printed when root/busybox or one of
  * `tools` is missing. CI (LXTS_REQUIRE_INTEGRATION=1) installs the engines: there a skip fails.
  */
-export function engineTest(test: TestFn, tools: string[]): { it: Register; enabled: boolean } {
+export function engineTest(test: TestFn, tools: string[], install = 'apt-get install podman containerd'): { it: Register; enabled: boolean } {
   const missing = tools.filter((c) => which(c) === undefined)
-  const reason = integrationSkipReason() ?? (missing.length > 0 ? `${missing.join(', ')} not installed (apt-get install podman containerd)` : undefined)
+  const reason = integrationSkipReason() ?? (missing.length > 0 ? `${missing.join(', ')} not installed (${install})` : undefined)
   if (reason === undefined) return { it: (title, impl) => test.serial(title, impl), enabled: true }
   if (process.env['LXTS_REQUIRE_INTEGRATION'] === '1') throw new Error(`LXTS_REQUIRE_INTEGRATION=1 but ${reason}`)
   process.stderr.write(`\n  SKIPPED: ${reason}\n\n`)
@@ -60,6 +62,45 @@ export function makeWork(prefix: string, extraArgs: (dir: string) => string[] = 
   execFileSync('tar', ['-C', rootfs, '-cf', rootfsTar, '.'])
   rmSync(rootfs, { recursive: true, force: true })
   return { dir, wrapper, argvLog, rootfsTar }
+}
+
+/** Write `data` as a content-addressed blob of an OCI layout; return its descriptor fields. */
+function blob(layout: string, data: Buffer): { digest: string; size: number } {
+  const hex = createHash('sha256').update(data).digest('hex')
+  writeFileSync(join(layout, 'blobs', 'sha256', hex), data)
+  return { digest: `sha256:${hex}`, size: data.length }
+}
+
+/**
+ * An OCI image archive (for `ctr images import`) of the busybox rootfs, named `name`, whose
+ * config runs `cmd`: neither a registry nor another engine is needed. Returns its path.
+ */
+export async function ociArchive(w: Work, name: string, cmd: string[]): Promise<string> {
+  const base = join(w.dir, `oci-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`)
+  const layout = `${base}.d`
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true })
+  const layer = blob(layout, readFileSync(w.rootfsTar))
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch
+  const config = blob(layout, Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: { Cmd: cmd }, rootfs: { type: 'layers', diff_ids: [layer.digest] } })))
+  const manifest = blob(
+    layout,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+      }),
+    ),
+  )
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }))
+  const annotations = { 'io.containerd.image.name': name, 'org.opencontainers.image.ref.name': name.replace(/^.*:/, '') }
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations }] }))
+  const tar = `${base}.tar`
+  const r = await run(['tar', '-C', layout, '-cf', tar, 'oci-layout', 'index.json', 'blobs'])
+  if (r.code !== 0) throw new Error(show(['tar'], r))
+  rmSync(layout, { recursive: true, force: true })
+  return tar
 }
 
 /** What a command did. */
