@@ -4,7 +4,7 @@
  * start time (reused) means `stopped`; `created` vs `running` is whether `exec.fifo` exists;
  * a running container whose cgroups are frozen is `paused`.
  */
-import { accessSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 
 import { withTool } from '../cgroup/native.js'
 import { processInfo } from '../native.js'
@@ -19,14 +19,9 @@ export async function isAlive(pid: number, startTime: number | undefined): Promi
   return startTime === undefined || info.startTime === startTime
 }
 
-/** Sync, as the state store: a local path, checked in microseconds without a thread-pool hop. */
+/** Sync, as the state store: a local path, checked in microseconds without a thread-pool hop (no exception when absent). */
 function exists(path: string): boolean {
-  try {
-    accessSync(path)
-    return true
-  } catch {
-    return false
-  }
+  return existsSync(path)
 }
 
 /** The live status of a stored state. */
