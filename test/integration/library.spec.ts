@@ -2,10 +2,13 @@
  * The TypeScript library on real containers: the same lifecycle as the CLI through
  * `new Runtime({ root })`, `LxtsError` codes on bad input, `wait()` and `run()` exit statuses.
  */
-import { existsSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, processAlive, processesOf } from '../helpers/bundle.js'
+import { REPO } from '../helpers/env.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
 import { defaultSpec, LxtsError, Runtime } from '../../ts/index.js'
@@ -141,4 +144,55 @@ h.it('library: defaultSpec() (made non-interactive) runs on this machine', async
   t.is(r.exitCode, 0, `stdout: ${out}\nstderr: ${err}`)
   t.regex(out, /^1\n\d+\n$/)
   await c.delete()
+})
+
+/** Child processes of `ppid` named lxts-helper (comm), from /proc. */
+function helpersOf(ppid: number): number[] {
+  const out: number[] = []
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (comm === 'lxts-helper' && Number(fields[1]) === ppid) out.push(Number(e))
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+h.it('library: one container after another takes a helper spawned ahead (a spare), which ends with the process', async (t) => {
+  const bundles = [0, 1, 2].map(() => h.bundle(['true']))
+  const dir = mkdtempSync(join(tmpdir(), 'lxts-test-spare-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // A separate Node process, so this worker's own helpers do not count and its exit can be watched.
+  const script = join(dir, 'spare.mts')
+  writeFileSync(
+    script,
+    `import { readdirSync, readFileSync } from 'node:fs'
+import { Runtime } from ${JSON.stringify(join(REPO, 'ts', 'index.js'))}
+${helpersOf.toString()}
+const rt = new Runtime({ root: ${JSON.stringify(h.root())} })
+const seen = []
+for (const b of ${JSON.stringify(bundles.map((b) => ({ id: b.id, dir: b.dir })))}) {
+  const r = await rt.run(b.id, { bundle: b.dir, stdio: ['ignore', 'ignore', 'ignore'] })
+  await new Promise((res) => setTimeout(res, 200)) // the spare forks on the next turn of the loop
+  seen.push({ exit: r.exitCode, spares: helpersOf(process.pid) })
+}
+console.log(JSON.stringify(seen))
+`,
+  )
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', script], { cwd: REPO, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  )
+  const seen = JSON.parse(out) as { exit: number; spares: number[] }[]
+  t.deepEqual(seen.map((r) => r.exit), [0, 0, 0])
+  t.deepEqual(seen[0]?.spares, [], 'the first container spawns no spare')
+  t.is(seen[1]?.spares.length, 1, 'the second, of the same shape, leaves one spare waiting')
+  t.is(seen[2]?.spares.length, 1)
+  t.not(seen[2]?.spares[0], seen[1]?.spares[0], 'the third took that spare and left a new one')
+  const last = seen[2]?.spares[0] ?? 0
+  t.true(await waitFor(async () => (existsSync(`/proc/${last}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${last}/stat`, 'utf8')) ? undefined : true)), `spare ${last} ended with its process`)
 })

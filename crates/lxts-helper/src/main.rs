@@ -16,11 +16,16 @@ const CONTROL_FD: i32 = 3;
 enum Request {
     Container(Box<Plan>),
     Exec(Box<container::exec::enter::ExecPlan>),
+    /// The channel closed before a plan: a spare helper Node no longer needs (or its end).
+    Nothing,
 }
 
 /// Read the plan line and decide by its `mode`.
 fn read_request(control: &OwnedFd) -> Result<Request> {
     let line = read_line(control)?;
+    if line.is_empty() {
+        return Ok(Request::Nothing);
+    }
     #[derive(serde::Deserialize)]
     struct ModeOnly {
         mode: String,
@@ -110,6 +115,7 @@ fn main() {
             close_inherited(plan.preserve_fds);
             std::process::exit(container::exec::enter::run(*plan, control).unwrap_or(1))
         }
+        Ok(Request::Nothing) => std::process::exit(0),
         Err(e) => {
             let _ = container::write_report(&control, &e.to_report());
             std::process::exit(1);
