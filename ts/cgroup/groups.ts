@@ -2,7 +2,6 @@
  * The cgroup primitives as a library: pick hierarchies, map an absolute cgroup path
  * (`/lxts-demo/a/b`) to one directory per hierarchy, and act on those directories.
  */
-import { spawn } from 'node:child_process'
 import { posix } from 'node:path'
 
 import { LxtsError } from '../errors.js'
@@ -10,6 +9,7 @@ import { cgroupHost, type NativeCgroupHierarchy } from '../native.js'
 import { helperPath } from '../lifecycle/helper.js'
 import { signalNumber } from '../signals.js'
 import { withTool, type GroupInfo, type Subsystem } from './native.js'
+import { childProcess } from '../lazy-builtins.js'
 
 export type { CgroupFile, GroupInfo, Subsystem } from './native.js'
 
@@ -196,7 +196,7 @@ export interface ExecResult {
 export async function exec(path: string, argv: string[], o: { stdio?: 'inherit' | 'pipe' | 'ignore' } = {}, sel: HierarchySelector = {}): Promise<ExecResult> {
   if (argv.length === 0) throw new LxtsError('ERR_LXTS_USAGE', 'cgroup exec: no command given')
   const dirs = (await existing(path, sel)).map((d) => d.dir)
-  const child = spawn(helperPath(), ['cgroup-exec', ...dirs, '--', ...argv], { stdio: o.stdio ?? 'inherit' })
+  const child = childProcess().spawn(helperPath(), ['cgroup-exec', ...dirs, '--', ...argv], { stdio: o.stdio ?? 'inherit' })
   return new Promise((resolve, reject) => {
     child.once('error', (e) => reject(new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e })))
     child.once('exit', (code, signal) => resolve({ exitCode: code ?? 128 + (signal === null ? 0 : signalNumber(signal)), signal }))

@@ -6,12 +6,9 @@
  * process gets a pty from the container's devpts whose master goes to a console socket:
  * the caller's, or one lxts listens on (the master is then `ExecHandle.terminal`).
  */
-import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { Duplex, Readable, Writable } from 'node:stream'
 
 import { CAPABILITIES } from '../config/validate.js'
@@ -24,6 +21,7 @@ import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
 import type { ExitStatus } from './types.js'
+import { childProcess, nodeCrypto, readline } from '../lazy-builtins.js'
 
 /** What to run: fields given replace the container's own process settings. */
 export type ExecProcess = Partial<OciProcess> & { args: string[] }
@@ -159,7 +157,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     throw new LxtsError('ERR_LXTS_USAGE', 'exec: a console socket cannot be used without a terminal (process.terminal / -t)', { field: 'consoleSocket' })
   }
   // lxts owns the terminal: it listens in the state directory, the process sends the master there.
-  const ownSocket = process_.terminal === true && o.consoleSocket === undefined ? join(store.dir(id), `exec-${randomBytes(6).toString('hex')}.sock`) : undefined
+  const ownSocket = process_.terminal === true && o.consoleSocket === undefined ? join(store.dir(id), `exec-${nodeCrypto().randomBytes(6).toString('hex')}.sock`) : undefined
   const consoleSocket = o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket)
   const plan = {
     mode: 'exec',
@@ -183,7 +181,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
   // fd 3 is the control channel; this process's fds 3… become the helper's 4…
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
-  const child = spawn(await helperExecutable(), [], { argv0: 'lxts-helper', stdio: [i, out, err, 'pipe', ...extra] })
+  const child = childProcess().spawn(await helperExecutable(), [], { argv0: 'lxts-helper', stdio: [i, out, err, 'pipe', ...extra] })
   const control = child.stdio[3] as Socket | null | undefined
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})
@@ -195,7 +193,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   let failure: LxtsError | undefined
   const closed = new Promise<void>((res) => child.on('close', () => res()))
   child.on('error', (e) => failed?.(new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e })))
-  const lines = createInterface({ input: control, crlfDelay: Infinity })
+  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
   lines.on('error', () => {})
   lines.on('line', (line) => {
     let msg: Record<string, unknown>

@@ -2,10 +2,9 @@
  * Spawning `lxts-helper` and speaking the control protocol on its fd 3: one plan line
  * out, report lines (`created`, `error`, `exited`) back. See docs/ARCHITECTURE.md.
  */
-import { spawn, type ChildProcess, type StdioNull, type StdioPipe } from 'node:child_process'
+import type { ChildProcess, StdioNull, StdioPipe } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import type { Socket } from 'node:net'
-import { createInterface } from 'node:readline'
 import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
@@ -13,6 +12,7 @@ import { LxtsError, fromNative } from '../errors.js'
 import { sealedCopy } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
+import { childProcess, readline } from '../lazy-builtins.js'
 
 /** One of the container's stdio: inherited, ignored, piped, an fd or a stream with an fd. */
 export type StdioSpec = StdioNull | StdioPipe | number | Stream
@@ -127,7 +127,7 @@ function spareKey(executable: string, stdio: StdioSpec[], monitor: boolean, pres
 }
 
 function spawnHelper(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[]): ChildProcess {
-  return spawn(executable, [], { argv0: 'lxts-helper', stdio: [...stdio, 'pipe', ...preserved] as StdioSpec[], detached: monitor })
+  return childProcess().spawn(executable, [], { argv0: 'lxts-helper', stdio: [...stdio, 'pipe', ...preserved] as StdioSpec[], detached: monitor })
 }
 
 /** The spare of this shape, still waiting (referenced again), or undefined. */
@@ -193,7 +193,7 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
   })
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})
-  const lines = createInterface({ input: control, crlfDelay: Infinity })
+  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
   // A helper that dies early makes writes fail with EPIPE; its exit is reported by 'close'.
   lines.on('error', () => {})
   lines.on('line', (line) => {

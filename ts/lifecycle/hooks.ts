@@ -16,13 +16,14 @@
  * before the process) run in the container's namespaces, which Node never enters: the init
  * runs them itself (crates/lxts-core/src/container/hooks.rs).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
 import type { OciHook, OciHooks } from '../config/types.js'
 import { LxtsError, errnoCode } from '../errors.js'
 import type { ContainerStatus } from './status.js'
 import type { StoredState } from './types.js'
+import { childProcess } from '../lazy-builtins.js'
 
 /** The hook kinds lxts runs. */
 export type HookKind = 'createRuntime' | 'prestart' | 'poststart' | 'poststop'
@@ -60,7 +61,7 @@ export function runHook(kind: HookKind, i: number, hook: OciHook, state: HookSta
     }
     let child: ChildProcessWithoutNullStreams
     try {
-      child = spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ['pipe', 'pipe', 'pipe'] })
+      child = childProcess().spawn(hook.path, args.slice(1), { argv0: args[0] ?? hook.path, env, stdio: ['pipe', 'pipe', 'pipe'] })
     } catch (err) {
       // spawn throws synchronously for some paths (ENAMETOOLONG for a 4 KiB name): still ERR_LXTS_HOOK
       const e = err as NodeJS.ErrnoException

@@ -7,10 +7,10 @@
  */
 import { closeSync, rmSync } from 'node:fs'
 import type { Duplex } from 'node:stream'
-import { ReadStream } from 'node:tty'
 
 import { fromNative } from '../errors.js'
 import { loadNative, type NativeBinding } from '../native.js'
+import { tty } from '../lazy-builtins.js'
 
 /** Name of the socket lxts listens on inside the container's state directory. */
 export const CONSOLE_SOCKET = 'console.sock'
@@ -84,7 +84,7 @@ const fds = new WeakMap<Duplex, number>()
  * slave has exited; other errors are re-emitted as `terminalError`.
  */
 export function terminalStream(master: number): Duplex {
-  const s = new ReadStream(master)
+  const s = new (tty().ReadStream)(master)
   fds.set(s, master)
   // EIO is how a pty master reports that the slave side is gone: that is the end of output.
   s.on('error', (err: NodeJS.ErrnoException) => {

@@ -4,7 +4,6 @@
  * the header and the rows whose PID column is one of the container's; without `ps`, PID and
  * command line come from /proc.
  */
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { CommandModule } from 'yargs'
 import { CliError } from '../cli-error.js'
@@ -12,6 +11,7 @@ import type { CliContext } from '../context.js'
 import type { GlobalArgs } from '../global-options.js'
 import { formatTable } from '../output.js'
 import { freezable } from './pause.js'
+import { childProcess } from '../../lazy-builtins.js'
 
 /** Arguments of `ps`. */
 export interface PsArgs extends GlobalArgs {
@@ -36,7 +36,7 @@ export function filterPs(output: string, pids: ReadonlySet<number>): string {
 
 async function runPs(args: string[]): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = childProcess().spawn('ps', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (b: Buffer) => out.push(b))
