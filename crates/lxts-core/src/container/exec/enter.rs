@@ -16,7 +16,7 @@
 //! `linux.seccomp` is loaded into the process as into the init (as runc), and a
 //! notifying one sends its listener fd the same way (status from `ociState`).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use serde::Deserialize;
 
@@ -173,15 +173,39 @@ fn started(control: &OwnedFd, pid: i32, start_time: u64) -> Result<()> {
     std::io::Write::write_all(&mut *f, &line).map_err(|e| Error::new(Code::Protocol, format!("write control channel: {e}")))
 }
 
-/// `chroot` into the init's root (`/proc/<pid>/root`), as it has no mount namespace of its own
-/// to join; the start time is checked again after the open, so the root is the init's.
-fn enter_root_of(proc_fd: &OwnedFd, pid: i32, start_time: u64) -> Result<()> {
+/// The init's root (`/proc/<pid>/root`), opened through the verified host procfs before any
+/// `setns`; the start time is checked after the open (a reused pid has another root) and
+/// before the joins (a joined time namespace shifts the start times `/proc` shows).
+fn open_root_of(proc_fd: &OwnedFd, pid: i32, start_time: u64) -> Result<OwnedFd> {
     let rel = sys::cstr(&format!("{pid}/root"))?;
     // SAFETY: openat in the verified procfs with a valid C string; the fd is owned below.
     let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), rel.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
     let root = sys::owned(sys::cvt(fd, Code::Mount, "openat", Some(&format!("/proc/{pid}/root")))?);
     if start_time_at(proc_fd, pid) != Some(start_time) {
         return Err(not_running(pid));
+    }
+    Ok(root)
+}
+
+/// (mount id, inode) of a directory fd: two fds name the same root only when both match.
+fn dir_identity(fd: BorrowedFd<'_>, what: &str) -> Result<(u64, u64)> {
+    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
+    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_INO | libc::STATX_MNT_ID, &mut st) };
+    if ret < 0 {
+        return Err(Error::sys(Code::Mount, "statx", Some(what), nix::errno::Errno::last()));
+    }
+    Ok((st.stx_mnt_id, st.stx_ino))
+}
+
+/// After the joins, enter the init's root unless it already is ours: a container without a
+/// mount namespace of its own lives in a chroot of the namespace it was created in, which
+/// `setns` (from this or any other mount namespace) does not enter.
+fn enter_root_of(root: &OwnedFd) -> Result<()> {
+    let ours = sys::open("/", libc::O_PATH | libc::O_DIRECTORY, Code::Mount)?;
+    if dir_identity(root.as_fd(), "the init's root")? == dir_identity(ours.as_fd(), "/")? {
+        return Ok(());
     }
     super::super::rootfs::pivot::chroot_into(root.as_fd()).map_err(|e| e.context("enter the container's root"))
 }
@@ -222,6 +246,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         _ => return Err(not_running(plan.pid)),
     }
     let flags = differing(&proc_fd, plan.pid)?;
+    let init_root = open_root_of(&proc_fd, plan.pid, plan.start_time)?;
     let cg = open_cgroups(&plan.cgroups)?;
     // Connected while the path is the caller's, before any join; the child sends the pty master on it.
     let console = plan.console_socket.as_deref().map(super::super::tty::connect).transpose()?;
@@ -237,10 +262,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         sys::cvt(unsafe { libc::setns(pidfd.as_raw_fd(), flags) }, Code::Namespace, "setns", Some(&format!("pidfd of {}", plan.pid)))
             .map_err(|e| e.context(format!("join the namespaces of container \"{}\"", plan.id)))?;
     }
-    if flags & libc::CLONE_NEWNS == 0 {
-        // The init shares our mount namespace (a config without one): its root is a chroot.
-        enter_root_of(&proc_fd, plan.pid, plan.start_time)?;
-    }
+    enter_root_of(&init_root)?;
+    drop(init_root);
     let (parent_end, child_end) = sync::pair()?;
     let child_proc = proc_fd.try_clone().map_err(|e| Error::new(Code::Syscall, format!("dup procfs fd: {e}")))?;
     if !plan.detach {
