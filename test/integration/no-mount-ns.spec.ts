@@ -110,6 +110,37 @@ h.it('create, exec (into the chroot), delete --force of the running container: i
   assertClean(t, b)
 })
 
+h.it('exec from another mount namespace (and with a boottime offset) still lands in the chroot', async (t) => {
+  const b = h.bundle(['sleep', '30'], (c) => {
+    noMountNs(c)
+    c.linux.namespaces.push({ type: 'time' })
+    ;(c.linux as Record<string, unknown>)['timeOffsets'] = { boottime: { secs: 1_000_000, nanosecs: 0 } }
+  })
+  t.is((await h.cli(['create', '-b', b.dir, b.id])).code, 0)
+  t.is((await h.cli(['start', b.id])).code, 0)
+  const inside = await h.cli(['exec', b.id, 'cat', '/lxts-marker'])
+  t.is(inside.stdout, `marker-${b.id}\n`, describe(inside))
+  // `lxts exec` run from a private mount namespace: setns then gives the init's namespace's /,
+  // which is the host's; the exec'd process must still be in the container's root.
+  const out = execFileSync('unshare', ['-m', '--propagation', 'private', process.execPath, CLI, '--root', h.root(), 'exec', b.id, 'cat', '/lxts-marker'], {
+    encoding: 'utf8',
+  })
+  t.is(out, `marker-${b.id}\n`)
+  const d = await h.cli(['delete', '--force', b.id])
+  t.is(d.code, 0, describe(d))
+  assertClean(t, b)
+})
+
+h.it('a rootfs that is the root of a running container without a mount namespace is refused', async (t) => {
+  const a = h.bundle(['sleep', '30'], noMountNs)
+  t.is((await h.cli(['create', '-b', a.dir, a.id])).code, 0)
+  // Its rootfs bind (with /proc, /dev…) now sits at a.rootfs in the host's namespace.
+  await h.refusedAtCreate(t, (c) => (c.root.path = a.rootfs), new RegExp(`root\\.path .*root of container "${a.id}"`))
+  const d = await h.cli(['delete', '--force', a.id])
+  t.is(d.code, 0, describe(d))
+  assertClean(t, a)
+})
+
 h.it('mounts the container stacks on its own / and below are detached too', async (t) => {
   const b = h.bundle(sh('mount -t tmpfs none /tmp && mount -t tmpfs none / && echo stacked'), (c) => {
     noMountNs(c)

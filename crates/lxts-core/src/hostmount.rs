@@ -169,6 +169,35 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
     }
 }
 
+/// The id of the container (a sibling of `state_dir`) whose recorded rootfs bind `root_path`
+/// is, if any. A container created on such a path would copy that container's `/proc`,
+/// `/dev` and volume binds into its own root (and `delete` of either would detach the
+/// other's): the caller refuses it. Only a mount root can be one; a kernel without unique
+/// mount ids (< 6.8) has no records to match.
+pub fn rootfs_owner(state_dir: &str, root_path: &str) -> Option<String> {
+    let fd = open_path(root_path).ok()?;
+    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
+    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &mut st) };
+    if ret < 0 || st.stx_mask & STATX_MNT_ID_UNIQUE == 0 || st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 == 0 {
+        return None;
+    }
+    let own = std::path::Path::new(state_dir);
+    let parent = own.parent()?;
+    let entries = std::fs::read_dir(parent).ok()?;
+    for e in entries.flatten() {
+        if e.path() == own {
+            continue;
+        }
+        let Ok(text) = std::fs::read(e.path().join(RECORD)) else { continue };
+        if serde_json::from_slice::<RootMount>(&text).is_ok_and(|rm| rm.mnt_id == st.stx_mnt_id) {
+            return Some(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

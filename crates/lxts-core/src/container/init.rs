@@ -104,7 +104,15 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
         Ok(())
     };
-    let mut report_root = |id: u64| sync::send(&ctx.sync, &[sync::ROOT_MOUNT, id.to_string().as_bytes()].concat());
+    // The helper records the bind before the init mounts anything into it, so a helper that
+    // dies here leaves at most that one bind, never the container's mounts, unrecorded.
+    let mut report_root = |id: u64| {
+        sync::send(&ctx.sync, &[sync::ROOT_MOUNT, id.to_string().as_bytes()].concat())?;
+        match sync::recv(&ctx.sync)? {
+            m if m == sync::ROOT_RECORDED => Ok(()),
+            _ => Err(Error::new(Code::Protocol, "the helper did not record the rootfs mount")),
+        }
+    };
     let host_root: Option<&mut dyn FnMut(u64) -> Result<()>> = if host_mnt { Some(&mut report_root) } else { None };
     rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {

@@ -173,6 +173,15 @@ fn create(
     cg: Option<&ContainerCgroup>,
 ) -> Result<OwnedFd> {
     let proc_fd = sys::open_host_proc()?;
+    if let Some(other) = crate::hostmount::rootfs_owner(&plan.state_dir, &plan.config.root.path) {
+        return Err(Error::new(
+            Code::InvalidConfig,
+            format!(
+                "root.path {} is the root of container \"{other}\", which has no mount namespace: its /proc, /dev and volume mounts live there (use another directory)",
+                plan.config.root.path
+            ),
+        ));
+    }
     // The init starts in the rootfs, as runc's does: inside a new user namespace the path to it
     // may not be searchable (a 0700 bundle parent), but "." still is (rootfs::setup opens it).
     let root = sys::cstr(&plan.config.root.path)?;
@@ -234,9 +243,9 @@ fn create(
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
-        if let (Some(c), Some(res)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
-            // While the init sets up its rootfs (warnings have no reader here, as above).
-            let _ = cgroups::resources::hybrid_device_filter(&cgroups::detect()?, c, res);
+        if let (Some(c), Some(res), Ok(host)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref()), cgroups::detect()) {
+            // While the init sets up its rootfs; only warnings, which have no reader here (as above).
+            let _ = cgroups::resources::hybrid_device_filter(&host, c, res);
         }
         let mut msg = sync::recv(&parent_end)?;
         if let Some(id) = sync::root_mount(&msg) {
@@ -245,6 +254,7 @@ fn create(
             let rm = crate::hostmount::RootMount { path: plan.config.root.path.clone(), mnt_id: id };
             host_root = Some(rm.clone());
             crate::hostmount::record(state_dir.as_fd(), &rm)?;
+            sync::send(&parent_end, sync::ROOT_RECORDED)?;
             msg = sync::recv(&parent_end)?;
         }
         if msg == sync::HOOKS {
@@ -267,6 +277,13 @@ fn create(
     if let Err(e) = res {
         let _ = monitor::pidfd_signal(&pidfd, libc::SIGKILL);
         let _ = monitor::reap(&pidfd);
+        // A failure before its `root` message was read: the dead init's last messages say.
+        if host_root.is_none() {
+            host_root = sync::drain(&parent_end)
+                .iter()
+                .find_map(|m| sync::root_mount(m))
+                .map(|mnt_id| crate::hostmount::RootMount { path: plan.config.root.path.clone(), mnt_id });
+        }
         if let Some(rm) = host_root {
             if crate::hostmount::release(&rm.path, rm.mnt_id).is_ok() {
                 let _ = crate::hostmount::release_recorded(&plan.state_dir);

@@ -21,6 +21,9 @@ pub const RESUME: &[u8] = b"resume";
 /// self-bind made in the host's mount namespace ([`crate::hostmount`]).
 pub const ROOT_MOUNT: &[u8] = b"root ";
 
+/// Helper → init: the [`ROOT_MOUNT`] is recorded; the init mounts nothing more before this.
+pub const ROOT_RECORDED: &[u8] = b"root-recorded";
+
 /// The mount id of a [`ROOT_MOUNT`] message.
 pub fn root_mount(msg: &[u8]) -> Option<u64> {
     std::str::from_utf8(msg.strip_prefix(ROOT_MOUNT)?).ok()?.parse().ok()
@@ -61,6 +64,20 @@ pub fn recv(fd: &OwnedFd) -> Result<Vec<u8>> {
         if Errno::last() != Errno::EINTR {
             return Err(Error::sys(Code::Protocol, "recv", Some("sync socket"), Errno::last()));
         }
+    }
+}
+
+/// The messages already queued, without waiting (after the peer died: what it sent last).
+pub fn drain(fd: &OwnedFd) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        // SAFETY: `buf` is writable for its full length; MSG_DONTWAIT never blocks.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n <= 0 {
+            return out;
+        }
+        out.push(buf[..n as usize].to_vec());
     }
 }
 
