@@ -120,6 +120,12 @@ export declare function consoleListen(path: string): number
 export declare function consoleReceive(fd: number, timeoutMs: number): Promise<number>
 
 /**
+ * Whether `fd` is still an open sealed memfd (the copy made by `sealedCopy`): checked before
+ * each spawn, so an fd number closed behind lxts's back and reused is never executed.
+ */
+export declare function isSealedFd(fd: number): boolean
+
+/**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)
  * and waits for an exclusive `flock`. Resolves the fd; release with
  * `fs.closeSync(fd)`.

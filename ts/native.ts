@@ -41,6 +41,7 @@ export interface NativeBinding {
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
   sealedCopy(path: string): number
+  isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
 }
@@ -137,6 +138,12 @@ export async function cgroupPids(dirs: string[]): Promise<number[]> {
 export async function cgroupRemove(dirs: string[]): Promise<void> {
   const n = await loadNative()
   wrap(() => n.cgroupRemove(dirs))
+}
+
+/** Whether `fd` is still an open sealed memfd. */
+export async function isSealedFd(fd: number): Promise<boolean> {
+  const n = await loadNative()
+  return wrap(() => n.isSealedFd(fd))
 }
 
 /** A sealed memfd copy of the file at `path`; the fd stays open for the life of the process. */

@@ -9,7 +9,7 @@ import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 import { LxtsError, fromNative } from '../errors.js'
-import { sealedCopy } from '../native.js'
+import { isSealedFd, sealedCopy } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
 import { childProcess, readline } from '../lazy-builtins.js'
@@ -43,25 +43,37 @@ export function helperPath(): string {
   return path
 }
 
-let sealed: Promise<string> | undefined
+let sealed: Promise<number> | undefined
 
 /**
  * What to spawn as the helper: `/proc/self/fd/N`, a sealed memfd copy of it that the binding
  * makes once per process, so each helper skips making its own copy and re-exec'ing from it
- * (the CVE-2019-5736 defence, ~1 ms). `$LXTS_HELPER` (a wrapper, perhaps a script) is spawned
- * as it is and copies itself as before.
+ * (the CVE-2019-5736 defence, ~1 ms). The fd is checked to be that sealed memfd still before
+ * each use (were it closed behind lxts's back, its number could name anything). `$LXTS_HELPER`
+ * (a wrapper, perhaps a script) is spawned as it is and copies itself as before.
  */
-export function helperExecutable(): Promise<string> {
+export async function helperExecutable(): Promise<string> {
   const path = helperPath()
-  if (process.env['LXTS_HELPER']) return Promise.resolve(path)
-  sealed ??= sealedCopy(path).then(
-    (fd) => `/proc/self/fd/${fd}`,
-    (err: unknown) => {
-      sealed = undefined
-      throw err
-    },
-  )
-  return sealed
+  if (process.env['LXTS_HELPER']) return path
+  let fd = await sealedFd(path)
+  if (!(await isSealedFd(fd))) {
+    // Closed behind lxts's back (its number perhaps reused): one new copy.
+    sealed = undefined
+    fd = await sealedFd(path)
+    if (!(await isSealedFd(fd))) throw new LxtsError('ERR_LXTS_HELPER', `the sealed copy of ${path} (fd ${fd}) is not a sealed memfd`)
+  }
+  return `/proc/self/fd/${fd}`
+}
+
+/** The cached copy's fd, made on first use; a failed copy is not cached. */
+async function sealedFd(path: string): Promise<number> {
+  sealed ??= sealedCopy(path)
+  try {
+    return await sealed
+  } catch (err) {
+    sealed = undefined
+    throw err
+  }
 }
 
 /** A running helper. */
@@ -115,7 +127,12 @@ interface Spare {
   key: string
   child: ChildProcess
   control: Socket
+  /** Ends an untaken spare (a library that stopped creating keeps no idle process). */
+  idle: NodeJS.Timeout
 }
+
+/** How long a spare waits to be taken before it is let go. */
+const SPARE_IDLE_MS = 10_000
 
 let spare: Spare | undefined
 let lastKey: string | undefined
@@ -135,6 +152,7 @@ function takeSpare(key: string): ChildProcess | undefined {
   const s = spare
   if (s === undefined || s.key !== key) return undefined
   spare = undefined
+  clearTimeout(s.idle)
   if (s.child.exitCode !== null || s.child.signalCode !== null || s.control.destroyed) return undefined
   s.child.ref()
   s.control.ref()
@@ -143,7 +161,10 @@ function takeSpare(key: string): ChildProcess | undefined {
 
 function prepareSpare(key: string, executable: string, stdio: StdioSpec[], monitor: boolean): void {
   if (spare?.key === key) return
-  spare?.control.end() // a spare of another shape: it sees EOF and exits
+  if (spare !== undefined) {
+    clearTimeout(spare.idle)
+    spare.control.end() // a spare of another shape: it sees EOF and exits
+  }
   let child: ChildProcess
   try {
     child = spawnHelper(executable, stdio, monitor, [])
@@ -156,7 +177,13 @@ function prepareSpare(key: string, executable: string, stdio: StdioSpec[], monit
   control.on('error', () => {})
   child.unref()
   control.unref()
-  spare = { key, child, control }
+  const idle = setTimeout(() => {
+    if (spare?.child !== child) return
+    spare = undefined
+    control.end()
+  }, SPARE_IDLE_MS)
+  idle.unref()
+  spare = { key, child, control, idle }
 }
 
 /** Spawn the helper for `plan` (or take the spare), send the plan and follow its reports. */
