@@ -11,7 +11,7 @@ import { existsSync, openSync, readFileSync, rmdirSync, writeFileSync } from 'no
 import { join } from 'node:path'
 import test from 'ava'
 import { waitFor } from '../helpers/wait.js'
-import { engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, runInPty, type Run, show, sq, type Work } from './support.js'
+import { engineTest, killStragglers, makeWork, ociArchive, removeCgroupTree, removeWork, type Run, run, runInPty, show, sq, stopDaemon, type Work } from './support.js'
 
 const { it, enabled } = engineTest(test, ['containerd', 'ctr', 'containerd-shim-runc-v2', 'script'])
 const IMAGE = 'docker.io/library/lxts-test-busybox:latest'
@@ -68,24 +68,10 @@ test.after.always('remove every task and container, stop containerd, remove its 
       await ctr(['containers', 'delete', id])
     }
     for (const name of (await ctr(['images', 'list', '--quiet'])).stdout.split('\n').filter(Boolean)) await ctr(['images', 'remove', name])
-    const exited = new Promise((resolve) => daemon?.once('exit', resolve))
-    daemon.kill('SIGTERM')
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
-    if (daemon.exitCode === null && daemon.signalCode === null) {
-      leaks.push('containerd ignored SIGTERM')
-      daemon.kill('SIGKILL')
-    }
+    leaks.push(...(await stopDaemon(daemon)))
   }
   // shims (and anything else) started for this file name its socket on their command line
-  for (const pid of processesMentioning(w.dir)) {
-    leaks.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone
-    }
-  }
-  leaks.push(...mountsUnder(w.dir).map((m) => `mount ${m}`))
+  leaks.push(...killStragglers(w.dir))
   removeWork(w.dir)
   // the shim's `--root` for this namespace: lxts removed each container's state, the dir remains
   const runtimeRoot = join('/run/containerd/runc', NS)

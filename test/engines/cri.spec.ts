@@ -18,7 +18,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { waitFor } from '../helpers/wait.js'
-import { cgroupLimits, engineTest, makeWork, mountsUnder, ociArchive, processesMentioning, removeCgroupTree, removeWork, run, type Run, show, type Work } from './support.js'
+import { cgroupLimits, engineTest, killStragglers, makeWork, ociArchive, removeCgroupTree, removeWork, type Run, run, show, stopDaemon, type Work } from './support.js'
 
 /** Debian's containernetworking-plugins: CRI's own `loopback` and the pod network's plugins. */
 const CNI_BIN = '/usr/lib/cni'
@@ -193,24 +193,10 @@ test.after.always('remove every pod and container, stop containerd, remove its d
       await crictl(['rmp', '--force', id])
     }
     for (const name of (await ctr(['images', 'list', '--quiet'])).stdout.split('\n').filter(Boolean)) await ctr(['images', 'remove', name])
-    const exited = new Promise((resolve) => daemon?.once('exit', resolve))
-    daemon.kill('SIGTERM')
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
-    if (daemon.exitCode === null && daemon.signalCode === null) {
-      leaks.push('containerd ignored SIGTERM')
-      daemon.kill('SIGKILL')
-    }
+    leaks.push(...(await stopDaemon(daemon)))
   }
   // shims (and anything else) started for this file name its socket on their command line
-  for (const pid of processesMentioning(w.dir)) {
-    leaks.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone
-    }
-  }
-  leaks.push(...mountsUnder(w.dir).map((m) => `mount ${m}`))
+  leaks.push(...killStragglers(w.dir))
   if (existsSync(runtimeRoot())) leaks.push(...readdirSync(runtimeRoot()).map((id) => `lxts state ${id}`))
   removeWork(w.dir)
   for (const ns of netnsEntries().filter((n) => !netnsBefore.includes(n))) leaks.push(`netns ${NETNS_DIR}/${ns}`)

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { cgroupLimits, engineTest, makeWork, mountsUnder, processesMentioning, removeCgroupTree, removeWork, run, runInPty, type Run, show, sq, type Work } from './support.js'
+import { cgroupLimits, engineTest, makeWork, removeCgroupTree, removeWork, type Run, run, runInPty, show, sq, type Work, killStragglers } from './support.js'
 
 const { it, enabled } = engineTest(test, ['podman', 'conmon', 'script'])
 const IMAGE = 'localhost/lxts-test-busybox:latest'
@@ -59,16 +59,8 @@ test.after.always('remove every container, the storage, mounts and cgroups', asy
   const state = join(w.dir, 'lxts-state')
   const states = await run(['ls', '-A', state])
   if (states.stdout.trim() !== '') leaks.push(`lxts state left: ${states.stdout.trim()}`)
-  for (const pid of processesMentioning(w.dir)) {
-    leaks.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {
-      // gone
-    }
-  }
   // podman's own shm mounts under the storage are removed by `rm`; anything else is a leak
-  leaks.push(...mountsUnder(w.dir).map((m) => `mount ${m}`))
+  leaks.push(...killStragglers(w.dir))
   removeWork(w.dir)
   leaks.push(...removeCgroupTree(CGROUP_PARENT).map((d) => `cgroup ${d} could not be removed`))
   t.deepEqual(leaks, [], 'nothing may be left behind')

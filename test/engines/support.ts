@@ -3,7 +3,7 @@
  * wrapper that logs every argv the engine sends, a busybox image tarball and OCI image archive,
  * process running, and a cleanup that removes every mount, cgroup and dir the run made even after a failure.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -174,6 +174,34 @@ export function processesMentioning(dir: string): number[] {
     }
   }
   return pids
+}
+
+/**
+ * Kill what an engine left running for this work dir (its processes name it: shims, conmon),
+ * returning each as a leak, plus every mount still under it.
+ */
+export function killStragglers(dir: string): string[] {
+  const leaks: string[] = []
+  for (const pid of processesMentioning(dir)) {
+    leaks.push(`process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+  return [...leaks, ...mountsUnder(dir).map((m) => `mount ${m}`)]
+}
+
+/** SIGTERM a daemon we started, SIGKILL after 10 s; a leak line if it had to be killed. */
+export async function stopDaemon(daemon: ChildProcess): Promise<string[]> {
+  if (daemon.exitCode !== null) return []
+  const exited = new Promise((resolve) => daemon.once('exit', resolve))
+  daemon.kill('SIGTERM')
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+  if (daemon.exitCode !== null || daemon.signalCode !== null) return []
+  daemon.kill('SIGKILL')
+  return ['the daemon ignored SIGTERM']
 }
 
 /** Unmount (lazily) whatever the engine left under `dir`, then remove it. */
