@@ -15,13 +15,13 @@ import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
-import { helperExecutable, type StdioSpec } from './helper.js'
+import { exitOf, helperExecutable, onReports, type StdioSpec } from './helper.js'
 import { hookState } from './hooks.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
 import type { ExitStatus } from './types.js'
-import { childProcess, nodeCrypto, readline } from '../lazy-builtins.js'
+import { childProcess, nodeCrypto } from '../lazy-builtins.js'
 
 /** What to run: fields given replace the container's own process settings. */
 export type ExecProcess = Partial<OciProcess> & { args: string[] }
@@ -193,27 +193,20 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   let failure: LxtsError | undefined
   const closed = new Promise<void>((res) => child.on('close', () => res()))
   child.on('error', (e) => failed?.(new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e })))
-  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
-  lines.on('error', () => {})
-  lines.on('line', (line) => {
-    let msg: Record<string, unknown>
-    try {
-      msg = JSON.parse(line) as Record<string, unknown>
-    } catch {
-      failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed report: ${line.slice(0, 200)}`)
-      return
-    }
-    if (msg['type'] === 'started' && Number.isInteger(msg['pid']) && Number.isInteger(msg['startTime'])) {
-      started?.({ pid: msg['pid'] as number, startTime: msg['startTime'] as number })
-    } else if (msg['type'] === 'error') {
-      failure ??= fromNative({ ...msg }, 'ERR_LXTS_HELPER')
-      failed?.(failure)
-    } else if (msg['type'] === 'exited') {
-      const code = msg['exitCode']
-      const sig = msg['signal']
-      exitReport = { exitCode: Number.isInteger(code) ? (code as number) : -1, signal: Number.isInteger(sig) ? (sig as number) : null }
-    }
-  })
+  onReports(
+    control,
+    (msg) => {
+      if (msg['type'] === 'started' && Number.isInteger(msg['pid']) && Number.isInteger(msg['startTime'])) {
+        started?.({ pid: msg['pid'] as number, startTime: msg['startTime'] as number })
+      } else if (msg['type'] === 'error') {
+        failure ??= fromNative({ ...msg }, 'ERR_LXTS_HELPER')
+        failed?.(failure)
+      } else if (msg['type'] === 'exited') {
+        exitReport = exitOf(msg)
+      }
+    },
+    (e) => (failure ??= e),
+  )
   void closed.then(() => failed?.(failure ?? new LxtsError('ERR_LXTS_HELPER', 'lxts-helper ended before the process started')))
   control.write(`${JSON.stringify(plan)}\n`)
   let pid: number

@@ -108,7 +108,29 @@ function reportError(o: Record<string, unknown>): LxtsError {
   )
 }
 
-function exitOf(o: Record<string, unknown>): ExitStatus {
+/**
+ * Follow the helper's reports on the control channel: one JSON object per line to `report`;
+ * a line that is not JSON to `malformed` as ERR_LXTS_PROTOCOL. Blank lines and read errors
+ * (a helper that died: its exit is reported by `close`) are ignored.
+ */
+export function onReports(control: Socket, report: (msg: Record<string, unknown>, line: string) => void, malformed: (e: LxtsError) => void): void {
+  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
+  lines.on('error', () => {})
+  lines.on('line', (line) => {
+    if (line.trim() === '') return
+    let msg: Record<string, unknown>
+    try {
+      msg = JSON.parse(line) as Record<string, unknown>
+    } catch {
+      malformed(new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed report: ${line.slice(0, 200)}`))
+      return
+    }
+    report(msg, line)
+  })
+}
+
+/** The exit status in an `exited` report. */
+export function exitOf(o: Record<string, unknown>): ExitStatus {
   const code = o['exitCode']
   const sig = o['signal']
   return { exitCode: Number.isInteger(code) ? (code as number) : -1, signal: Number.isInteger(sig) ? (sig as number) : null }
@@ -220,49 +242,42 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
   })
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})
-  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
-  // A helper that dies early makes writes fail with EPIPE; its exit is reported by 'close'.
-  lines.on('error', () => {})
-  lines.on('line', (line) => {
-    if (line.trim() === '') return
-    let msg: Record<string, unknown>
-    try {
-      msg = JSON.parse(line) as Record<string, unknown>
-    } catch {
-      failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed report: ${line.slice(0, 200)}`)
-      return
-    }
-    if (msg['type'] === 'created') {
-      const pid = msg['pid']
-      const startTime = msg['startTime']
-      const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((c) => typeof c === 'string') : [])
-      const cgroups = strings(msg['cgroups'])
-      const createdCgroups = strings(msg['createdCgroups'])
-      if (!Number.isInteger(pid) || !Number.isInteger(startTime)) {
-        failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed created report: ${line}`)
-        return
+  onReports(
+    control,
+    (msg, line) => {
+      if (msg['type'] === 'created') {
+        const pid = msg['pid']
+        const startTime = msg['startTime']
+        const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((c) => typeof c === 'string') : [])
+        const cgroups = strings(msg['cgroups'])
+        const createdCgroups = strings(msg['createdCgroups'])
+        if (!Number.isInteger(pid) || !Number.isInteger(startTime)) {
+          failure ??= new LxtsError('ERR_LXTS_PROTOCOL', `lxts-helper sent a malformed created report: ${line}`)
+          return
+        }
+        report = { pid: pid as number, startTime: startTime as number, cgroups, createdCgroups }
+        if (monitor) resolveCreated(report)
+      } else if (msg['type'] === 'hooks') {
+        const pid = msg['pid']
+        const run = o.onHooks === undefined || !Number.isInteger(pid) ? Promise.resolve() : o.onHooks(pid as number)
+        run.then(
+          () => control.write('{"type":"resume"}\n'),
+          (err: unknown) => {
+            failure ??= err instanceof LxtsError ? err : new LxtsError('ERR_LXTS_HOOK', String(err), { cause: err })
+            // EOF instead of resume: the helper kills the init, cleans up and exits.
+            control.end()
+          },
+        )
+      } else if (msg['type'] === 'error') {
+        failure ??= reportError(msg)
+        rejectCreated(failure)
+      } else if (msg['type'] === 'exited') {
+        exitReport = exitOf(msg)
+        resolveExited(exitReport)
       }
-      report = { pid: pid as number, startTime: startTime as number, cgroups, createdCgroups }
-      if (monitor) resolveCreated(report)
-    } else if (msg['type'] === 'hooks') {
-      const pid = msg['pid']
-      const run = o.onHooks === undefined || !Number.isInteger(pid) ? Promise.resolve() : o.onHooks(pid as number)
-      run.then(
-        () => control.write('{"type":"resume"}\n'),
-        (err: unknown) => {
-          failure ??= err instanceof LxtsError ? err : new LxtsError('ERR_LXTS_HOOK', String(err), { cause: err })
-          // EOF instead of resume: the helper kills the init, cleans up and exits.
-          control.end()
-        },
-      )
-    } else if (msg['type'] === 'error') {
-      failure ??= reportError(msg)
-      rejectCreated(failure)
-    } else if (msg['type'] === 'exited') {
-      exitReport = exitOf(msg)
-      resolveExited(exitReport)
-    }
-  })
+    },
+    (e) => (failure ??= e),
+  )
 
   child.on('close', (code, signal) => {
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`

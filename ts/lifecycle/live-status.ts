@@ -19,16 +19,12 @@ export async function isAlive(pid: number, startTime: number | undefined): Promi
   return startTime === undefined || info.startTime === startTime
 }
 
-/** Sync, as the state store: a local path, checked in microseconds without a thread-pool hop (no exception when absent). */
-function exists(path: string): boolean {
-  return existsSync(path)
-}
-
 /** The live status of a stored state. */
 export async function liveStatus(store: StateStore, s: StoredState): Promise<ContainerStatus> {
   if (s.status === 'creating' || s.status === 'stopped') return s.status
   if (s.pid === undefined || !(await isAlive(s.pid, s.startTime))) return 'stopped'
-  if (exists(store.file(s.id, 'exec.fifo'))) return 'created'
+  // Sync, as the state store: a local path, no thread-pool hop and no exception when absent.
+  if (existsSync(store.file(s.id, 'exec.fifo'))) return 'created'
   return (await frozen(s.cgroups)) ? 'paused' : 'running'
 }
 

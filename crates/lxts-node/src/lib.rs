@@ -6,6 +6,7 @@
 //! Every thrown error carries `code` (`ERR_LXTS_*`) and, when known, `errno`,
 //! `syscall` and `path`; see [`error`].
 
+mod blocking;
 mod cgroup;
 mod cgroup_tool;
 mod error;

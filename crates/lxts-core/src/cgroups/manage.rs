@@ -54,6 +54,17 @@ impl ContainerCgroup {
     }
 }
 
+/// In the init or an exec'd process: move itself into each v1 group (the `tasks` files the
+/// helper opened, [`ContainerCgroup::open_v1_tasks`]) and close those fds, which are used once.
+pub fn join_all_self(tasks: &[(BorrowedFd<'_>, &Path)]) -> Result<()> {
+    for (fd, file) in tasks {
+        join_self(*fd, file)?;
+        // SAFETY: the inherited copy of the helper's fd; nothing else in this process uses it.
+        unsafe { libc::close(fd.as_raw_fd()) };
+    }
+    Ok(())
+}
+
 /// Move the calling thread into the cgroup whose `tasks` file `fd` is (see
 /// [`ContainerCgroup::open_v1_tasks`]); `file` names it in the error. The caller must be
 /// single-threaded for this to move the whole process.

@@ -1,6 +1,7 @@
 //! The receiving end of a console socket, for lxts-owned terminals (`run -t`, the
 //! library's `terminal: true`): listen on a unix socket, accept the init's
-//! connection, receive the pty master with `SCM_RIGHTS`; window size of a tty fd.
+//! connection, receive the pty master with `SCM_RIGHTS`; window size of a tty fd. Also the
+//! sending end of `SCM_RIGHTS` the init and exec'd processes use ([`send_fd`]).
 //! Used by the napi binding from a libuv pool thread; no namespaces involved.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -138,6 +139,51 @@ pub fn recv_fd(sock: RawFd, what: &str) -> Result<OwnedFd> {
         return Err(Error::new(Code::Protocol, format!("{what}: expected one fd, got {} ({n} bytes of data)", got.len())));
     }
     Ok(got.remove(0))
+}
+
+/// `sendmsg` with `fd` in `SCM_RIGHTS` and `data` as the payload: the console socket's pty
+/// master, the seccomp agent's notify fd. No allocation (after a seccomp filter is loaded it
+/// may notify `mmap`/`brk`). A short write is finished with plain `sendmsg`s, the fd only in
+/// the first (runtime-spec). `what` names the socket in the error.
+pub fn send_fd(socket: BorrowedFd<'_>, fd: BorrowedFd<'_>, data: &[u8], what: &str) -> Result<()> {
+    // CMSG_SPACE(sizeof(int)) is 24 on 64-bit Linux; 32 bytes leave room on any ABI.
+    let mut cbuf = [0u64; 4];
+    let mut sent = 0;
+    while sent < data.len() {
+        let rest = &data[sent..];
+        let mut iov = libc::iovec { iov_base: rest.as_ptr() as *mut libc::c_void, iov_len: rest.len() };
+        // SAFETY: an all-zero msghdr is valid; pointers are set below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        if sent == 0 {
+            // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations; `cbuf` holds one
+            // cmsg with one int (checked against its size), written through CMSG_* pointers.
+            unsafe {
+                let space = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as usize;
+                if space > std::mem::size_of_val(&cbuf) {
+                    return Err(Error::new(Code::Syscall, "sendmsg: control buffer too small"));
+                }
+                msg.msg_control = cbuf.as_mut_ptr().cast();
+                msg.msg_controllen = space as _;
+                let c = libc::CMSG_FIRSTHDR(&msg);
+                (*c).cmsg_level = libc::SOL_SOCKET;
+                (*c).cmsg_type = libc::SCM_RIGHTS;
+                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), fd.as_raw_fd());
+            }
+        }
+        // SAFETY: `msg` and everything it points to live across the call.
+        let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "sendmsg", Some(what), Errno::last()));
+        }
+        sent += n as usize;
+    }
+    Ok(())
 }
 
 /// `TIOCGWINSZ`: (cols, rows), or `None` when `fd` is not a terminal.

@@ -2,7 +2,7 @@
 //! the helper's `go`, joins and sets up namespaces, the rootfs, the process
 //! attributes and credentials, reports `ready`, then blocks on `exec.fifo`.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use super::exec::{self, Exec};
@@ -54,11 +54,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
     // Into the v1 cgroups before anything forks (hooks) or the cgroup namespace is unshared.
-    for (fd, file) in &ctx.cgroup_tasks {
-        crate::cgroups::join_self(*fd, file)?;
-        // SAFETY: the helper's fd, used once; nothing else in the init refers to it.
-        unsafe { libc::close(fd.as_raw_fd()) };
-    }
+    crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;
     // No mount namespace of its own (none listed, or a path naming the one it is in): the
     // rootfs is set up in the caller's, which must be left as it is (rootfs::setup).
     let caller_mnt = (!ctx.ns.creates(libc::CLONE_NEWNS as u64)).then(|| super::namespaces::own_id(&ctx.proc_fd, "mnt")).flatten();

@@ -243,9 +243,9 @@ fn create(
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
-        if let (Some(c), Some(res), Ok(host)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref()), cgroups::detect()) {
+        if let (Some(c), Some(res)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
             // While the init sets up its rootfs; only warnings, which have no reader here (as above).
-            let _ = cgroups::resources::hybrid_device_filter(&host, c, res);
+            let _ = cgroups::resources::hybrid_device_filter(c, res);
         }
         let mut msg = sync::recv(&parent_end)?;
         if let Some(id) = sync::root_mount(&msg) {

@@ -27,8 +27,11 @@ pub fn copy(src: &str) -> Result<OwnedFd> {
     let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
     let memfd = sys::owned(sys::cvt(fd, Code::Syscall, "memfd_create", None)?);
     let mut from = std::fs::File::open(src).map_err(|e| io(e, "open", src))?;
-    // SAFETY: a File over a dup of the memfd, so `memfd` stays ours.
-    let mut to = unsafe { std::fs::File::from_raw_fd(sys::cvt(libc::dup(memfd.as_raw_fd()), Code::Syscall, "dup", Some("memfd"))?) };
+    // SAFETY: a File over a close-on-exec dup of the memfd (Node may spawn from another
+    // thread meanwhile: a writable copy must never reach a child), so `memfd` stays ours.
+    let dup = unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    // SAFETY: as above; the fd is fresh and owned by the File.
+    let mut to = unsafe { std::fs::File::from_raw_fd(sys::cvt(dup, Code::Syscall, "fcntl", Some("F_DUPFD_CLOEXEC memfd"))?) };
     std::io::copy(&mut from, &mut to).map_err(|e| io(e, "write", "memfd"))?;
     drop(to);
     // SAFETY: F_ADD_SEALS on our memfd.

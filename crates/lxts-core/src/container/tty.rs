@@ -127,35 +127,7 @@ pub fn bind_console(root: BorrowedFd<'_>, slave: BorrowedFd<'_>) -> Result<()> {
 
 /// `sendmsg` the master with `SCM_RIGHTS`, the iov holding [`MASTER_NAME`] (as runc).
 pub fn send_master(socket: BorrowedFd<'_>, master: BorrowedFd<'_>) -> Result<()> {
-    let name = MASTER_NAME.as_bytes();
-    let mut iov = libc::iovec { iov_base: name.as_ptr() as *mut libc::c_void, iov_len: name.len() };
-    // SAFETY: CMSG_SPACE is a pure size computation.
-    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
-    let mut cbuf = vec![0u64; space.div_ceil(8)];
-    // SAFETY: an all-zero msghdr is valid; pointers are set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = space as _;
-    // SAFETY: `msg` points at `cbuf`, large enough for one cmsg with one int.
-    unsafe {
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
-        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), master.as_raw_fd());
-    }
-    loop {
-        // SAFETY: `msg` and everything it points to live across the call.
-        let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
-        if n >= 0 {
-            return Ok(());
-        }
-        if Errno::last() != Errno::EINTR {
-            return Err(Error::sys(Code::Syscall, "sendmsg", Some("console socket"), Errno::last()).context("--console-socket"));
-        }
-    }
+    super::console::send_fd(socket, master, MASTER_NAME.as_bytes(), "console socket").map_err(|e| e.context("--console-socket"))
 }
 
 /// Make `slave` the controlling terminal of a new session and the stdio 0, 1, 2.

@@ -155,12 +155,14 @@ pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> R
     apply(&Target { defer_hybrid_devices: true, ..Target::new(host, &cg.dirs) }, res)
 }
 
-/// The cgroup2 device filter [`apply_new`] left out on a hybrid host (none elsewhere).
+/// The cgroup2 device filter [`apply_new`] left out on a hybrid host (none elsewhere: a
+/// hybrid container is one with v1 directories next to its cgroup2 one).
 /// Like there, a failure is a warning: the v1 controller is the authority.
-pub fn hybrid_device_filter(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> Vec<Warning> {
-    let t = Target::new(host, &cg.dirs);
+pub fn hybrid_device_filter(cg: &super::ContainerCgroup, res: &Resources) -> Vec<Warning> {
     let mut warn = Vec::new();
-    if !t.v2 && !res.devices.is_empty() {
+    let hybrid = cg.dirs.iter().any(|d| Some(d) != cg.v2_dir.as_ref());
+    if hybrid && cg.v2_dir.is_some() && !res.devices.is_empty() {
+        let t = Target { unified: cg.v2_dir.clone(), ..Target::default() };
         devices::hybrid_filter(&t, &res.devices, &mut warn);
     }
     warn

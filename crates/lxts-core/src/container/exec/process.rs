@@ -138,11 +138,7 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
-    for (fd, file) in &ctx.cgroup_tasks {
-        crate::cgroups::join_self(*fd, file)?;
-        // SAFETY: the helper's fd, used once; nothing else here refers to it.
-        unsafe { libc::close(fd.as_raw_fd()) };
-    }
+    crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;
     user::set_rlimits(&process.rlimits)?;
     if let Some(adj) = process.oom_score_adj {
         user::set_oom_score_adj(&ctx.proc_fd, adj)?;

@@ -65,7 +65,7 @@ impl<'a> Listener<'a> {
 
     /// Send `fd` with the state (`SCM_RIGHTS`, first message), then shut the connection down.
     pub fn send(&self, fd: &OwnedFd) -> Result<()> {
-        let res = send_fd(self.socket, fd, &self.state);
+        let res = console::send_fd(self.socket, std::os::fd::AsFd::as_fd(fd), &self.state, "seccomp agent socket");
         // SAFETY: shutdown of a socket we hold; one state per connection (runtime-spec).
         unsafe { libc::shutdown(self.socket.as_raw_fd(), libc::SHUT_RDWR) };
         res.map_err(|e| e.context(format!("{FIELD}: send the seccomp fd")))
@@ -87,48 +87,4 @@ pub fn init_state(plan: &Plan, status: &str, pid: i32) -> Vec<u8> {
     let state: serde_json::Value = serde_json::from_slice(&hooks::state_json(plan, status, pid)).unwrap_or_default();
     let s = plan.config.linux.as_ref().and_then(|l| l.seccomp.clone()).unwrap_or_default();
     process_state(&s, state, pid)
-}
-
-/// `sendmsg` with `fd` in `SCM_RIGHTS` and `data` as the payload; no allocation (the filter
-/// is already loaded and may notify `mmap`/`brk`). A short write is finished with plain
-/// `sendmsg`s, the fd only in the first (runtime-spec).
-fn send_fd(socket: BorrowedFd<'_>, fd: &OwnedFd, data: &[u8]) -> Result<()> {
-    // CMSG_SPACE(sizeof(int)) is 24 on 64-bit Linux; 32 bytes leave room on any ABI.
-    let mut cbuf = [0u64; 4];
-    let mut sent = 0;
-    while sent < data.len() {
-        let rest = &data[sent..];
-        let mut iov = libc::iovec { iov_base: rest.as_ptr() as *mut libc::c_void, iov_len: rest.len() };
-        // SAFETY: an all-zero msghdr is valid; pointers are set below.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        if sent == 0 {
-            // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations; `cbuf` holds one
-            // cmsg with one int (checked against its size), written through CMSG_* pointers.
-            unsafe {
-                let space = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as usize;
-                if space > std::mem::size_of_val(&cbuf) {
-                    return Err(Error::new(Code::Syscall, "sendmsg: control buffer too small"));
-                }
-                msg.msg_control = cbuf.as_mut_ptr().cast();
-                msg.msg_controllen = space as _;
-                let c = libc::CMSG_FIRSTHDR(&msg);
-                (*c).cmsg_level = libc::SOL_SOCKET;
-                (*c).cmsg_type = libc::SCM_RIGHTS;
-                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as _;
-                std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), fd.as_raw_fd());
-            }
-        }
-        // SAFETY: `msg` and everything it points to live across the call.
-        let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
-        if n < 0 {
-            if Errno::last() == Errno::EINTR {
-                continue;
-            }
-            return Err(Error::sys(Code::Syscall, "sendmsg", None, Errno::last()));
-        }
-        sent += n as usize;
-    }
-    Ok(())
 }
