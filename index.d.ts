@@ -119,11 +119,31 @@ export declare function consoleListen(path: string): number
  */
 export declare function consoleReceive(fd: number, timeoutMs: number): Promise<number>
 
+/** How a reaped helper ended: `code`, or the `signal` that killed it. */
+export interface HelperEnded {
+  code?: number
+  signal?: number
+}
+
 /**
  * Whether `fd` is still an open sealed memfd (the copy made by `sealedCopy`): checked before
  * each spawn, so an fd number closed behind lxts's back and reused is never executed.
  */
 export declare function isSealedFd(fd: number): boolean
+
+/** A helper started by [`launch_helper`]: its pid, a pidfd and Node's end of the control socket. */
+export interface LaunchedHelper {
+  pid: number
+  pidfd: number
+  control: number
+}
+
+/**
+ * Start `executable` as `argv0` with `stdio` (-1: /dev/null; else that fd of ours), the
+ * control socket on its fd 3 and, with `setsid`, its own session: `posix_spawn`, no fork of
+ * Node (see `lxts_core::launch`). The caller owns the returned fds and reaps with [`reap_helper`].
+ */
+export declare function launchHelper(executable: string, argv0: string, stdio: Array<number>, setsid: boolean): LaunchedHelper
 
 /**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)
@@ -196,6 +216,12 @@ export declare function processInfo(pid: number): NativeProcInfo | null
 
 /** Resolves the whole content of `path` once its writer closes it (for `exec.fifo`). */
 export declare function readToEnd(path: string): Promise<Buffer>
+
+/**
+ * Wait on a pool thread until the helper behind `pidfd` (from [`launch_helper`]) has exited,
+ * reap it and close `pidfd`. Called once its control socket has closed, so the wait is short.
+ */
+export declare function reapHelper(pidfd: number): Promise<HelperEnded>
 
 /**
  * Detach the rootfs mount recorded in `<stateDir>/root-mount` (with every mount below it) and

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, reapHelper, releaseRootMount, sealedCopy, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
 export { NativeOomWatcher }
 export { cgroupApplyResources }
 export { cgroupAttach }
@@ -801,9 +801,11 @@ export { consoleCancel }
 export { consoleListen }
 export { consoleReceive }
 export { isSealedFd }
+export { launchHelper }
 export { lockFile }
 export { processInfo }
 export { readToEnd }
+export { reapHelper }
 export { releaseRootMount }
 export { sealedCopy }
 export { signalProcess }

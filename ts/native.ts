@@ -44,9 +44,17 @@ export interface NativeBinding {
   isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
+  launchHelper(executable: string, argv0: string, stdio: number[], setsid: boolean): { pid: number; pidfd: number; control: number }
+  reapHelper(pidfd: number): Promise<{ code?: number | null; signal?: number | null }>
 }
 
 let loaded: Promise<NativeBinding> | undefined
+let binding: NativeBinding | undefined
+
+/** The binding if an earlier call has loaded it, for the few synchronous callers; else undefined. */
+export function loadedNative(): NativeBinding | undefined {
+  return binding
+}
 
 /** Load (once) and return the native binding. Throws ERR_LXTS_NATIVE_UNAVAILABLE when missing. */
 export function loadNative(): Promise<NativeBinding> {
@@ -62,7 +70,8 @@ export function loadNative(): Promise<NativeBinding> {
       if (b === undefined || typeof b.processInfo !== 'function') {
         throw new Error('the loader exports no processInfo()')
       }
-      return b as NativeBinding
+      binding = b as NativeBinding
+      return binding
     } catch (err) {
       loaded = undefined
       if (err instanceof LxtsError) throw err

@@ -7,9 +7,16 @@ import test from 'ava'
 import type { Plan } from '../../ts/config/plan.js'
 import { LxtsError } from '../../ts/errors.js'
 import { helperPath, startHelper } from '../../ts/lifecycle/helper.js'
+import { LaunchedHelper } from '../../ts/lifecycle/launch.js'
+import { loadNative } from '../../ts/native.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'lxts-fake-helper-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
+// Loaded first, as Runtime.create does: these plain-stdio helpers then start through the
+// binding's posix_spawn (launch.ts), not child_process.
+test.before(async () => {
+  await loadNative()
+})
 
 function fake(name: string, body: string): string {
   const p = join(dir, name)
@@ -38,6 +45,7 @@ const io = { stdio: ['ignore', 'ignore', 'ignore'] as ['ignore', 'ignore', 'igno
 test.serial('created (create mode): resolves once the helper has exited; the plan is one JSON line', async (t) => {
   const p = fake('ok', `echo '{"type":"created","pid":123,"startTime":456,"cgroups":["/sys/fs/cgroup/pids/lxts/c1"],"createdCgroups":["/sys/fs/cgroup/pids/lxts","/sys/fs/cgroup/pids/lxts/c1"]}' >&3`)
   const h = withHelper(p, () => startHelper(helperPath(), plan('create'), io))
+  t.true(h.child instanceof LaunchedHelper, 'started by posix_spawn')
   t.deepEqual(await h.created, {
     pid: 123,
     startTime: 456,
@@ -77,8 +85,17 @@ test.serial('a malformed report is ERR_LXTS_PROTOCOL', async (t) => {
   await t.throwsAsync(withHelper(p, () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_PROTOCOL' })
 })
 
-test.serial('a missing binary is ERR_LXTS_HELPER', async (t) => {
-  await t.throwsAsync(withHelper(join(dir, 'nope'), () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
+test.serial('a missing binary is ERR_LXTS_HELPER naming it', async (t) => {
+  const nope = join(dir, 'nope')
+  const e = await t.throwsAsync(async () => withHelper(nope, () => startHelper(helperPath(), plan('create'), io)).created, { code: 'ERR_LXTS_HELPER' })
+  t.regex(e?.message ?? '', /cannot run lxts-helper/)
+  t.is((e as LxtsError | undefined)?.path, nope)
+})
+
+test.serial('a helper killed by a signal: ERR_LXTS_HELPER naming the signal', async (t) => {
+  const p = fake('killed', 'kill -TERM $$')
+  const e = await t.throwsAsync(withHelper(p, () => startHelper(helperPath(), plan('monitor'), io)).created, { code: 'ERR_LXTS_HELPER' })
+  t.regex(e?.message ?? '', /signal SIGTERM/)
 })
 
 test.serial('helper path: LXTS_HELPER wins, else next to the package root', (t) => {

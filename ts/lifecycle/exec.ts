@@ -15,13 +15,14 @@ import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
-import { exitOf, helperExecutable, onReports, type StdioSpec } from './helper.js'
+import { exitOf, helperExecutable, onReports, spawnHelper, type StdioSpec } from './helper.js'
+import type { HelperChild } from './launch.js'
 import { hookState } from './hooks.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
 import type { ExitStatus } from './types.js'
-import { childProcess, nodeCrypto } from '../lazy-builtins.js'
+import { nodeCrypto } from '../lazy-builtins.js'
 
 /** What to run: fields given replace the container's own process settings. */
 export type ExecProcess = Partial<OciProcess> & { args: string[] }
@@ -181,7 +182,13 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
   // fd 3 is the control channel; this process's fds 3… become the helper's 4…
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
-  const child = childProcess().spawn(await helperExecutable(), [], { argv0: 'lxts-helper', stdio: [i, out, err, 'pipe', ...extra] })
+  let child: HelperChild
+  try {
+    child = spawnHelper(await helperExecutable(), [i, out, err], false, extra)
+  } catch (e) {
+    receiver?.close()
+    throw e
+  }
   const control = child.stdio[3] as Socket | null | undefined
   if (control === null || control === undefined) throw new LxtsError('ERR_LXTS_HELPER', 'no control channel to lxts-helper')
   control.on('error', () => {})

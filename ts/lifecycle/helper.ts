@@ -2,17 +2,18 @@
  * Spawning `lxts-helper` and speaking the control protocol on its fd 3: one plan line
  * out, report lines (`created`, `error`, `exited`) back. See docs/ARCHITECTURE.md.
  */
-import type { ChildProcess, StdioNull, StdioPipe } from 'node:child_process'
+import type { StdioNull, StdioPipe } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import type { Socket } from 'node:net'
 import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 import { LxtsError, fromNative } from '../errors.js'
-import { isSealedFd, sealedCopy } from '../native.js'
+import { isSealedFd, loadNative, loadedNative, sealedCopy } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
-import { childProcess, readline } from '../lazy-builtins.js'
+import { childProcess } from '../lazy-builtins.js'
+import { LaunchedHelper, nativeStdio, type HelperChild } from './launch.js'
 
 /** One of the container's stdio: inherited, ignored, piped, an fd or a stream with an fd. */
 export type StdioSpec = StdioNull | StdioPipe | number | Stream
@@ -54,6 +55,8 @@ let sealed: Promise<number> | undefined
  */
 export async function helperExecutable(): Promise<string> {
   const path = helperPath()
+  // Loaded here so startHelper, which is synchronous, can use the binding's spawn (launch.ts).
+  await loadNative()
   if (process.env['LXTS_HELPER']) return path
   let fd = await sealedFd(path)
   if (!(await isSealedFd(fd))) {
@@ -78,7 +81,7 @@ async function sealedFd(path: string): Promise<number> {
 
 /** A running helper. */
 export interface Helper {
-  readonly child: ChildProcess
+  readonly child: HelperChild
   /** Resolves on the `created` report (create mode: once the helper has also exited). */
   readonly created: Promise<CreatedReport>
   /** Monitor mode: how the container ended (from the `exited` report). */
@@ -114,9 +117,7 @@ function reportError(o: Record<string, unknown>): LxtsError {
  * (a helper that died: its exit is reported by `close`) are ignored.
  */
 export function onReports(control: Socket, report: (msg: Record<string, unknown>, line: string) => void, malformed: (e: LxtsError) => void): void {
-  const lines = readline().createInterface({ input: control, crlfDelay: Infinity })
-  lines.on('error', () => {})
-  lines.on('line', (line) => {
+  const handle = (line: string): void => {
     if (line.trim() === '') return
     let msg: Record<string, unknown>
     try {
@@ -126,6 +127,22 @@ export function onReports(control: Socket, report: (msg: Record<string, unknown>
       return
     }
     report(msg, line)
+  }
+  // Split by hand: readline's module costs the CLI ~1.5 ms to load, for a few short lines.
+  let pending = ''
+  control.setEncoding('utf8')
+  control.on('data', (chunk: string) => {
+    pending += chunk
+    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      handle(line)
+    }
+  })
+  // A last line without its newline still counts.
+  control.on('end', () => {
+    if (pending !== '') handle(pending)
+    pending = ''
   })
 }
 
@@ -147,7 +164,7 @@ export function exitOf(o: Record<string, unknown>): ExitStatus {
  */
 interface Spare {
   key: string
-  child: ChildProcess
+  child: HelperChild
   control: Socket
   /** Ends an untaken spare (a library that stopped creating keeps no idle process). */
   idle: NodeJS.Timeout
@@ -165,12 +182,22 @@ function spareKey(executable: string, stdio: StdioSpec[], monitor: boolean, pres
   return JSON.stringify([executable, stdio, monitor])
 }
 
-function spawnHelper(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[]): ChildProcess {
+/**
+ * Start a helper: through the binding's posix_spawn when the shape allows it and the binding
+ * is loaded (see launch.ts), else libuv's spawn. Throws ERR_LXTS_HELPER when posix_spawn fails;
+ * libuv's spawn reports failures as the child's `error` event instead.
+ */
+export function spawnHelper(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[]): HelperChild {
+  const native = loadedNative()
+  const fds = stdio.map(nativeStdio)
+  if (native !== undefined && preserved.length === 0 && fds.every((fd) => fd !== undefined)) {
+    return new LaunchedHelper(native, executable, fds as number[], monitor)
+  }
   return childProcess().spawn(executable, [], { argv0: 'lxts-helper', stdio: [...stdio, 'pipe', ...preserved] as StdioSpec[], detached: monitor })
 }
 
 /** The spare of this shape, still waiting (referenced again), or undefined. */
-function takeSpare(key: string): ChildProcess | undefined {
+function takeSpare(key: string): HelperChild | undefined {
   const s = spare
   if (s === undefined || s.key !== key) return undefined
   spare = undefined
@@ -187,7 +214,7 @@ function prepareSpare(key: string, executable: string, stdio: StdioSpec[], monit
     clearTimeout(spare.idle)
     spare.control.end() // a spare of another shape: it sees EOF and exits
   }
-  let child: ChildProcess
+  let child: HelperChild
   try {
     child = spawnHelper(executable, stdio, monitor, [])
   } catch {

@@ -31,6 +31,8 @@ pub enum Code {
     Unsupported,
     /// A createContainer or startContainer hook failed (run by the init).
     Hook,
+    /// `lxts-helper` could not be started or reaped.
+    Helper,
 }
 
 impl Code {
@@ -50,6 +52,7 @@ impl Code {
             Code::Protocol => "ERR_LXTS_PROTOCOL",
             Code::Unsupported => "ERR_LXTS_UNSUPPORTED",
             Code::Hook => "ERR_LXTS_HOOK",
+            Code::Helper => "ERR_LXTS_HELPER",
         }
     }
 
@@ -69,6 +72,7 @@ impl Code {
             Code::Protocol,
             Code::Unsupported,
             Code::Hook,
+            Code::Helper,
         ]
         .into_iter()
         .find(|c| c.as_str() == s)

@@ -9,6 +9,7 @@ pub mod cgroups;
 pub mod container;
 pub mod error;
 pub mod hostmount;
+pub mod launch;
 pub mod plan;
 pub mod proc;
 

@@ -23,3 +23,47 @@ pub fn is_sealed_fd(fd: i32) -> bool {
     let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
     seals >= 0 && seals & lxts_core::container::sealed::SEALS == lxts_core::container::sealed::SEALS
 }
+
+/// A helper started by [`launch_helper`]: its pid, a pidfd and Node's end of the control socket.
+#[napi(object)]
+pub struct LaunchedHelper {
+    pub pid: i32,
+    pub pidfd: i32,
+    pub control: i32,
+}
+
+/// Start `executable` as `argv0` with `stdio` (-1: /dev/null; else that fd of ours), the
+/// control socket on its fd 3 and, with `setsid`, its own session: `posix_spawn`, no fork of
+/// Node (see `lxts_core::launch`). The caller owns the returned fds and reaps with [`reap_helper`].
+#[napi]
+pub fn launch_helper(env: Env, executable: String, argv0: String, stdio: Vec<i32>, setsid: bool) -> napi::Result<LaunchedHelper> {
+    use lxts_core::launch::{self, Stdio};
+    let pick = |i: usize| match stdio.get(i).copied() {
+        Some(fd) if fd >= 0 => Stdio::Fd(fd),
+        _ => Stdio::Null,
+    };
+    let l = launch::launch(&executable, &argv0, [pick(0), pick(1), pick(2)], setsid).map_err(|e| to_js(&env, e))?;
+    Ok(LaunchedHelper { pid: l.pid, pidfd: l.pidfd.into_raw_fd(), control: l.control.into_raw_fd() })
+}
+
+/// How a reaped helper ended: `code`, or the `signal` that killed it.
+#[napi(object)]
+pub struct HelperEnded {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+/// Wait on a pool thread until the helper behind `pidfd` (from [`launch_helper`]) has exited,
+/// reap it and close `pidfd`. Called once its control socket has closed, so the wait is short.
+#[napi(ts_return_type = "Promise<HelperEnded>")]
+pub fn reap_helper(pidfd: i32) -> napi::bindgen_prelude::AsyncTask<crate::blocking::Blocking<HelperEnded>> {
+    crate::blocking::blocking(move || {
+        // SAFETY: the caller hands over the pidfd from launch_helper, used once.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
+        match lxts_core::launch::wait(&fd, true)? {
+            Some(lxts_core::launch::Ended::Code(c)) => Ok(HelperEnded { code: Some(c), signal: None }),
+            Some(lxts_core::launch::Ended::Signal(s)) => Ok(HelperEnded { code: None, signal: Some(s) }),
+            None => Err(lxts_core::Error::new(lxts_core::Code::Helper, "waitid: lxts-helper still running")),
+        }
+    })
+}

@@ -1,0 +1,254 @@
+//! Host side: start `lxts-helper` from the Node process without forking Node.
+//!
+//! libuv's `spawn` is a `fork` of Node: the kernel copies the page tables of a process
+//! of ~100 MiB, the child tears that copy down again at `execve`, and the event loop is
+//! blocked meanwhile (~1.5-3 ms here, per helper). `posix_spawn` (glibc and musl: `clone`
+//! with `CLONE_VM|CLONE_VFORK` on a fresh stack) does neither; between its clone and the
+//! `execve` the child makes only the file-action syscalls below, which is the engine's rule.
+//!
+//! The child gets: fds 0-2 as asked (the caller's own, or `/dev/null`), the control socket
+//! on fd 3, default dispositions for every signal, an empty signal mask and, for a monitor,
+//! its own session. Everything else Node has open is close-on-exec (libuv opens that way),
+//! as with libuv's spawn. The caller owns a pidfd for the child and reaps it with [`wait`].
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use crate::container::sys;
+use crate::{Code, Error, Result};
+
+/// One of the helper's fds 0-2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stdio {
+    /// `/dev/null`, opened read-write.
+    Null,
+    /// This fd of the caller (its own 0-2, or a file it opened at 3 or above).
+    Fd(RawFd),
+}
+
+/// A started helper: its pid, a pidfd for it and the caller's end of the control socket.
+#[derive(Debug)]
+pub struct Launched {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub control: OwnedFd,
+}
+
+/// How a reaped child ended: an exit code, or the signal that killed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Code(i32),
+    Signal(i32),
+}
+
+struct FileActions(libc::posix_spawn_file_actions_t);
+
+impl Drop for FileActions {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `launch` before this guard exists.
+        unsafe { libc::posix_spawn_file_actions_destroy(&mut self.0) };
+    }
+}
+
+struct Attr(libc::posix_spawnattr_t);
+
+impl Drop for Attr {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `launch` before this guard exists.
+        unsafe { libc::posix_spawnattr_destroy(&mut self.0) };
+    }
+}
+
+fn spawn_err(call: &'static str, rc: libc::c_int, what: &str) -> Error {
+    Error::sys(Code::Helper, call, Some(what), Errno::from_raw(rc))
+}
+
+/// Start `executable` (argv `[argv0]`, the caller's environment) as described above.
+/// Each source fd must be one of the child's own 0-2 targets (`Fd(1)` for fd 1) or 3 or above,
+/// so no file action can clobber a later one's source.
+pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) -> Result<Launched> {
+    for (target, s) in stdio.iter().enumerate() {
+        if let Stdio::Fd(fd) = *s {
+            if fd < 0 || (fd < 3 && fd != target as RawFd) {
+                return Err(Error::new(Code::Helper, format!("stdio[{target}]: fd {fd} cannot be given as the helper's fd {target}")));
+            }
+        }
+    }
+    let path = sys::cstr(executable)?;
+    let arg0 = sys::cstr(argv0)?;
+    let null = CString::new("/dev/null").expect("no NUL");
+    let mut pair = [0 as RawFd; 2];
+    // SAFETY: socketpair writes two fds into `pair`.
+    sys::cvt(
+        unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, pair.as_mut_ptr()) },
+        Code::Helper,
+        "socketpair",
+        Some("control channel"),
+    )?;
+    let (control, child_end) = (sys::owned(pair[0]), sys::owned(pair[1]));
+
+    // SAFETY: zeroed storage that posix_spawn_file_actions_init then initialises.
+    let mut fa = FileActions(unsafe { std::mem::zeroed() });
+    // SAFETY: as above.
+    let rc = unsafe { libc::posix_spawn_file_actions_init(&mut fa.0) };
+    if rc != 0 {
+        return Err(spawn_err("posix_spawn_file_actions_init", rc, executable));
+    }
+    for (target, s) in stdio.iter().enumerate() {
+        // SAFETY: `fa` is initialised; `null` outlives the spawn. dup2 onto the same number
+        // clears close-on-exec (POSIX 2008 TC2; glibc and musl do so).
+        let rc = unsafe {
+            match *s {
+                Stdio::Null => libc::posix_spawn_file_actions_addopen(&mut fa.0, target as RawFd, null.as_ptr(), libc::O_RDWR, 0),
+                Stdio::Fd(fd) => libc::posix_spawn_file_actions_adddup2(&mut fa.0, fd, target as RawFd),
+            }
+        };
+        if rc != 0 {
+            return Err(spawn_err("posix_spawn_file_actions", rc, executable));
+        }
+    }
+    // Last, so no stdio source at 3 is overwritten first. The child end is >= 3 (Node keeps
+    // 0-2 open), and when it is 3 itself the dup2 just clears close-on-exec.
+    // SAFETY: `fa` is initialised.
+    let rc = unsafe { libc::posix_spawn_file_actions_adddup2(&mut fa.0, child_end.as_raw_fd(), 3) };
+    if rc != 0 {
+        return Err(spawn_err("posix_spawn_file_actions_adddup2", rc, executable));
+    }
+
+    // SAFETY: zeroed storage that posix_spawnattr_init then initialises.
+    let mut attr = Attr(unsafe { std::mem::zeroed() });
+    // SAFETY: as above.
+    let rc = unsafe { libc::posix_spawnattr_init(&mut attr.0) };
+    if rc != 0 {
+        return Err(spawn_err("posix_spawnattr_init", rc, executable));
+    }
+    let mut flags = (libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short;
+    if setsid {
+        flags |= libc::POSIX_SPAWN_SETSID as libc::c_short;
+    }
+    // SAFETY: sigset_t values filled by sigemptyset/sigfillset, then copied into `attr`.
+    let rc = unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigfillset(&mut all);
+        // Node ignores SIGPIPE; an ignored signal would stay ignored across execve.
+        let mut rc = libc::posix_spawnattr_setsigmask(&mut attr.0, &none);
+        if rc == 0 {
+            rc = libc::posix_spawnattr_setsigdefault(&mut attr.0, &all);
+        }
+        if rc == 0 {
+            rc = libc::posix_spawnattr_setflags(&mut attr.0, flags);
+        }
+        rc
+    };
+    if rc != 0 {
+        return Err(spawn_err("posix_spawnattr", rc, executable));
+    }
+
+    let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
+    extern "C" {
+        static environ: *const *mut libc::c_char;
+    }
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: every pointer is valid for the call; `environ` is the process environment
+    // (Node's process.env writes go through setenv on the main thread, which calls this).
+    let rc = unsafe { libc::posix_spawn(&mut pid, path.as_ptr(), &fa.0, &attr.0, argv.as_ptr(), environ) };
+    if rc != 0 {
+        return Err(spawn_err("posix_spawn", rc, executable));
+    }
+    drop(child_end);
+    // Our unreaped child: its pid cannot be reused until `wait` reaps it.
+    // SAFETY: pidfd_open(pid_t, unsigned) returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let pidfd = match sys::cvt(fd, Code::Helper, "pidfd_open", Some(executable)) {
+        Ok(fd) => sys::owned(fd),
+        Err(e) => {
+            // Cannot happen short of EMFILE; do not leave a helper nobody can reap.
+            // SAFETY: kill and waitpid of our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            return Err(e);
+        }
+    };
+    Ok(Launched { pid, pidfd, control })
+}
+
+/// Reap the child behind `pidfd` (`waitid(P_PIDFD)`); with `block` false, `None` while it runs.
+pub fn wait(pidfd: &OwnedFd, block: bool) -> Result<Option<Ended>> {
+    let flags = libc::WEXITED | if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: zeroed siginfo that waitid fills.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on a pidfd of our child.
+        let rc = unsafe { libc::waitid(libc::P_PIDFD, pidfd.as_raw_fd() as libc::id_t, &mut info, flags) };
+        if rc < 0 {
+            let e = Errno::last();
+            if e == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Helper, "waitid", Some("lxts-helper"), e));
+        }
+        // SAFETY: filled by waitid; si_pid is 0 when WNOHANG found nothing.
+        let (pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(if code == libc::CLD_EXITED { Ended::Code(status) } else { Ended::Signal(status) }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn the_child_gets_the_control_socket_on_fd_3_and_is_reaped_through_the_pidfd() {
+        // sh echoes what it reads on fd 3 back on fd 3 with its pid and session id, then exits 7.
+        let script = "/tmp/lxts-launch-test.sh";
+        std::fs::write(script, "#!/bin/sh\nread line <&3\nset -- $(cat /proc/$$/stat)\necho \"got $line $1 $6\" >&3\nexit 7\n").unwrap();
+        let mut perm = std::fs::metadata(script).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(script, perm).unwrap();
+        let l = launch(script, "lxts-test", [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true).unwrap();
+        let mut s = std::fs::File::from(l.control);
+        s.write_all(b"plan\n").unwrap();
+        let mut back = String::new();
+        s.read_to_string(&mut back).unwrap();
+        // setsid: its own session, led by itself.
+        assert_eq!(back, format!("got plan {0} {0}\n", l.pid));
+        assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Code(7)));
+        let _ = std::fs::remove_file(script);
+    }
+
+    #[test]
+    fn a_running_child_is_not_reaped_and_a_killed_one_reports_its_signal() {
+        let mut p = [0 as RawFd; 2];
+        // SAFETY: pipe2 writes two fds.
+        assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let (r, w) = (sys::owned(p[0]), sys::owned(p[1]));
+        // cat blocks reading the pipe while we hold its write end.
+        let l = launch("/bin/cat", "cat", [Stdio::Fd(r.as_raw_fd()), Stdio::Null, Stdio::Null], false).unwrap();
+        assert_eq!(wait(&l.pidfd, false).unwrap(), None);
+        // SAFETY: pidfd_send_signal on our child's pidfd.
+        assert_eq!(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, l.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) }, 0);
+        assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Signal(libc::SIGKILL)));
+        drop(w);
+    }
+
+    #[test]
+    fn a_closed_source_fd_fails_the_spawn() {
+        assert!(launch("/bin/cat", "cat", [Stdio::Fd(3_000), Stdio::Null, Stdio::Null], false).is_err());
+    }
+
+    #[test]
+    fn a_low_fd_given_as_another_target_is_refused() {
+        let e = launch("/bin/true", "true", [Stdio::Fd(1), Stdio::Null, Stdio::Null], false).unwrap_err();
+        assert!(e.to_string().contains("stdio[0]"), "{e}");
+    }
+}

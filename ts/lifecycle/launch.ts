@@ -1,0 +1,106 @@
+/**
+ * Starting `lxts-helper` without forking Node. libuv's spawn is a `fork`: it copies the page
+ * tables of the whole Node process and blocks the event loop while it does (1.5-3 ms per
+ * helper here, and as much again for the child to drop that copy at `execve`). The binding's
+ * `launchHelper` uses `posix_spawn` instead (see crates/lxts-core/src/launch.rs). It serves
+ * the plain shapes: stdio of `ignore`, `inherit` or an fd, no preserved fds; pipes and
+ * streams still go through `child_process`, which builds them.
+ */
+import { EventEmitter } from 'node:events'
+import { Socket } from 'node:net'
+import { constants } from 'node:os'
+import type { Readable, Writable } from 'node:stream'
+
+import { fromNative, LxtsError } from '../errors.js'
+import type { NativeBinding } from '../native.js'
+
+/** The part of a `ChildProcess` that helper.ts uses, met by both ways of starting a helper. */
+export interface HelperChild {
+  readonly pid?: number | undefined
+  readonly stdin: Writable | null
+  readonly stdout: Readable | null
+  readonly stderr: Readable | null
+  /** `[stdin, stdout, stderr, control]`: Node's end of the helper's fd 3 at index 3. */
+  readonly stdio: readonly unknown[]
+  readonly exitCode: number | null
+  readonly signalCode: NodeJS.Signals | null
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this
+  on(event: 'error', listener: (err: Error) => void): this
+  ref(): void
+  unref(): void
+  kill(signal?: NodeJS.Signals | number): boolean
+}
+
+/** What `launchHelper` takes for one of fds 0-2: -1 for /dev/null, else the caller's fd. */
+export function nativeStdio(spec: unknown, target: number): number | undefined {
+  if (spec === 'ignore') return -1
+  if (spec === 'inherit') return target
+  // An fd of ours at 3 or above (a log file): never a low fd another target may replace first.
+  if (typeof spec === 'number' && Number.isInteger(spec) && (spec >= 3 || spec === target)) return spec
+  return undefined
+}
+
+const signalName = (n: number): NodeJS.Signals | null =>
+  (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null
+
+/**
+ * A helper started by `posix_spawn`. It is reaped (`waitid` on its pidfd) once its control
+ * socket closes, which the helper's exit does; then `close` is emitted as for a ChildProcess.
+ * A failed spawn throws the binding's error as ERR_LXTS_HELPER.
+ */
+export class LaunchedHelper extends EventEmitter implements HelperChild {
+  readonly pid: number
+  readonly stdin = null
+  readonly stdout = null
+  readonly stderr = null
+  readonly stdio: readonly [null, null, null, Socket]
+  exitCode: number | null = null
+  signalCode: NodeJS.Signals | null = null
+
+  constructor(native: NativeBinding, executable: string, stdio: number[], setsid: boolean) {
+    super()
+    let l: { pid: number; pidfd: number; control: number }
+    try {
+      l = native.launchHelper(executable, 'lxts-helper', stdio, setsid)
+    } catch (err) {
+      const e = fromNative(err, 'ERR_LXTS_HELPER')
+      throw new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e, ...(e.errno === undefined ? {} : { errno: e.errno }), path: executable })
+    }
+    this.pid = l.pid
+    const control = new Socket({ fd: l.control, readable: true, writable: true })
+    this.stdio = [null, null, null, control]
+    control.once('close', () => {
+      native.reapHelper(l.pidfd).then(
+        (ended) => {
+          this.exitCode = ended.code ?? null
+          this.signalCode = typeof ended.signal === 'number' ? signalName(ended.signal) : null
+          this.emit('close', this.exitCode, this.signalCode)
+        },
+        (err: unknown) => {
+          this.emit('error', fromNative(err, 'ERR_LXTS_HELPER'))
+          this.emit('close', null, null)
+        },
+      )
+    })
+  }
+
+  /** Keep (or stop keeping) Node's event loop alive for this helper: its control socket is the only handle. */
+  ref(): void {
+    this.stdio[3].ref()
+  }
+
+  unref(): void {
+    this.stdio[3].unref()
+  }
+
+  /** Signal the helper; false once it is reaped (its pid may name another process by then). */
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    if (this.exitCode !== null || this.signalCode !== null) return false
+    try {
+      process.kill(this.pid, signal)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
