@@ -145,6 +145,8 @@ it('named v1 hierarchy: mount, nested create, attach, exec, show, set/get, relea
   t.false(existsSync(join(dir, 'a')))
   ok(t, await cli(['cgroup', 'umount', dir]))
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `))
+  // Its groups were removed just before: the kernel must not keep the hierarchy alive unseen.
+  t.false(readFileSync('/proc/self/cgroup', 'utf8').includes(`name=${name}:`), 'the hierarchy is gone from the kernel, not only unmounted')
 })
 
 it('release agents and watch are refused on host hierarchies', async (t) => {

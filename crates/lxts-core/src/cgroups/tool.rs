@@ -199,11 +199,65 @@ pub fn umount_hierarchy(dir: &Path) -> Result<()> {
         return Err(Error::new(Code::InvalidConfig, format!("cgroup umount: {} is not a cgroup mount point", dir.display())));
     }
     let marker = owned_marker(dir).ok().filter(|_| is_owned(dir));
+    let options = mounts.iter().find(|m| m.point == dir).map(|m| m.options.clone()).unwrap_or_default();
     umount2(dir, MntFlags::empty()).map_err(|e| Error::sys(Code::Mount, "umount2", Some(&dir.to_string_lossy()), e))?;
     if let Some(m) = marker {
         let _ = std::fs::remove_file(m);
+        if let Some(name) = options.iter().find_map(|o| o.strip_prefix("name=")) {
+            let controllers: Vec<String> = options.iter().filter(|o| is_controller_option(o)).cloned().collect();
+            release_lingering(dir, &controllers, name);
+        }
     }
     Ok(())
+}
+
+/// Whether a v1 mount option names a controller (not `rw`, `name=…`, `release_agent=…`, …).
+fn is_controller_option(o: &str) -> bool {
+    !o.contains('=')
+        && !matches!(
+            o,
+            "rw" | "ro" | "nosuid" | "nodev" | "noexec" | "relatime" | "noatime" | "none" | "noprefix" | "clone_children" | "xattr"
+        )
+}
+
+/// Whether the named v1 hierarchy `name` still exists in the kernel (`/proc/self/cgroup` lists it).
+fn hierarchy_exists(name: &str) -> bool {
+    let wanted = format!("name={name}");
+    std::fs::read_to_string("/proc/self/cgroup")
+        .is_ok_and(|c| c.lines().any(|l| l.split(':').nth(1).is_some_and(|ctl| ctl.split(',').any(|x| x == wanted))))
+}
+
+/// An lxts-mounted named hierarchy unmounted right after its groups were removed lingers in
+/// the kernel: the removed groups are still dying, so the last umount does not destroy the
+/// hierarchy, and nothing can reach it any more (every process's `/proc/<pid>/cgroup` then
+/// carries it, and every new css_set links to it). Mount it again where it was, once its
+/// children are gone, and unmount it, for up to ~1 s. A hierarchy that still has live groups
+/// (the caller unmounted a busy one) is left as the kernel keeps it.
+fn release_lingering(dir: &Path, controllers: &[String], name: &str) {
+    let mut opts: Vec<String> = controllers.to_vec();
+    if opts.is_empty() {
+        opts.push("none".to_owned());
+    }
+    opts.push(format!("name={name}"));
+    let data = opts.join(",");
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    for _ in 0..5 {
+        // A hierarchy without children is destroyed asynchronously after its umount: wait.
+        for _ in 0..20 {
+            if !hierarchy_exists(name) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if mount(Some("cgroup"), dir, Some("cgroup"), flags, Some(data.as_str())).is_err() {
+            return;
+        }
+        let busy = count_groups(dir) > 1;
+        let _ = umount2(dir, MntFlags::empty());
+        if busy {
+            return;
+        }
+    }
 }
 
 /// What a group holds.

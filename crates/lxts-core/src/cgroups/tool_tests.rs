@@ -140,6 +140,8 @@ fn named_v1_hierarchy_mount_release_agent_umount() {
     });
     umount_hierarchy(&dir).unwrap();
     assert!(!is_owned(&dir));
+    // Its groups were just removed (still dying): the umount must not leave it alive unseen.
+    assert!(!hierarchy_exists(&name), "name={name} lingers in /proc/self/cgroup");
     std::fs::remove_dir(&dir).unwrap();
     res.unwrap();
 }
