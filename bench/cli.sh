@@ -81,7 +81,13 @@ hf -N --export-json "$results/cli-state.json" \
   -n "runc state" "$runc state $id" \
   -n "lxts state" "$lxts state $id"
 cleanup
+extra_ca=()
+if [ -n "${LXTS_BENCH_DROPPED_EXTRA_CA:-}" ]; then
+  # run-all.sh unset it (see there): what the machine's environment would add to each Node start.
+  extra_ca=(-n "node -e 0 with NODE_EXTRA_CA_CERTS" "env NODE_EXTRA_CA_CERTS=$LXTS_BENCH_DROPPED_EXTRA_CA node -e 0")
+fi
 hf -N --export-json "$results/cli-version.json" \
   -n "runc --version" "runc --version" \
   -n "lxts --version" "$lxts_cli --version" \
-  -n "node -e 0 (Node's floor)" "node -e 0"
+  -n "node -e 0 (Node's floor)" "node -e 0" \
+  "${extra_ca[@]}"

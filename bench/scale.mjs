@@ -62,6 +62,8 @@ async function scenario(name, one, list, remove) {
       deleteAllMs,
       first10MedianMs: median(latencies.slice(0, 10)),
       last10MedianMs: median(latencies.slice(-10)),
+      // Where a step in cost shows: the median of each tenth of the run.
+      perTenthMedianMs: Array.from({ length: 10 }, (_, k) => median(latencies.slice((k * n) / 10, ((k + 1) * n) / 10))),
     }
   } finally {
     for (const i of started) await remove(i).catch(() => {})
@@ -99,7 +101,8 @@ try {
 for (const [name, r] of Object.entries(results)) {
   console.log(
     `${name}: ${r.n} started in ${r.startAllMs.toFixed(0)} ms (${r.perContainerMs.toFixed(1)} ms each), list ${r.listMs.toFixed(1)} ms, ` +
-      `deleted in ${r.deleteAllMs.toFixed(0)} ms; create+start first 10 ${r.first10MedianMs.toFixed(1)} ms, last 10 ${r.last10MedianMs.toFixed(1)} ms`,
+      `deleted in ${r.deleteAllMs.toFixed(0)} ms; create+start first 10 ${r.first10MedianMs.toFixed(1)} ms, last 10 ${r.last10MedianMs.toFixed(1)} ms; ` +
+      `by tenths ${r.perTenthMedianMs.map((m) => m.toFixed(1)).join(' ')} ms`,
   )
 }
 console.log(`wrote ${save('scale', { n, results })}`)
