@@ -9,3 +9,4 @@ export default {
   timeout: '2m',
   concurrency: 1,
 }
+// One file of them: `npx ava --config ava.alone.config.mjs test/alone/<file>.spec.ts`.

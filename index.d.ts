@@ -139,11 +139,12 @@ export interface LaunchedHelper {
 }
 
 /**
- * Start `executable` as `argv0` with `stdio` (-1: /dev/null; else that fd of ours), the
- * control socket on its fd 3 and, with `setsid`, its own session: `posix_spawn`, no fork of
- * Node (see `lxts_core::launch`). The caller owns the returned fds and reaps with [`reap_helper`].
+ * Start `executable` as `argv0` with `env` (`KEY=VALUE`, Node's `process.env`), `stdio`
+ * (-1: /dev/null; else that fd of ours), the control socket on its fd 3 and, with `setsid`,
+ * its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). The caller owns
+ * the returned fds: it reaps with [`try_reap_helper`], then closes the pidfd itself.
  */
-export declare function launchHelper(executable: string, argv0: string, stdio: Array<number>, setsid: boolean): LaunchedHelper
+export declare function launchHelper(executable: string, argv0: string, environ: Array<string>, stdio: Array<number>, setsid: boolean): LaunchedHelper
 
 /**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)
@@ -218,12 +219,6 @@ export declare function processInfo(pid: number): NativeProcInfo | null
 export declare function readToEnd(path: string): Promise<Buffer>
 
 /**
- * Wait on a pool thread until the helper behind `pidfd` (from [`launch_helper`]) has exited,
- * reap it and close `pidfd`. Called once its control socket has closed, so the wait is short.
- */
-export declare function reapHelper(pidfd: number): Promise<HelperEnded>
-
-/**
  * Detach the rootfs mount recorded in `<stateDir>/root-mount` (with every mount below it) and
  * remove the record. A no-op without a record or when the mount is already gone.
  */
@@ -237,6 +232,12 @@ export declare function releaseRootMount(stateDir: string): void
 export declare function sealedCopy(path: string): number
 
 /**
+ * Signal the helper behind `pidfd`; false once it has exited (ESRCH): a pidfd never reaches
+ * a process that took its pid since.
+ */
+export declare function signalHelper(pidfd: number, signal: number): boolean
+
+/**
  * Send `signal` through a pidfd if `pid` is still the process that started at
  * `startTime`; throws `ERR_LXTS_NO_SUCH_PROCESS` otherwise. A zombie is signalled
  * as `kill(2)` would (no-op success).
@@ -245,6 +246,12 @@ export declare function signalProcess(pid: number, startTime: number, signal: nu
 
 /** As `lockFile` without waiting: the fd, or `null` when another holder has the lock. */
 export declare function tryLockFile(path: string): number | null
+
+/**
+ * Reap the helper behind `pidfd` if it has exited (`waitid(P_PIDFD, WNOHANG)`): how it
+ * ended, or null while it runs. Never blocks, so no pool thread waits on a live helper.
+ */
+export declare function tryReapHelper(pidfd: number): HelperEnded | null
 
 /** `TIOCGWINSZ`: the size of the terminal `fd`, or `null` when it is not a terminal. */
 export declare function ttyGetSize(fd: number): TtySize | null

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, reapHelper, releaseRootMount, sealedCopy, signalProcess, tryLockFile, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalHelper, signalProcess, tryLockFile, tryReapHelper, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
 export { NativeOomWatcher }
 export { cgroupApplyResources }
 export { cgroupAttach }
@@ -805,11 +805,12 @@ export { launchHelper }
 export { lockFile }
 export { processInfo }
 export { readToEnd }
-export { reapHelper }
 export { releaseRootMount }
 export { sealedCopy }
+export { signalHelper }
 export { signalProcess }
 export { tryLockFile }
+export { tryReapHelper }
 export { ttyGetSize }
 export { ttySetSize }
 export { waitProcessExit }

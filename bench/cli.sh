@@ -84,7 +84,7 @@ cleanup
 extra_ca=()
 if [ -n "${LXTS_BENCH_DROPPED_EXTRA_CA:-}" ]; then
   # run-all.sh unset it (see there): what the machine's environment would add to each Node start.
-  extra_ca=(-n "node -e 0 with NODE_EXTRA_CA_CERTS" "env NODE_EXTRA_CA_CERTS=$LXTS_BENCH_DROPPED_EXTRA_CA node -e 0")
+  extra_ca=(-n "node -e 0 with NODE_EXTRA_CA_CERTS" "env NODE_EXTRA_CA_CERTS=$(printf %q "$LXTS_BENCH_DROPPED_EXTRA_CA") node -e 0")
 fi
 hf -N --export-json "$results/cli-version.json" \
   -n "runc --version" "runc --version" \

@@ -98,11 +98,12 @@ try {
   rmSync(join(BENCH_DIR, 'bundles'), { recursive: true, force: true })
   removeCgroupParent()
 }
+const f1 = (m) => (m === null || m === undefined ? '-' : m.toFixed(1))
 for (const [name, r] of Object.entries(results)) {
   console.log(
     `${name}: ${r.n} started in ${r.startAllMs.toFixed(0)} ms (${r.perContainerMs.toFixed(1)} ms each), list ${r.listMs.toFixed(1)} ms, ` +
-      `deleted in ${r.deleteAllMs.toFixed(0)} ms; create+start first 10 ${r.first10MedianMs.toFixed(1)} ms, last 10 ${r.last10MedianMs.toFixed(1)} ms; ` +
-      `by tenths ${r.perTenthMedianMs.map((m) => m.toFixed(1)).join(' ')} ms`,
+      `deleted in ${r.deleteAllMs.toFixed(0)} ms; create+start first 10 ${f1(r.first10MedianMs)} ms, last 10 ${f1(r.last10MedianMs)} ms; ` +
+      `by tenths ${r.perTenthMedianMs.map(f1).join(' ')} ms`,
   )
 }
 console.log(`wrote ${save('scale', { n, results })}`)

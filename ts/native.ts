@@ -44,8 +44,9 @@ export interface NativeBinding {
   isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
-  launchHelper(executable: string, argv0: string, stdio: number[], setsid: boolean): { pid: number; pidfd: number; control: number }
-  reapHelper(pidfd: number): Promise<{ code?: number | null; signal?: number | null }>
+  launchHelper(executable: string, argv0: string, environ: string[], stdio: number[], setsid: boolean): { pid: number; pidfd: number; control: number }
+  tryReapHelper(pidfd: number): { code?: number | null; signal?: number | null } | null
+  signalHelper(pidfd: number, signal: number): boolean
 }
 
 let loaded: Promise<NativeBinding> | undefined

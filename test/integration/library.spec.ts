@@ -200,3 +200,32 @@ console.log(JSON.stringify(seen))
   const last = seen[2]?.spares[0] ?? 0
   t.true(await waitFor(async () => (existsSync(`/proc/${last}/stat`) && !/\) [ZX] /.test(readFileSync(`/proc/${last}/stat`, 'utf8')) ? undefined : true)), `spare ${last} ended with its process`)
 })
+
+h.it("library: the helper's stdio is blocking even when Node made its own non-blocking (as libuv's spawn did)", async (t) => {
+  const b = h.bundle(['sleep', '30'])
+  const dir = mkdtempSync(join(tmpdir(), 'lxts-test-nonblock-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // A separate Node process whose stdout is a pipe: libuv makes that fd O_NONBLOCK (04000).
+  const script = join(dir, 'nonblock.mts')
+  writeFileSync(
+    script,
+    `import { readFileSync } from 'node:fs'
+import { Runtime } from ${JSON.stringify(join(REPO, 'ts', 'index.js'))}
+const flags = (pid) => parseInt(/^flags:\\s+(\\d+)/m.exec(readFileSync(\`/proc/\${pid}/fdinfo/1\`, 'utf8'))[1], 8)
+process.stdout.write('')
+const before = flags('self')
+const rt = new Runtime({ root: ${JSON.stringify(h.root())} })
+const c = await rt.create(${JSON.stringify(b.id)}, { bundle: ${JSON.stringify(b.dir)}, monitor: true, stdio: ['ignore', 'inherit', 'ignore'] })
+const monitor = JSON.parse(readFileSync(${JSON.stringify(join(h.root(), b.id, 'state.json'))}, 'utf8')).monitorPid
+const helper = flags(monitor)
+await c.delete({ force: true })
+process.stdout.write(JSON.stringify({ before, helper }) + '\\n')
+`,
+  )
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', script], { cwd: REPO, timeout: 60_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+  )
+  const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { before: number; helper: number }
+  t.true((r.before & 0o4000) !== 0, `precondition: Node's piped stdout is non-blocking (flags ${r.before.toString(8)})`)
+  t.is(r.helper & 0o4000, 0, `the monitor's fd 1 is blocking (flags ${r.helper.toString(8)})`)
+})

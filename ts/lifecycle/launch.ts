@@ -7,6 +7,7 @@
  * streams still go through `child_process`, which builds them.
  */
 import { EventEmitter } from 'node:events'
+import { closeSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { constants } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
@@ -44,8 +45,11 @@ const signalName = (n: number): NodeJS.Signals | null =>
   (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null
 
 /**
- * A helper started by `posix_spawn`. It is reaped (`waitid` on its pidfd) once its control
- * socket closes, which the helper's exit does; then `close` is emitted as for a ChildProcess.
+ * A helper started by `posix_spawn`. Once its control socket closes (the helper's exit does
+ * that) it is reaped through its pidfd without blocking (`waitid` WNOHANG, polled while it
+ * still runs: a helper whose socket was closed from this side may live on), then `close` is
+ * emitted as for a ChildProcess and the pidfd closed, on the main thread, so `kill` (which
+ * signals through the pidfd) can never reach a process that took the pid since.
  * A failed spawn throws the binding's error as ERR_LXTS_HELPER.
  */
 export class LaunchedHelper extends EventEmitter implements HelperChild {
@@ -56,49 +60,75 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
   readonly stdio: readonly [null, null, null, Socket]
   exitCode: number | null = null
   signalCode: NodeJS.Signals | null = null
+  readonly #native: NativeBinding
+  #pidfd: number
+  #referenced = true
+  #poll: NodeJS.Timeout | undefined
 
   constructor(native: NativeBinding, executable: string, stdio: number[], setsid: boolean) {
     super()
+    const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
     let l: { pid: number; pidfd: number; control: number }
     try {
-      l = native.launchHelper(executable, 'lxts-helper', stdio, setsid)
+      l = native.launchHelper(executable, 'lxts-helper', env, stdio, setsid)
     } catch (err) {
       const e = fromNative(err, 'ERR_LXTS_HELPER')
       throw new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e, ...(e.errno === undefined ? {} : { errno: e.errno }), path: executable })
     }
+    this.#native = native
     this.pid = l.pid
+    this.#pidfd = l.pidfd
     const control = new Socket({ fd: l.control, readable: true, writable: true })
     this.stdio = [null, null, null, control]
-    control.once('close', () => {
-      native.reapHelper(l.pidfd).then(
-        (ended) => {
-          this.exitCode = ended.code ?? null
-          this.signalCode = typeof ended.signal === 'number' ? signalName(ended.signal) : null
-          this.emit('close', this.exitCode, this.signalCode)
-        },
-        (err: unknown) => {
-          this.emit('error', fromNative(err, 'ERR_LXTS_HELPER'))
-          this.emit('close', null, null)
-        },
-      )
-    })
+    control.once('close', () => this.#reap(0))
   }
 
-  /** Keep (or stop keeping) Node's event loop alive for this helper: its control socket is the only handle. */
+  /** Reap if it has exited, else look again later (backing off to once a second). */
+  #reap(attempt: number): void {
+    this.#poll = undefined
+    let ended: { code?: number | null; signal?: number | null } | null
+    try {
+      ended = this.#native.tryReapHelper(this.#pidfd)
+    } catch (err) {
+      this.#ended(null, null)
+      this.emit('error', fromNative(err, 'ERR_LXTS_HELPER'))
+      return
+    }
+    if (ended === null) {
+      this.#poll = setTimeout(() => this.#reap(attempt + 1), Math.min(2 ** attempt, 1000))
+      if (!this.#referenced) this.#poll.unref()
+      return
+    }
+    this.#ended(ended.code ?? null, typeof ended.signal === 'number' ? signalName(ended.signal) : null)
+  }
+
+  #ended(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitCode = code
+    this.signalCode = signal
+    closeSync(this.#pidfd)
+    this.#pidfd = -1
+    this.emit('close', code, signal)
+  }
+
+  /** Keep (or stop keeping) Node's event loop alive for this helper: its control socket, or the reap poll. */
   ref(): void {
+    this.#referenced = true
     this.stdio[3].ref()
+    this.#poll?.ref()
   }
 
   unref(): void {
+    this.#referenced = false
     this.stdio[3].unref()
+    this.#poll?.unref()
   }
 
-  /** Signal the helper; false once it is reaped (its pid may name another process by then). */
+  /** Signal the helper through its pidfd; false once it has exited. */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
-    if (this.exitCode !== null || this.signalCode !== null) return false
+    if (this.#pidfd < 0) return false
+    const n = typeof signal === 'number' ? signal : constants.signals[signal]
     try {
-      process.kill(this.pid, signal)
-      return true
+      return this.#native.signalHelper(this.#pidfd, n)
     } catch {
       return false
     }

@@ -20,6 +20,9 @@ import { testPause } from './test-pause.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 
+/** The helper of each container this runtime created in monitor mode (for run()'s signal forwarding). */
+const monitors = new WeakMap<Container, Helper>()
+
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
   /** State root, default `/run/lxts`. */
@@ -182,6 +185,7 @@ export class Runtime {
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
         if (plan.mode === 'monitor') helper.unref()
         const container = new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
+        if (plan.mode === 'monitor') monitors.set(container, helper)
         if (master !== undefined) container.terminal = terminalStream(master)
         return container
       })
@@ -242,15 +246,11 @@ export class Runtime {
    */
   async run(id: string, o: CreateOptions = {}): Promise<ExitStatus> {
     const container = await this.create(id, { ...o, monitor: true })
-    const s = await this.#store.read(id)
+    // Through the monitor's own handle (its pidfd, or libuv's), never its bare pid: once it is
+    // reaped that pid may name another process.
+    const monitor = monitors.get(container)
     const forward = (sig: NodeJS.Signals): void => {
-      if (s.monitorPid !== undefined) {
-        try {
-          process.kill(s.monitorPid, sig)
-        } catch {
-          // the monitor is gone: the container has ended
-        }
-      }
+      monitor?.child.kill(sig) // false once the monitor is gone: the container has ended
     }
     for (const sig of FORWARDED) process.on(sig, forward)
     try {

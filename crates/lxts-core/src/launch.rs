@@ -7,9 +7,12 @@
 //! `execve` the child makes only the file-action syscalls below, which is the engine's rule.
 //!
 //! The child gets: fds 0-2 as asked (the caller's own, or `/dev/null`), the control socket
-//! on fd 3, default dispositions for every signal, an empty signal mask and, for a monitor,
-//! its own session. Everything else Node has open is close-on-exec (libuv opens that way),
-//! as with libuv's spawn. The caller owns a pidfd for the child and reaps it with [`wait`].
+//! on fd 3, the environment the caller passes (Node's `process.env`, never the live
+//! `environ`, which a Worker may be changing meanwhile), default dispositions for every
+//! signal, an empty signal mask and, for a monitor, its own session. Everything else Node has
+//! open is close-on-exec (libuv opens that way), as with libuv's spawn. The helper makes its
+//! fds 0-2 blocking again first thing, as libuv's child did. The caller owns a pidfd for the
+//! child, signals through it ([`signal`]) and reaps with [`wait`].
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -68,7 +71,7 @@ fn spawn_err(call: &'static str, rc: libc::c_int, what: &str) -> Error {
 /// Start `executable` (argv `[argv0]`, the caller's environment) as described above.
 /// Each source fd must be one of the child's own 0-2 targets (`Fd(1)` for fd 1) or 3 or above,
 /// so no file action can clobber a later one's source.
-pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) -> Result<Launched> {
+pub fn launch(executable: &str, argv0: &str, env: &[String], stdio: [Stdio; 3], setsid: bool) -> Result<Launched> {
     for (target, s) in stdio.iter().enumerate() {
         if let Stdio::Fd(fd) = *s {
             if fd < 0 || (fd < 3 && fd != target as RawFd) {
@@ -87,7 +90,16 @@ pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) ->
         "socketpair",
         Some("control channel"),
     )?;
-    let (control, child_end) = (sys::owned(pair[0]), sys::owned(pair[1]));
+    let (control, mut child_end) = (sys::owned(pair[0]), sys::owned(pair[1]));
+    if child_end.as_raw_fd() == 3 {
+        // dup2(3, 3) clears close-on-exec only since glibc 2.29: move it off 3 first.
+        // SAFETY: F_DUPFD_CLOEXEC of an fd we own; the new fd is ours.
+        let moved = unsafe { libc::fcntl(child_end.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 4) };
+        child_end = sys::owned(sys::cvt(moved, Code::Helper, "fcntl", Some("F_DUPFD_CLOEXEC control channel"))?);
+    }
+    let envs: Vec<CString> = env.iter().map(|e| sys::cstr(e)).collect::<Result<_>>()?;
+    let mut envp: Vec<*mut libc::c_char> = envs.iter().map(|e| e.as_ptr() as *mut libc::c_char).collect();
+    envp.push(std::ptr::null_mut());
 
     // SAFETY: zeroed storage that posix_spawn_file_actions_init then initialises.
     let mut fa = FileActions(unsafe { std::mem::zeroed() });
@@ -109,8 +121,8 @@ pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) ->
             return Err(spawn_err("posix_spawn_file_actions", rc, executable));
         }
     }
-    // Last, so no stdio source at 3 is overwritten first. The child end is >= 3 (Node keeps
-    // 0-2 open), and when it is 3 itself the dup2 just clears close-on-exec.
+    // Last, so no stdio source at 3 is overwritten first. The child end is above 3 (Node
+    // keeps 0-2 open, and 3 was moved off above).
     // SAFETY: `fa` is initialised.
     let rc = unsafe { libc::posix_spawn_file_actions_adddup2(&mut fa.0, child_end.as_raw_fd(), 3) };
     if rc != 0 {
@@ -149,13 +161,9 @@ pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) ->
     }
 
     let argv = [arg0.as_ptr() as *mut libc::c_char, std::ptr::null_mut()];
-    extern "C" {
-        static environ: *const *mut libc::c_char;
-    }
     let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid for the call; `environ` is the process environment
-    // (Node's process.env writes go through setenv on the main thread, which calls this).
-    let rc = unsafe { libc::posix_spawn(&mut pid, path.as_ptr(), &fa.0, &attr.0, argv.as_ptr(), environ) };
+    // SAFETY: every pointer is valid for the call (`envs` outlives it).
+    let rc = unsafe { libc::posix_spawn(&mut pid, path.as_ptr(), &fa.0, &attr.0, argv.as_ptr(), envp.as_ptr()) };
     if rc != 0 {
         return Err(spawn_err("posix_spawn", rc, executable));
     }
@@ -176,6 +184,14 @@ pub fn launch(executable: &str, argv0: &str, stdio: [Stdio; 3], setsid: bool) ->
         }
     };
     Ok(Launched { pid, pidfd, control })
+}
+
+/// Send `sig` through `pidfd`. A child that has exited (reaped or not) answers ESRCH: a pidfd
+/// never reaches a process that later took the same pid.
+pub fn signal(pidfd: &OwnedFd, sig: i32) -> Result<()> {
+    // SAFETY: pidfd_send_signal(pidfd, sig, NULL, 0).
+    let rc = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, std::ptr::null::<libc::siginfo_t>(), 0) };
+    sys::cvt(rc as libc::c_int, Code::Helper, "pidfd_send_signal", Some("lxts-helper")).map(|_| ())
 }
 
 /// Reap the child behind `pidfd` (`waitid(P_PIDFD)`); with `block` false, `None` while it runs.
@@ -207,21 +223,25 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
 
+    fn env() -> Vec<String> {
+        vec!["PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_owned(), "LXTS_LAUNCH_TEST=given".to_owned()]
+    }
+
     #[test]
     fn the_child_gets_the_control_socket_on_fd_3_and_is_reaped_through_the_pidfd() {
         // sh echoes what it reads on fd 3 back on fd 3 with its pid and session id, then exits 7.
         let script = "/tmp/lxts-launch-test.sh";
-        std::fs::write(script, "#!/bin/sh\nread line <&3\nset -- $(cat /proc/$$/stat)\necho \"got $line $1 $6\" >&3\nexit 7\n").unwrap();
+        std::fs::write(script, "#!/bin/sh\nread line <&3\nset -- $(cat /proc/$$/stat)\necho \"got $line $1 $6 $LXTS_LAUNCH_TEST ${HOME:-nohome}\" >&3\nexit 7\n").unwrap();
         let mut perm = std::fs::metadata(script).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
         std::fs::set_permissions(script, perm).unwrap();
-        let l = launch(script, "lxts-test", [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true).unwrap();
+        let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true).unwrap();
         let mut s = std::fs::File::from(l.control);
         s.write_all(b"plan\n").unwrap();
         let mut back = String::new();
         s.read_to_string(&mut back).unwrap();
-        // setsid: its own session, led by itself.
-        assert_eq!(back, format!("got plan {0} {0}\n", l.pid));
+        // setsid: its own session, led by itself; the environment is the one given, not ours.
+        assert_eq!(back, format!("got plan {0} {0} given nohome\n", l.pid));
         assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Code(7)));
         let _ = std::fs::remove_file(script);
     }
@@ -233,22 +253,23 @@ mod tests {
         assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         let (r, w) = (sys::owned(p[0]), sys::owned(p[1]));
         // cat blocks reading the pipe while we hold its write end.
-        let l = launch("/bin/cat", "cat", [Stdio::Fd(r.as_raw_fd()), Stdio::Null, Stdio::Null], false).unwrap();
+        let l = launch("/bin/cat", "cat", &env(), [Stdio::Fd(r.as_raw_fd()), Stdio::Null, Stdio::Null], false).unwrap();
         assert_eq!(wait(&l.pidfd, false).unwrap(), None);
-        // SAFETY: pidfd_send_signal on our child's pidfd.
-        assert_eq!(unsafe { libc::syscall(libc::SYS_pidfd_send_signal, l.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) }, 0);
+        signal(&l.pidfd, libc::SIGKILL).unwrap();
         assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Signal(libc::SIGKILL)));
+        // Reaped: the pidfd still names that dead process, never one that took its pid.
+        assert_eq!(signal(&l.pidfd, libc::SIGKILL).unwrap_err().errno, Some(libc::ESRCH));
         drop(w);
     }
 
     #[test]
     fn a_closed_source_fd_fails_the_spawn() {
-        assert!(launch("/bin/cat", "cat", [Stdio::Fd(3_000), Stdio::Null, Stdio::Null], false).is_err());
+        assert!(launch("/bin/cat", "cat", &env(), [Stdio::Fd(3_000), Stdio::Null, Stdio::Null], false).is_err());
     }
 
     #[test]
     fn a_low_fd_given_as_another_target_is_refused() {
-        let e = launch("/bin/true", "true", [Stdio::Fd(1), Stdio::Null, Stdio::Null], false).unwrap_err();
+        let e = launch("/bin/true", "true", &env(), [Stdio::Fd(1), Stdio::Null, Stdio::Null], false).unwrap_err();
         assert!(e.to_string().contains("stdio[0]"), "{e}");
     }
 }

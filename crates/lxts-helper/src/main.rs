@@ -92,7 +92,24 @@ fn close_inherited(preserve: u32) {
     unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0 as libc::c_uint) };
 }
 
+/// Make fds 0-2 blocking, as libuv's spawn did in its child: Node sets O_NONBLOCK on a pipe
+/// or tty it writes to, and posix_spawn hands the same open file descriptions on. Hooks the
+/// helper forks (and its own writes) expect blocking stdio; the container's process gets it
+/// from `fds::prepare` as well. The flag belongs to the shared description, as with libuv.
+fn blocking_stdio() {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFL/F_SETFL on fd numbers 0-2; a closed one just fails.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 && flags & libc::O_NONBLOCK != 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+}
+
 fn main() {
+    blocking_stdio();
     // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // Spawned as /proc/self/fd/N or re-exec'd from a memfd, the kernel names us after the fd.

@@ -1,6 +1,6 @@
 //! The helper executable as a sealed memfd, made once per Node process.
 
-use std::os::fd::IntoRawFd;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 
 use napi::Env;
 use napi_derive::napi;
@@ -32,17 +32,25 @@ pub struct LaunchedHelper {
     pub control: i32,
 }
 
-/// Start `executable` as `argv0` with `stdio` (-1: /dev/null; else that fd of ours), the
-/// control socket on its fd 3 and, with `setsid`, its own session: `posix_spawn`, no fork of
-/// Node (see `lxts_core::launch`). The caller owns the returned fds and reaps with [`reap_helper`].
+/// Start `executable` as `argv0` with `env` (`KEY=VALUE`, Node's `process.env`), `stdio`
+/// (-1: /dev/null; else that fd of ours), the control socket on its fd 3 and, with `setsid`,
+/// its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). The caller owns
+/// the returned fds: it reaps with [`try_reap_helper`], then closes the pidfd itself.
 #[napi]
-pub fn launch_helper(env: Env, executable: String, argv0: String, stdio: Vec<i32>, setsid: bool) -> napi::Result<LaunchedHelper> {
+pub fn launch_helper(
+    env: Env,
+    executable: String,
+    argv0: String,
+    environ: Vec<String>,
+    stdio: Vec<i32>,
+    setsid: bool,
+) -> napi::Result<LaunchedHelper> {
     use lxts_core::launch::{self, Stdio};
     let pick = |i: usize| match stdio.get(i).copied() {
         Some(fd) if fd >= 0 => Stdio::Fd(fd),
         _ => Stdio::Null,
     };
-    let l = launch::launch(&executable, &argv0, [pick(0), pick(1), pick(2)], setsid).map_err(|e| to_js(&env, e))?;
+    let l = launch::launch(&executable, &argv0, &environ, [pick(0), pick(1), pick(2)], setsid).map_err(|e| to_js(&env, e))?;
     Ok(LaunchedHelper { pid: l.pid, pidfd: l.pidfd.into_raw_fd(), control: l.control.into_raw_fd() })
 }
 
@@ -53,17 +61,32 @@ pub struct HelperEnded {
     pub signal: Option<i32>,
 }
 
-/// Wait on a pool thread until the helper behind `pidfd` (from [`launch_helper`]) has exited,
-/// reap it and close `pidfd`. Called once its control socket has closed, so the wait is short.
-#[napi(ts_return_type = "Promise<HelperEnded>")]
-pub fn reap_helper(pidfd: i32) -> napi::bindgen_prelude::AsyncTask<crate::blocking::Blocking<HelperEnded>> {
-    crate::blocking::blocking(move || {
-        // SAFETY: the caller hands over the pidfd from launch_helper, used once.
-        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
-        match lxts_core::launch::wait(&fd, true)? {
-            Some(lxts_core::launch::Ended::Code(c)) => Ok(HelperEnded { code: Some(c), signal: None }),
-            Some(lxts_core::launch::Ended::Signal(s)) => Ok(HelperEnded { code: None, signal: Some(s) }),
-            None => Err(lxts_core::Error::new(lxts_core::Code::Helper, "waitid: lxts-helper still running")),
-        }
+/// Borrow the caller's pidfd for one call (it stays open: the caller closes it).
+fn with_pidfd<T>(pidfd: i32, f: impl FnOnce(&OwnedFd) -> T) -> T {
+    // SAFETY: the caller's open pidfd from launch_helper; ManuallyDrop leaves it open.
+    let fd = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(pidfd) });
+    f(&fd)
+}
+
+/// Reap the helper behind `pidfd` if it has exited (`waitid(P_PIDFD, WNOHANG)`): how it
+/// ended, or null while it runs. Never blocks, so no pool thread waits on a live helper.
+#[napi]
+pub fn try_reap_helper(env: Env, pidfd: i32) -> napi::Result<Option<HelperEnded>> {
+    use lxts_core::launch::{self, Ended};
+    Ok(match with_pidfd(pidfd, |fd| launch::wait(fd, false)).map_err(|e| to_js(&env, e))? {
+        Some(Ended::Code(c)) => Some(HelperEnded { code: Some(c), signal: None }),
+        Some(Ended::Signal(s)) => Some(HelperEnded { code: None, signal: Some(s) }),
+        None => None,
     })
+}
+
+/// Signal the helper behind `pidfd`; false once it has exited (ESRCH): a pidfd never reaches
+/// a process that took its pid since.
+#[napi]
+pub fn signal_helper(env: Env, pidfd: i32, signal: i32) -> napi::Result<bool> {
+    match with_pidfd(pidfd, |fd| lxts_core::launch::signal(fd, signal)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.errno == Some(libc::ESRCH) => Ok(false),
+        Err(e) => Err(to_js(&env, e)),
+    }
 }

@@ -6,6 +6,7 @@
 //! module refuses file names that could leave the group directory.
 
 use std::io::ErrorKind;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -145,6 +146,11 @@ pub fn mount_hierarchy(dir: &Path, controllers: &[String], name: Option<&str>) -
             );
             return Err(Error::new(Code::Cgroup, msg));
         }
+        if hierarchy_exists(n) {
+            // Mounted in another mount namespace, or left alive: not ours to take.
+            let msg = format!("named hierarchy {n:?} already exists (not mounted here); lxts mounts only new named hierarchies");
+            return Err(Error::new(Code::Cgroup, msg));
+        }
     }
     if !dir.is_dir() {
         return Err(Error::new(Code::InvalidConfig, format!("cgroup mount: {} is not a directory", dir.display())));
@@ -205,7 +211,7 @@ pub fn umount_hierarchy(dir: &Path) -> Result<()> {
         let _ = std::fs::remove_file(m);
         if let Some(name) = options.iter().find_map(|o| o.strip_prefix("name=")) {
             let controllers: Vec<String> = options.iter().filter(|o| is_controller_option(o)).cloned().collect();
-            release_lingering(dir, &controllers, name);
+            release_lingering(&controllers, name);
         }
     }
     Ok(())
@@ -230,17 +236,11 @@ fn hierarchy_exists(name: &str) -> bool {
 /// An lxts-mounted named hierarchy unmounted right after its groups were removed lingers in
 /// the kernel: the removed groups are still dying, so the last umount does not destroy the
 /// hierarchy, and nothing can reach it any more (every process's `/proc/<pid>/cgroup` then
-/// carries it, and every new css_set links to it). Mount it again where it was, once its
-/// children are gone, and unmount it, for up to ~1 s. A hierarchy that still has live groups
-/// (the caller unmounted a busy one) is left as the kernel keeps it.
-fn release_lingering(dir: &Path, controllers: &[String], name: &str) {
-    let mut opts: Vec<String> = controllers.to_vec();
-    if opts.is_empty() {
-        opts.push("none".to_owned());
-    }
-    opts.push(format!("name={name}"));
-    let data = opts.join(",");
-    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+/// carries it, and every new css_set links to it). Once its children are gone, take it again
+/// as a detached mount (`fsopen`/`fsmount`: attached nowhere, so no path is followed) and drop
+/// that, for up to ~1 s. A hierarchy that still has live groups (the caller unmounted a busy
+/// one) is left as the kernel keeps it.
+fn release_lingering(controllers: &[String], name: &str) {
     for _ in 0..5 {
         // A hierarchy without children is destroyed asynchronously after its umount: wait.
         for _ in 0..20 {
@@ -249,15 +249,68 @@ fn release_lingering(dir: &Path, controllers: &[String], name: &str) {
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        if mount(Some("cgroup"), dir, Some("cgroup"), flags, Some(data.as_str())).is_err() {
-            return;
-        }
-        let busy = count_groups(dir) > 1;
-        let _ = umount2(dir, MntFlags::empty());
+        let Ok(mnt) = detached_mount(controllers, name) else { return };
+        let busy = count_groups(Path::new(&format!("/proc/self/fd/{}", mnt.as_raw_fd()))) > 1;
+        drop(mnt);
         if busy {
             return;
         }
     }
+}
+
+/// A detached mount of the v1 hierarchy `name` (with `controllers`) through the new mount API.
+fn detached_mount(controllers: &[String], name: &str) -> Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    let fail = |call: &'static str| Error::sys(Code::Mount, call, Some(name), Errno::last());
+    let cstr =
+        |v: &str| std::ffi::CString::new(v).map_err(|_| Error::new(Code::InvalidConfig, format!("cgroup option {v:?} has a NUL byte")));
+    // SAFETY: fsopen with a valid C string; the fd is ours.
+    let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"cgroup".as_ptr(), FSOPEN_CLOEXEC) } as libc::c_int;
+    if fs < 0 {
+        return Err(fail("fsopen"));
+    }
+    // SAFETY: a fresh fd we own.
+    let fs = unsafe { OwnedFd::from_raw_fd(fs) };
+    let none = vec!["none".to_owned()];
+    for flag in if controllers.is_empty() { &none } else { controllers } {
+        let key = cstr(flag)?;
+        // SAFETY: fsconfig(SET_FLAG, key, NULL, 0) on our fs context.
+        if unsafe {
+            libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_FLAG, key.as_ptr(), std::ptr::null::<libc::c_char>(), 0)
+        } < 0
+        {
+            return Err(fail("fsconfig"));
+        }
+    }
+    let value = cstr(name)?;
+    // SAFETY: fsconfig(SET_STRING, "name", value, 0), then CMD_CREATE, on our fs context.
+    unsafe {
+        if libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, c"name".as_ptr(), value.as_ptr(), 0) < 0 {
+            return Err(fail("fsconfig"));
+        }
+        if libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_char>(),
+            0,
+        ) < 0
+        {
+            return Err(fail("fsconfig"));
+        }
+    }
+    // SAFETY: fsmount of our configured context; the mount fd is ours.
+    let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0 as libc::c_uint) } as libc::c_int;
+    if m < 0 {
+        return Err(fail("fsmount"));
+    }
+    // SAFETY: a fresh fd we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(m) })
 }
 
 /// What a group holds.
