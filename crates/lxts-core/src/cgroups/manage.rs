@@ -135,16 +135,6 @@ pub fn remove(dirs: &[PathBuf]) -> Result<()> {
     first_err.map_or(Ok(()), Err)
 }
 
-/// One `rmdir` for each directory, deepest first, errors ignored: the groups that are empty
-/// go, a busy one (and so its parents) stays for a full [`remove`] later.
-pub fn remove_if_empty(dirs: &[PathBuf]) {
-    let mut order: Vec<&PathBuf> = dirs.iter().collect();
-    order.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-    for dir in order {
-        let _ = rmdir(dir);
-    }
-}
-
 /// Split an absolute cgroup path into its components, refusing `.`/`..` and `/`.
 fn components(cgroup_path: &str) -> Result<Vec<&str>> {
     let bad = |why: &str| Error::new(Code::Cgroup, format!("cgroup path {cgroup_path:?}: {why}"));

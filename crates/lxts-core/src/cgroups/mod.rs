@@ -17,4 +17,4 @@ mod test_dir;
 pub mod tool;
 
 pub use detect::{detect, Hierarchy, Host, HostMode};
-pub use manage::{create, join_all_self, join_self, pids, remove, remove_if_empty, ContainerCgroup};
+pub use manage::{create, join_all_self, join_self, pids, remove, ContainerCgroup};

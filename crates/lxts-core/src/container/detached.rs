@@ -1,8 +1,8 @@
 //! What a monitor does after `created`: watch the init, record how it ended
 //! (`exit.json`, with `oomKilled` when the v1 memory cgroup's `oom_kill`
-//! counter rose), report `exited`, then remove the container's emptied cgroups, and with
-//! `removeOnExit` (`run -d --rm`) also the rootfs mount of a container without a mount
-//! namespace and the state directory.
+//! counter rose), report `exited`, and with `removeOnExit` (`run -d --rm`)
+//! remove the container's cgroups, the rootfs mount of a container without a mount
+//! namespace, and the state directory.
 //!
 //! Memory: the plan is dropped by the caller only at the end, so the loop
 //! itself allocates nothing; `malloc_trim` hands the setup's heap back first.
@@ -42,12 +42,6 @@ pub fn supervise(plan: &Plan, pidfd: &OwnedFd, cg: Option<&ContainerCgroup>, con
     let _ = write_report(control, &exit.report());
     if plan.remove_on_exit {
         remove(plan, cg)?;
-    } else if let Some(cg) = cg {
-        // Emptied groups go now, while the reader of the report (Runtime.run) starts its
-        // `delete`, which waits for this monitor before it removes anything and takes a group
-        // already gone as removed. One rmdir each: a group still busy (processes that outlived
-        // an init without a pid namespace) is left to `delete`, which kills them first.
-        cgroups::remove_if_empty(&cg.created);
     }
     Ok(exit.code())
 }
