@@ -9,13 +9,17 @@
 //   invalidates it;
 // - the file is a regular file owned by us or by the bundle's owner, and not writable by
 //   group or others (whoever can write the bundle could run code as us anyway; nobody else may);
+// - its two copies of V8's data are byte-equal: V8's release builds do not checksum a code
+//   cache (a damaged one crashes the process, at every start until it is removed), and every
+//   hash Node 20 offers costs 1.5-4 ms at start-up (loading node:crypto, node:zlib, or a JS
+//   loop); comparing two copies costs ~0.1 ms;
 // - V8 accepts it (it checks its own version, flags and the source length).
-// Otherwise the bundle is compiled as usual and, on exit, the cache is written (a new file
-// renamed over the old one, so readers never see half of it); a directory we cannot write
+// Otherwise the bundle is compiled as usual and, on exit, the cache is written (a new file,
+// flushed, then renamed over the old one, so readers never see half of it); a directory we cannot write
 // (a read-only install) just means no cache. A cache written by `--version` or help, which
 // compile little, is replaced by the first run of a verb.
 'use strict'
-const { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, constants } = require('node:fs')
+const { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } = require('node:fs')
 const { dirname } = require('node:path')
 const { createRequire } = require('node:module')
 const { pathToFileURL } = require('node:url')
@@ -56,8 +60,11 @@ function readCache(file, owner) {
     const data = readFileSync(fd)
     const newline = data.indexOf(10)
     if (newline === -1) return undefined
-    const [key, kind] = data.subarray(0, newline).toString('latin1').split('\t')
-    return { key, kind, data: data.subarray(newline + 1) }
+    const [key, kind, size] = data.subarray(0, newline).toString('latin1').split('\t')
+    const length = Number(size)
+    const first = data.subarray(newline + 1, newline + 1 + length)
+    if (!(length > 0) || data.length !== newline + 1 + 2 * length || !first.equals(data.subarray(newline + 1 + length))) return undefined
+    return { key, kind, data: first }
   } catch {
     return undefined
   } finally {
@@ -68,11 +75,18 @@ function readCache(file, owner) {
 /** Writes the cache atomically; any failure (read-only, no space, a race) leaves no cache. */
 function writeCache(file, key, kind, data) {
   const temp = `${file}.${process.pid}.tmp`
+  let fd
   try {
-    writeFileSync(temp, Buffer.concat([Buffer.from(`${key}\t${kind}\n`, 'latin1'), data]), { flag: 'wx', mode: 0o644 })
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+    const content = Buffer.concat([Buffer.from(`${key}\t${kind}\t${data.length}\n`, 'latin1'), data, data])
+    for (let at = 0; at < content.length; ) at += writeSync(fd, content, at)
+    fsyncSync(fd)
+    closeSync(fd)
+    fd = undefined
     renameSync(temp, file)
   } catch {
     try {
+      if (fd !== undefined) closeSync(fd)
       unlinkSync(temp)
     } catch {
       // never created
