@@ -13,3 +13,5 @@ export const childProcess = (): typeof import('node:child_process') => load('nod
 export const nodeCrypto = (): typeof import('node:crypto') => load('node:crypto') as typeof import('node:crypto')
 /** `node:tty`. */
 export const tty = (): typeof import('node:tty') => load('node:tty') as typeof import('node:tty')
+/** A CommonJS `require` (for `.node` files). */
+export const nodeRequire = (): NodeJS.Require => load

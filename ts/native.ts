@@ -3,7 +3,10 @@
  * It is loaded lazily on first use, so parsing and validating configs works without it,
  * and every native failure is rethrown as an {@link LxtsError}.
  */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { LxtsError, fromNative } from './errors.js'
+import { nodeRequire } from './lazy-builtins.js'
 
 /** Cgroup mode of the host. */
 export type NativeCgroupMode = 'v1' | 'hybrid' | 'v2' | 'none'
@@ -49,6 +52,37 @@ export interface NativeBinding {
   signalHelper(pidfd: number, signal: number): boolean
 }
 
+/** The C library suffixes of napi-rs' platform file names, glibc's first, per `process.arch`. */
+const LIBC_SUFFIXES: Readonly<Record<string, readonly [string, string]>> = {
+  x64: ['gnu', 'musl'],
+  arm64: ['gnu', 'musl'],
+  arm: ['gnueabihf', 'musleabihf'],
+  loong64: ['gnu', 'musl'],
+  riscv64: ['gnu', 'musl'],
+}
+
+/**
+ * The binding loaded straight from the platform file next to the generated loader
+ * (`lxts.linux-<arch>-<libc>.node`), or undefined to leave it to the loader. The loader
+ * first probes for musl (it reads /usr/bin/ldd, ~2 ms of start-up, and may spawn `ldd`);
+ * that is only needed when both libc flavours sit there. Any NAPI_RS_* variable (an
+ * override path, WASI) and any failure also leave it to the loader, which then reports.
+ */
+function directBinding(loader: URL): unknown {
+  const suffixes = LIBC_SUFFIXES[process.arch]
+  if (suffixes === undefined || Object.keys(process.env).some((key) => key.startsWith('NAPI_RS_'))) return undefined
+  const present = suffixes
+    .map((libc) => fileURLToPath(new URL(`./lxts.linux-${process.arch}-${libc}.node`, loader)))
+    .filter((path) => existsSync(path))
+  if (present.length !== 1 || present[0] === undefined) return undefined
+  try {
+    // the same require the loader would use, so a later import of the loader shares its cache entry
+    return nodeRequire()(present[0]) as unknown
+  } catch {
+    return undefined
+  }
+}
+
 let loaded: Promise<NativeBinding> | undefined
 let binding: NativeBinding | undefined
 
@@ -64,8 +98,9 @@ export function loadNative(): Promise<NativeBinding> {
       throw new LxtsError('ERR_LXTS_NATIVE_UNAVAILABLE', `lxts runs containers on Linux only (this is ${process.platform})`)
     }
     const spec = '../index.js'
+    const loader = new URL(spec, import.meta.url)
     try {
-      const mod: unknown = await import(spec)
+      const mod: unknown = directBinding(loader) ?? (await import(loader.href))
       const m = mod as Partial<NativeBinding> & { default?: Partial<NativeBinding> }
       const b = typeof m.processInfo === 'function' ? m : m.default
       if (b === undefined || typeof b.processInfo !== 'function') {
