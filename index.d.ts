@@ -269,6 +269,14 @@ export interface TtySize {
 }
 
 /**
+ * Wait on a pool thread up to `timeout_ms` for the helper behind `pidfd` to exit (`poll` on
+ * the pidfd), then reap it if it has: how it ended, or null while it still runs. For the
+ * moment between a helper closing its control socket and its exit, which `try_reap_helper`
+ * can just miss; bounded, so no pool thread waits on a helper that lives on.
+ */
+export declare function waitHelper(pidfd: number, timeoutMs: number): Promise<HelperEnded | null>
+
+/**
  * Resolves `true` once the process has exited (zombie, reaped, or its pid now
  * names another process), `false` after `timeoutMs`. Polls a pidfd; never waits
  * on the process. Keep timeouts bounded: the wait holds a libuv pool thread.

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalHelper, signalProcess, tryLockFile, tryReapHelper, ttyGetSize, ttySetSize, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalHelper, signalProcess, tryLockFile, tryReapHelper, ttyGetSize, ttySetSize, waitHelper, waitProcessExit } = nativeBinding
 export { NativeOomWatcher }
 export { cgroupApplyResources }
 export { cgroupAttach }
@@ -813,5 +813,6 @@ export { tryLockFile }
 export { tryReapHelper }
 export { ttyGetSize }
 export { ttySetSize }
+export { waitHelper }
 export { waitProcessExit }
 export const __napiBindingTarget = __napiLoadedBindingTarget

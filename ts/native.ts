@@ -49,6 +49,7 @@ export interface NativeBinding {
   releaseRootMount(stateDir: string): void
   launchHelper(executable: string, argv0: string, environ: string[], stdio: number[], setsid: boolean): { pid: number; pidfd: number; control: number }
   tryReapHelper(pidfd: number): { code?: number | null; signal?: number | null } | null
+  waitHelper(pidfd: number, timeoutMs: number): Promise<{ code?: number | null; signal?: number | null } | null>
   signalHelper(pidfd: number, signal: number): boolean
 }
 

@@ -46,8 +46,8 @@ const signalName = (n: number): NodeJS.Signals | null =>
 
 /**
  * A helper started by `posix_spawn`. Once its control socket closes (the helper's exit does
- * that) it is reaped through its pidfd without blocking (`waitid` WNOHANG, polled while it
- * still runs: a helper whose socket was closed from this side may live on), then `close` is
+ * that) it is reaped through its pidfd (`waitid` WNOHANG; see #reap for a helper that still
+ * runs: one whose socket was closed from this side may live on), then `close` is
  * emitted as for a ChildProcess and the pidfd closed, on the main thread, so `kill` (which
  * signals through the pidfd) can never reach a process that took the pid since.
  * A failed spawn throws the binding's error as ERR_LXTS_HELPER.
@@ -83,23 +83,40 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
     control.once('close', () => this.#reap(0))
   }
 
-  /** Reap if it has exited, else look again later (backing off to once a second). */
+  /**
+   * Reap if it has exited. The socket closes a moment before the exit completes, so a miss
+   * first waits up to 50 ms on a pool thread (poll on the pidfd); a helper still running then
+   * (its socket was closed from this side) is looked at again later, backing off to once a second.
+   */
   #reap(attempt: number): void {
     this.#poll = undefined
     let ended: { code?: number | null; signal?: number | null } | null
     try {
       ended = this.#native.tryReapHelper(this.#pidfd)
     } catch (err) {
-      this.#ended(null, null)
-      this.emit('error', fromNative(err, 'ERR_LXTS_HELPER'))
+      this.#failed(err)
       return
     }
-    if (ended === null) {
-      this.#poll = setTimeout(() => this.#reap(attempt + 1), Math.min(2 ** attempt, 1000))
+    if (ended !== null) {
+      this.#done(ended)
+    } else if (attempt === 0) {
+      this.#native.waitHelper(this.#pidfd, 50).then(
+        (e) => (e === null ? this.#reap(1) : this.#done(e)),
+        (err: unknown) => this.#failed(err),
+      )
+    } else {
+      this.#poll = setTimeout(() => this.#reap(attempt + 1), Math.min(10 * 2 ** attempt, 1000))
       if (!this.#referenced) this.#poll.unref()
-      return
     }
+  }
+
+  #done(ended: { code?: number | null; signal?: number | null }): void {
     this.#ended(ended.code ?? null, typeof ended.signal === 'number' ? signalName(ended.signal) : null)
+  }
+
+  #failed(err: unknown): void {
+    this.#ended(null, null)
+    this.emit('error', fromNative(err, 'ERR_LXTS_HELPER'))
   }
 
   #ended(code: number | null, signal: NodeJS.Signals | null): void {

@@ -1,6 +1,6 @@
 //! The helper executable as a sealed memfd, made once per Node process.
 
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 
 use napi::Env;
 use napi_derive::napi;
@@ -77,6 +77,27 @@ pub fn try_reap_helper(env: Env, pidfd: i32) -> napi::Result<Option<HelperEnded>
         Some(Ended::Code(c)) => Some(HelperEnded { code: Some(c), signal: None }),
         Some(Ended::Signal(s)) => Some(HelperEnded { code: None, signal: Some(s) }),
         None => None,
+    })
+}
+
+/// Wait on a pool thread up to `timeout_ms` for the helper behind `pidfd` to exit (`poll` on
+/// the pidfd), then reap it if it has: how it ended, or null while it still runs. For the
+/// moment between a helper closing its control socket and its exit, which `try_reap_helper`
+/// can just miss; bounded, so no pool thread waits on a helper that lives on.
+#[napi(ts_return_type = "Promise<HelperEnded | null>")]
+pub fn wait_helper(pidfd: i32, timeout_ms: i32) -> napi::bindgen_prelude::AsyncTask<crate::blocking::Blocking<Option<HelperEnded>>> {
+    crate::blocking::blocking(move || {
+        use lxts_core::launch::{self, Ended};
+        let ended = with_pidfd(pidfd, |fd| {
+            let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one pollfd on the caller's open pidfd (readable once the child exits).
+            unsafe { libc::poll(&mut p, 1, timeout_ms.max(0)) };
+            launch::wait(fd, false)
+        })?;
+        Ok(ended.map(|e| match e {
+            Ended::Code(c) => HelperEnded { code: Some(c), signal: None },
+            Ended::Signal(s) => HelperEnded { code: None, signal: Some(s) },
+        }))
     })
 }
 
