@@ -23,8 +23,9 @@ bench_dir=$(node "$here/lib/setup.mjs")
 results=${RESULTS:-$here/results}
 mkdir -p "$results"
 lxts_cli=${LXTS_BENCH_CLI:-node $repo/bin/lxts.js}
-lxts="$lxts_cli --root $bench_dir/state-lxts"
-runc="runc --root $bench_dir/state-runc"
+state_base=${LXTS_BENCH_STATE:-$bench_dir}
+lxts="$lxts_cli --root $state_base/state-lxts"
+runc="runc --root $state_base/state-runc"
 bl=$bench_dir/bundles/true-lxts
 br=$bench_dir/bundles/true-runc
 id=bench-cli

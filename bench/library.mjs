@@ -8,15 +8,15 @@
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, CGROUP_PARENT, benchConfig, ensureRootfs, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureRootfs, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { REPO, exec, loadLibrary, median, options, save, since } from './lib/stats.mjs'
 
 const opts = options({ n: 200, quick: false })
 const n = opts.quick ? 10 : opts.n
 const { Runtime } = await loadLibrary()
 const rootfs = ensureRootfs()
-const lxtsRoot = join(BENCH_DIR, 'state-lib')
-const runcRoot = join(BENCH_DIR, 'state-lib-runc')
+const lxtsRoot = join(STATE_BASE, 'state-lib')
+const runcRoot = join(STATE_BASE, 'state-lib-runc')
 const runtime = new Runtime({ root: lxtsRoot })
 const configs = [0, 1].map((slot) => benchConfig(['/bin/true'], `${CGROUP_PARENT}/lib-lxts-${slot}`))
 const runcBundles = [0, 1].map((slot) => makeBundle(`lib-runc-${slot}`, ['/bin/true'], `${CGROUP_PARENT}/lib-runc-${slot}`))

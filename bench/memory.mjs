@@ -13,14 +13,14 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { REPO, exec, loadLibrary, median, options, save } from './lib/stats.mjs'
 
 const opts = options({ k: 5, quick: false })
 const k = opts.quick ? 2 : opts.k
 const { Runtime } = await loadLibrary()
-const lxtsRoot = join(BENCH_DIR, 'state-mem')
-const runcRoot = join(BENCH_DIR, 'state-mem-runc')
+const lxtsRoot = join(STATE_BASE, 'state-mem')
+const runcRoot = join(STATE_BASE, 'state-mem-runc')
 const runtime = new Runtime({ root: lxtsRoot })
 const stdio = ['ignore', 'ignore', 'ignore']
 const KiB = 1024

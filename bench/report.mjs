@@ -40,6 +40,12 @@ const machine = {
   loadavg: loadavg().map((l) => l.toFixed(2)).join(' '),
 }
 const lines = [`Machine: ${machine.cpus} cores, kernel ${machine.kernel}, ${machine.cgroups} cgroups, Node ${machine.node}, ${machine.runc}; load average at report time ${machine.loadavg}.`, '']
+lines.push(
+  process.env['LXTS_BENCH_STATE']
+    ? 'State roots (`--root`) of both runtimes on a tmpfs, as `/run` is on a stock host (this machine\'s `/run` is on its ext4 root).'
+    : 'State roots (`--root`) of both runtimes on this machine\'s disk (LXTS_BENCH_DISK_STATE).',
+  '',
+)
 if (process.env['LXTS_BENCH_DROPPED_EXTRA_CA']) {
   lines.push(
     "The machine's environment sets NODE_EXTRA_CA_CERTS; run-all.sh unset it for the run (lxts makes no TLS connection, a stock host does not set it). The `version` row shows what it adds to every Node start.",

@@ -28,6 +28,14 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -z "${LXTS_BENCH_KEEP_ENV:-}" ]; then
   export LXTS_BENCH_DROPPED_EXTRA_CA="$NODE_EXTRA_CA_CERTS"
   unset NODE_EXTRA_CA_CERTS
 fi
+# State roots on a tmpfs, for both runtimes, as /run is on a stock host (see lib/setup.mjs).
+if [ -z "${LXTS_BENCH_DISK_STATE:-}" ]; then
+  state=${LXTS_BENCH_DIR:-/tmp/lxts-bench}/state
+  mkdir -p "$state"
+  mountpoint -q "$state" || mount -t tmpfs -o size=512m,mode=0700 lxts-bench-state "$state"
+  trap 'umount "$state" 2>/dev/null; rmdir "$state" 2>/dev/null || true' EXIT
+  export LXTS_BENCH_STATE=$state
+fi
 "$here/cli.sh" "${quick[@]}"
 "$here/library.mjs" "${quick[@]}"
 "$here/memory.mjs" "${quick[@]}"

@@ -9,15 +9,15 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { LXTS_CLI, exec, loadLibrary, median, options, save, since } from './lib/stats.mjs'
 
 const opts = options({ n: 500, runc: 1, quick: false })
 const n = opts.quick ? 20 : opts.n
 const listRuns = opts.quick ? 2 : 5
 const { Runtime } = await loadLibrary()
-const lxtsRoot = join(BENCH_DIR, 'state-scale')
-const runcRoot = join(BENCH_DIR, 'state-scale-runc')
+const lxtsRoot = join(STATE_BASE, 'state-scale')
+const runcRoot = join(STATE_BASE, 'state-scale-runc')
 const runtime = new Runtime({ root: lxtsRoot })
 const stdio = ['ignore', 'ignore', 'ignore']
 const SLEEP = ['/bin/sleep', '100000']

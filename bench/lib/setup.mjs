@@ -12,6 +12,12 @@ import { join } from 'node:path'
 
 export const BENCH_DIR = process.env.LXTS_BENCH_DIR || '/tmp/lxts-bench'
 export const ROOTFS = join(BENCH_DIR, 'rootfs')
+/**
+ * Where the runtimes' state roots go: run-all.sh mounts a tmpfs there, as /run is on a stock
+ * host (this VM's /run is its ext4 root, where each atomic state write costs ~0.2 ms and
+ * varies with the disk's load); LXTS_BENCH_DISK_STATE=1 keeps them on disk under BENCH_DIR.
+ */
+export const STATE_BASE = process.env.LXTS_BENCH_STATE || BENCH_DIR
 /** Parent of every benchmark cgroup (same path under every hierarchy). */
 export const CGROUP_PARENT = '/lxts-bench'
 
