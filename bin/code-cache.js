@@ -2,28 +2,31 @@
 // (module.enableCompileCache() came in 22.1), so the bytecode of the code a verb runs is not
 // compiled again on every start: -8 to -15 ms per command.
 //
-// The cache sits next to the bundle (<bundle>.v8cache), and is used only when all of these hold:
+// The cache sits next to the bundle, one file per Node version, arch and set of Node flags
+// (<bundle>.<version>-<arch>-<flags tag>.v8cache), and is used only when all of these hold:
 // - its header names this Node (version, arch, V8) and this bundle: the sha256 that
 //   scripts/build-cli.mjs appends to it (hashing 300 kB here would cost ~4 ms) and the
 //   file's identity (device, inode, size, mtime, ctime), so an edit after the build also
 //   invalidates it;
 // - the file is a regular file owned by us or by the bundle's owner, and not writable by
 //   group or others (whoever can write the bundle could run code as us anyway; nobody else may);
-// - its two copies of V8's data are byte-equal: V8's release builds do not checksum a code
-//   cache (a damaged one crashes the process, at every start until it is removed), and every
-//   hash Node 20 offers costs 1.5-4 ms at start-up (loading node:crypto, node:zlib, or a JS
-//   loop); comparing two copies costs ~0.1 ms;
+// - its two copies of V8's data are byte-equal, and V8's own checksum of it holds
+//   (--verify-snapshot-checksum, below): a damaged cache would otherwise crash every start;
 // - V8 accepts it (it checks its own version, flags and the source length).
-// Otherwise the bundle is compiled as usual and, on exit, the cache is written (a new file,
-// flushed, then renamed over the old one, so readers never see half of it); a directory we cannot write
-// (a read-only install) just means no cache. A cache written by `--version` or help, which
-// compile little, is replaced by the first run of a verb.
+// Otherwise the bundle is compiled as usual and, on exit, the cache is written (by one writer
+// at a time, renamed over the old one, so readers never see half of it); a directory we cannot
+// write (a read-only install) just means no cache. A cache written by `--version` or help,
+// which compile little, is replaced by the first run of a verb.
 'use strict'
-const { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } = require('node:fs')
+const { closeSync, fstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } = require('node:fs')
 const { dirname } = require('node:path')
 const { createRequire } = require('node:module')
 const { pathToFileURL } = require('node:url')
 const vm = require('node:vm')
+// V8 checks a code cache's checksum only with this flag (release builds skip it): without it a
+// damaged cache crashes every start until the file is removed. ~0 ms for a good cache; it also
+// makes the caches this process writes carry the checksum.
+require('node:v8').setFlagsFromString('--verify-snapshot-checksum')
 
 const FORMAT = 'lxts-v8cache-1'
 const BUILD_MARK = '\n//# lxts-build-sha256='
@@ -72,26 +75,52 @@ function readCache(file, owner) {
   }
 }
 
-/** Writes the cache atomically; any failure (read-only, no space, a race) leaves no cache. */
-function writeCache(file, key, kind, data) {
-  const temp = `${file}.${process.pid}.tmp`
+/**
+ * Writes the cache atomically (a temp file renamed over it), by one writer at a time: the temp
+ * name is fixed and taken with O_EXCL, so a second writer (or a read-only install, which fails
+ * the same open) skips it before paying for `createCachedData`. A temp file a killed writer left
+ * behind is removed after a minute. No fsync: a torn file fails the checks above.
+ */
+function writeCache(file, key, kind, produce) {
+  const temp = `${file}.tmp`
   let fd
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+  } catch (err) {
+    try {
+      if (err.code === 'EEXIST' && Date.now() - statSync(temp).mtimeMs > 60_000) unlinkSync(temp)
+    } catch {
+      // gone meanwhile
+    }
+    return
+  }
+  try {
+    const data = produce()
     const content = Buffer.concat([Buffer.from(`${key}\t${kind}\t${data.length}\n`, 'latin1'), data, data])
     for (let at = 0; at < content.length; ) at += writeSync(fd, content, at)
-    fsyncSync(fd)
     closeSync(fd)
     fd = undefined
     renameSync(temp, file)
   } catch {
     try {
       if (fd !== undefined) closeSync(fd)
-      unlinkSync(temp)
+      unlinkSync(temp) // ours: this process created it
     } catch {
-      // never created
+      // already gone
     }
   }
+}
+
+/**
+ * A short tag for what else a cache depends on: V8 rejects a cache made under other flags, so
+ * callers that differ (NODE_OPTIONS, node's own arguments) each get their file instead of
+ * replacing one another's at every call. FNV-1a: hashing modules cost milliseconds to load.
+ */
+function flagsTag() {
+  const text = `${process.execArgv.join(' ')}\0${process.env.NODE_OPTIONS ?? ''}`
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0
+  return h.toString(16).padStart(8, '0')
 }
 
 /** Compiles and runs the bundle at `path` (as a CommonJS module) for `args`. */
@@ -99,7 +128,7 @@ function runBundle(path, args) {
   const source = readFileSync(path, 'utf8')
   const stat = statSync(path)
   const key = cacheKey(source, stat)
-  const file = `${path}.v8cache`
+  const file = `${path}.${process.version}-${process.arch}-${flagsTag()}.v8cache`
   const kind = isLight(args) ? 'light' : 'full'
   const cache = key === undefined ? undefined : readCache(file, stat.uid)
   const valid = cache !== undefined && cache.key === key
@@ -111,7 +140,7 @@ function runBundle(path, args) {
   })
   if (key !== undefined && (!valid || script.cachedDataRejected === true || (cache.kind === 'light' && kind === 'full'))) {
     // on exit: the cache then holds the functions this command compiled, not only the top level
-    process.once('exit', () => writeCache(file, key, kind, script.createCachedData()))
+    process.once('exit', () => writeCache(file, key, kind, () => script.createCachedData()))
   }
   const module = { exports: {}, filename: path, id: path }
   const url = pathToFileURL(path).href

@@ -62,6 +62,9 @@ const LIBC_SUFFIXES: Readonly<Record<string, readonly [string, string]>> = {
   riscv64: ['gnu', 'musl'],
 }
 
+/** musl's dynamic loader is /lib/ld-musl-<this>.so.1, per `process.arch`. */
+const MUSL_LOADER_ARCH: Readonly<Record<string, string>> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armhf', loong64: 'loongarch64', riscv64: 'riscv64' }
+
 /**
  * The binding loaded straight from the platform file next to the generated loader
  * (`lxts.linux-<arch>-<libc>.node`), or undefined to leave it to the loader. The loader
@@ -76,6 +79,10 @@ function directBinding(loader: URL): unknown {
     .map((libc) => fileURLToPath(new URL(`./lxts.linux-${process.arch}-${libc}.node`, loader)))
     .filter((path) => existsSync(path))
   if (present.length !== 1 || present[0] === undefined) return undefined
+  // A glibc build on a musl host (a shared node_modules, gcompat) may load yet misbehave: the
+  // loader decides there. One stat of musl's dynamic loader tells the hosts apart.
+  const muslLoader = MUSL_LOADER_ARCH[process.arch]
+  if (present[0].endsWith(`-${suffixes[0]}.node`) && muslLoader !== undefined && existsSync(`/lib/ld-musl-${muslLoader}.so.1`)) return undefined
   try {
     // the same require the loader would use, so a later import of the loader shares its cache entry
     return nodeRequire()(present[0]) as unknown

@@ -6,6 +6,9 @@
  */
 import { runLxts } from './start.js'
 
+// As an ES module's top-level await would: a command whose promise never settles, the event
+// loop then empty, exits 13, not 0 (an engine must not read an abandoned command as success).
+process.exitCode = 13
 void runLxts(process.argv.slice(2)).then((code) => {
   process.exitCode = code
 })

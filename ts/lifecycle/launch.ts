@@ -85,8 +85,9 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
 
   /**
    * Reap if it has exited. The socket closes a moment before the exit completes, so a miss
-   * first waits up to 50 ms on a pool thread (poll on the pidfd); a helper still running then
-   * (its socket was closed from this side) is looked at again later, backing off to once a second.
+   * first waits up to 50 ms on a pool thread (poll on the pidfd; not for an unref'd helper, which
+   * must not hold the event loop); a helper still running then (its socket was closed from this
+   * side) is looked at again later, backing off to once a second.
    */
   #reap(attempt: number): void {
     this.#poll = undefined
@@ -99,7 +100,7 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
     }
     if (ended !== null) {
       this.#done(ended)
-    } else if (attempt === 0) {
+    } else if (attempt === 0 && this.#referenced) {
       this.#native.waitHelper(this.#pidfd, 50).then(
         (e) => (e === null ? this.#reap(1) : this.#done(e)),
         (err: unknown) => this.#failed(err),

@@ -123,7 +123,13 @@ fn main() {
     }
     // SAFETY: fd 3 is the control channel handed over by Node; we own it from here.
     let control = unsafe { OwnedFd::from_raw_fd(CONTROL_FD) };
-    let plan = match sealed::ensure().and_then(|()| read_request(&control)) {
+    let plan = match sealed::ensure().and_then(|()| {
+        // Close-on-exec once past the sealed re-exec (which must keep it): Node reaps this helper
+        // when the channel closes, so nothing it starts may hold it open (forks close it).
+        // SAFETY: F_SETFD on the fd we own.
+        unsafe { libc::fcntl(CONTROL_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
+        read_request(&control)
+    }) {
         Ok(Request::Container(plan)) => {
             close_inherited(plan.preserve_fds);
             *plan
