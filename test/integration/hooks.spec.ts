@@ -273,3 +273,42 @@ h.it('a failing or timed-out createContainer hook fails create and leaves nothin
   t.false(existsSync(join(h.root(), s.id)), 'no state dir')
   t.deepEqual(readLog(dir), ['cc failed'], 'no process ran')
 })
+
+// `run` without prestart/poststart hooks: the monitor reads exec.fifo itself (startOnCreate).
+h.it('run: the monitor starts the process itself; createContainer and startContainer still run first, in order', async (t) => {
+  const dir = logDir(t)
+  const b = h.bundle(['sh', '-c', 'echo ran >> /shared/log; exit 6'], (c) => {
+    c.mounts.push({ destination: '/shared', type: 'bind', source: dir, options: ['rbind', 'rw'] })
+    c['hooks'] = {
+      createRuntime: [logHook(dir, 'createRuntime')],
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', `cat >/dev/null; echo startContainer >> /shared/log`] }],
+      poststop: [logHook(dir, 'poststop')],
+    }
+  })
+  const r = await h.cli(['run', '-b', b.dir, b.id])
+  t.is(r.code, 6, describe(r))
+  t.deepEqual(readLog(dir), ['createRuntime creating', 'startContainer', 'ran', 'poststop stopped'])
+  t.false(existsSync(join(h.root(), b.id)))
+})
+
+h.it('run: a failing startContainer hook fails run naming it, the process never runs and nothing is left', async (t) => {
+  const dir = logDir(t)
+  const b = loggingBundle(dir, { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat >/dev/null; echo sc-failed >> /shared/log; exit 3'] }] })
+  const r = await h.cli(['run', '-b', b.dir, b.id])
+  t.not(r.code, 0, describe(r))
+  t.regex(r.stderr, /hooks\.startContainer\[0\] \(\/bin\/sh\) exited with status 3/)
+  t.regex(r.stderr, /ERR_LXTS_HOOK/)
+  t.deepEqual(readLog(dir), ['sc-failed'], 'the process never ran')
+  t.false(existsSync(join(h.root(), b.id)))
+})
+
+h.it('run with a poststart hook keeps the start in Node: poststart sees the process running', async (t) => {
+  const dir = logDir(t)
+  const b = h.bundle(['sh', '-c', 'echo ran >> /shared/log; sleep 1'], (c) => {
+    c.mounts.push({ destination: '/shared', type: 'bind', source: dir, options: ['rbind', 'rw'] })
+    c['hooks'] = { poststart: [logHook(dir, 'poststart')] }
+  })
+  const r = await h.cli(['run', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.deepEqual(readLog(dir).sort(), ['poststart running', 'ran'])
+})

@@ -26,7 +26,7 @@ function fake(name: string, body: string): string {
 }
 
 function plan(mode: 'create' | 'monitor'): Plan {
-  return { mode, id: 'c1', bundle: '/b', stateDir: '/s', config: { ociVersion: '1.2.0' }, cgroup: { path: '/lxts/c1' }, noPivot: false, preserveFds: 0, consoleSocket: null, init: false, initForwardToGroup: false, removeOnExit: false }
+  return { mode, id: 'c1', bundle: '/b', stateDir: '/s', config: { ociVersion: '1.2.0' }, cgroup: { path: '/lxts/c1' }, noPivot: false, preserveFds: 0, consoleSocket: null, init: false, initForwardToGroup: false, removeOnExit: false, startOnCreate: false }
 }
 
 function withHelper<T>(path: string, fn: () => T): T {

@@ -28,6 +28,11 @@ export interface Plan {
   initForwardToGroup: boolean
   /** Monitor mode: the monitor removes the cgroups and state directory after the exit (`run -d --rm`). */
   removeOnExit: boolean
+  /**
+   * Monitor mode: the monitor starts the process right after `created` (reads `exec.fifo`) and
+   * reports `running` or the start's error; `Runtime.run` without prestart/poststart hooks.
+   */
+  startOnCreate: boolean
 }
 
 /** Inputs of {@link buildPlan} besides the config. */
@@ -44,6 +49,7 @@ export interface PlanOptions {
   init?: boolean | undefined
   initForwardToGroup?: boolean | undefined
   removeOnExit?: boolean | undefined
+  startOnCreate?: boolean | undefined
   /** lxts's own cgroup path (default: read from `/proc/self/cgroup`). */
   ownCgroup?: string | undefined
 }
@@ -142,5 +148,6 @@ export function buildPlan(config: OciConfig, o: PlanOptions): Plan {
     init: o.init ?? false,
     initForwardToGroup: o.initForwardToGroup ?? false,
     removeOnExit: o.removeOnExit ?? false,
+    startOnCreate: o.startOnCreate ?? false,
   }
 }

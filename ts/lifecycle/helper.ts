@@ -86,6 +86,8 @@ export interface Helper {
   readonly created: Promise<CreatedReport>
   /** Monitor mode: how the container ended (from the `exited` report). */
   readonly exited: Promise<ExitStatus>
+  /** `startOnCreate`: resolves on the `running` report, rejects with the start's error. */
+  readonly running: Promise<void>
   /** Keep the caller's event loop alive until the helper exits (undo with {@link Helper.unref}); calls nest. */
   ref(): void
   /** Let the caller's process exit while the helper (and container) lives on. */
@@ -253,6 +255,10 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
   let rejectExited!: (e: LxtsError) => void
   const created = new Promise<CreatedReport>((res, rej) => ((resolveCreated = res), (rejectCreated = rej)))
   const exited = new Promise<ExitStatus>((res, rej) => ((resolveExited = res), (rejectExited = rej)))
+  let resolveRunning!: () => void
+  let rejectRunning!: (e: LxtsError) => void
+  const running = new Promise<void>((res, rej) => ((resolveRunning = res), (rejectRunning = rej)))
+  running.catch(() => {})
   // Nobody may ever await `exited` (create mode); never report it as unhandled.
   exited.catch(() => {})
   let report: CreatedReport | undefined
@@ -295,7 +301,14 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
             control.end()
           },
         )
+      } else if (msg['type'] === 'running') {
+        resolveRunning()
       } else if (msg['type'] === 'error') {
+        if (report !== undefined && plan.startOnCreate) {
+          // After `created`: the start failed (the init's error); its exit is reported next.
+          rejectRunning(reportError(msg))
+          return
+        }
         failure ??= reportError(msg)
         rejectCreated(failure)
       } else if (msg['type'] === 'exited') {
@@ -316,9 +329,11 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
           : new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${spawnError.message}`, { cause: spawnError }))
       rejectCreated(e)
       rejectExited(e)
+      rejectRunning(e)
       return
     }
     resolveCreated(report)
+    rejectRunning(new LxtsError('ERR_LXTS_HELPER', `lxts-helper ended (${how}) without reporting the start`))
     if (exitReport === undefined) {
       rejectExited(new LxtsError('ERR_LXTS_HELPER', `lxts-helper ended (${how}) without reporting how the container exited`))
     }
@@ -334,6 +349,7 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
     child,
     created,
     exited,
+    running,
     ref() {
       if (refs++ === 0) {
         child.ref()

@@ -20,8 +20,8 @@ import { testPause } from './test-pause.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 
-/** The helper of each container this runtime created in monitor mode (for run()'s signal forwarding). */
-const monitors = new WeakMap<Container, Helper>()
+/** The helper of each container this runtime created in monitor mode (for run()'s signal forwarding), and whether it starts the process itself. */
+const monitors = new WeakMap<Container, { helper: Helper; startOnCreate: boolean }>()
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -103,6 +103,11 @@ export class Runtime {
    * left behind (no process, cgroup or state directory).
    */
   async create(id: string, o: CreateOptions = {}): Promise<Container> {
+    return this.#create(id, o, false)
+  }
+
+  /** `create`; with `startNow` (run()), a monitor also starts the process when the config has no prestart/poststart hooks. */
+  async #create(id: string, o: CreateOptions, startNow: boolean): Promise<Container> {
     assertValidId(id)
     const bundle = resolve(o.bundle ?? process.cwd())
     const owned = o.terminal === true
@@ -139,6 +144,8 @@ export class Runtime {
           init: o.init,
           initForwardToGroup: o.initForwardToGroup,
           removeOnExit: o.removeOnExit,
+          // Node runs prestart and poststart hooks between create and start: those keep the fifo round trip.
+          startOnCreate: startNow && o.monitor !== false && !(config.hooks?.prestart?.length ?? 0) && !(config.hooks?.poststart?.length ?? 0),
           consoleSocket: o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket),
         })
         const base: StoredState = {
@@ -185,7 +192,7 @@ export class Runtime {
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
         if (plan.mode === 'monitor') helper.unref()
         const container = new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
-        if (plan.mode === 'monitor') monitors.set(container, helper)
+        if (plan.mode === 'monitor') monitors.set(container, { helper, startOnCreate: plan.startOnCreate })
         if (master !== undefined) container.terminal = terminalStream(master)
         return container
       })
@@ -245,16 +252,17 @@ export class Runtime {
    * forwarded to the container instead of ending this process.
    */
   async run(id: string, o: CreateOptions = {}): Promise<ExitStatus> {
-    const container = await this.create(id, { ...o, monitor: true })
+    const container = await this.#create(id, { ...o, monitor: true }, true)
     // Through the monitor's own handle (its pidfd, or libuv's), never its bare pid: once it is
     // reaped that pid may name another process.
     const monitor = monitors.get(container)
     const forward = (sig: NodeJS.Signals): void => {
-      monitor?.child.kill(sig) // false once the monitor is gone: the container has ended
+      monitor?.helper.child.kill(sig) // false once the monitor is gone: the container has ended
     }
     for (const sig of FORWARDED) process.on(sig, forward)
     try {
-      await container.start()
+      if (monitor?.startOnCreate === true) await this.#running(id, monitor.helper)
+      else await container.start()
       return await container.wait()
     } finally {
       for (const sig of FORWARDED) process.off(sig, forward)
@@ -262,6 +270,24 @@ export class Runtime {
         if (!(err instanceof LxtsError && err.code === 'ERR_LXTS_NOT_FOUND')) throw err
       })
     }
+  }
+
+  /**
+   * The monitor started the process itself (`startOnCreate`): wait for its `running` report (or
+   * the start's error, which the init wrote to `exec.fifo`) and record the status, as `start` would.
+   */
+  async #running(id: string, helper: Helper): Promise<void> {
+    // create() let the monitor go (unref); keep the event loop alive for its report.
+    helper.ref()
+    try {
+      await helper.running
+    } finally {
+      helper.unref()
+    }
+    await withLock(this.#store, id, async () => {
+      const s = await this.#store.read(id)
+      await this.#store.write({ ...s, status: 'running' })
+    })
   }
 
   /** Where `<root>/<id>` is (for tools and tests). */

@@ -44,6 +44,11 @@ pub struct Plan {
     /// Monitor mode: remove the cgroups and `stateDir` once the container exited (`run -d --rm`).
     #[serde(default)]
     pub remove_on_exit: bool,
+    /// Monitor mode: `start` right after `created`, as `Runtime.run` would next (only for a
+    /// config without prestart and poststart hooks, which Node runs in between): the monitor
+    /// reads `exec.fifo` itself and reports `running`, or the init's error.
+    #[serde(default)]
+    pub start_on_create: bool,
 }
 
 /// Where the container's cgroup lives, relative to each hierarchy's mount root.
@@ -326,6 +331,8 @@ pub enum Report {
     /// `{"type":"resume"}` (or closes the channel to abort).
     #[serde(rename_all = "camelCase")]
     Hooks { pid: i32 },
+    /// `startOnCreate`: the process is running (its init read `exec.fifo` and exec'd).
+    Running,
     #[serde(rename_all = "camelCase")]
     Exited { exit_code: i32, status: Option<i32>, signal: Option<i32> },
     #[serde(rename_all = "camelCase")]

@@ -149,6 +149,12 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
             if plan.mode == Mode::Create {
                 return Ok(0);
             }
+            if plan.start_on_create {
+                // An error here is the start's, not the create's: reported, then the init's
+                // exit is supervised and reported like any other.
+                let report = start_now(&state_dir, &pidfd).map_or_else(|e| e.to_report(), |()| Report::Running);
+                let _ = write_report(control, &report);
+            }
             detached::supervise(plan, &pidfd, cgroup.as_ref(), control)
         }
         Err(e) => {
@@ -159,6 +165,70 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
             Err(e)
         }
     }
+}
+
+/// `start`, done by the monitor (`startOnCreate`) as `lxts start` does it: read `exec.fifo`
+/// to its end (the init writes one 0 byte and execs, which closes its end, or writes its
+/// error line and exits), then remove it. The fifo is opened non-blocking and polled with the
+/// init's pidfd, so an init that died before opening it cannot leave us waiting.
+fn start_now(state_dir: &OwnedFd, pidfd: &OwnedFd) -> Result<()> {
+    let name = sys::cstr(FIFO)?;
+    // SAFETY: openat of a name in an open directory; the fd is ours.
+    let fd = unsafe { libc::openat(state_dir.as_raw_fd(), name.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    let fifo = sys::owned(sys::cvt(fd, Code::Syscall, "openat", Some(FIFO))?);
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut fds = [
+            libc::pollfd { fd: fifo.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two pollfds on open fds. A fifo reports POLLHUP only once a writer has come
+        // and gone (not before the init opens it), so this waits for the init.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            if Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "poll", Some(FIFO), Errno::last()));
+        }
+        if fds[0].revents != 0 {
+            // SAFETY: reading into a buffer we own.
+            let n = unsafe { libc::read(fifo.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n > 0 {
+                data.extend_from_slice(&buf[..n as usize]);
+                continue;
+            }
+            if n == 0 {
+                break; // the init exec'd or exited: its end is closed
+            }
+            if Errno::last() == Errno::EAGAIN || Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return Err(Error::sys(Code::Syscall, "read", Some(FIFO), Errno::last()));
+        }
+        if fds[1].revents != 0 {
+            break; // the init is gone without opening the fifo
+        }
+    }
+    remove_fifo(state_dir);
+    fifo_result(&data)
+}
+
+/// What `exec.fifo` held: one 0 byte is success, else the init's JSON error line (as `checkFifo`).
+fn fifo_result(data: &[u8]) -> Result<()> {
+    if data == [0] {
+        return Ok(());
+    }
+    if data.is_empty() {
+        return Err(Error::new(Code::ExecFailed, "the init exited before starting the process"));
+    }
+    let text = String::from_utf8_lossy(data);
+    let last = text.trim_start_matches('\0').trim().lines().last().unwrap_or_default().to_owned();
+    let v: serde_json::Value = serde_json::from_str(&last).map_err(|_| {
+        Error::new(Code::Protocol, format!("unexpected data in exec.fifo: {:?}", last.chars().take(200).collect::<String>()))
+    })?;
+    let code = v["code"].as_str().and_then(Code::from_str_code).unwrap_or(Code::ExecFailed);
+    Err(Error::new(code, v["message"].as_str().unwrap_or("the process did not start").to_owned()))
 }
 
 /// Everything from the pre-clone joins to the `created` report. On error the
@@ -292,4 +362,18 @@ fn create(
         return Err(e);
     }
     Ok(pidfd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_result_reads_success_the_init_error_line_or_an_early_exit() {
+        assert!(fifo_result(&[0]).is_ok());
+        assert_eq!(fifo_result(&[]).unwrap_err().code, Code::ExecFailed);
+        let e = fifo_result(b"\0{\"code\":\"ERR_LXTS_HOOK\",\"message\":\"startContainer hook 0 exited 3\"}\n").unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (Code::Hook, "startContainer hook 0 exited 3"));
+        assert_eq!(fifo_result(b"junk").unwrap_err().code, Code::Protocol);
+    }
 }
