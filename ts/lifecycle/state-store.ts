@@ -190,15 +190,19 @@ export class StateStore {
   /** Read `state.json`: ERR_LXTS_NOT_FOUND when the container does not exist, ERR_LXTS_STATE_CORRUPT when unreadable. */
   async read(id: string): Promise<StoredState> {
     const file = this.file(id, 'state.json')
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
+    let text: string | undefined
+    // A directory without state.json is a create that has not written it yet or a delete that
+    // has just removed it (both take well under a millisecond): look again for up to ~100 ms
+    // before calling it corrupt, so a concurrent `state` or `list` sees the one or the other.
+    for (let attempt = 0; text === undefined; attempt++) {
+      try {
+        text = readFileSync(file, 'utf8')
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw corrupt(file, (err as Error).message, err)
         if (!(await this.exists(id))) throw notFound(id)
-        throw corrupt(file, 'missing (the container may still be being created)', err)
+        if (attempt === 20) throw corrupt(file, 'missing (the container may still be being created)', err)
+        await new Promise((r) => setTimeout(r, 5))
       }
-      throw corrupt(file, (err as Error).message, err)
     }
     const s = parseState(file, text)
     if (s.id !== id) throw corrupt(file, `holds id "${s.id}", not "${id}"`)
