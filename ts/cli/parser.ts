@@ -32,7 +32,8 @@ export const VERSION_TEXT = `lxts version ${LXTS_VERSION}\nspec: ${SPEC_VERSION}
  * and capture output. Errors (usage or from a verb) are thrown, never printed here.
  */
 export function buildParser(factory: YargsFactory, ctx: CliContext): Argv<GlobalArgs> {
-  const parser = withGlobalOptions(factory().scriptName('lxts'))
+  // English, as runc prints and engines read (the bundle finds no yargs locale files anyway).
+  const parser = withGlobalOptions(factory().scriptName('lxts').locale('en'))
   return parser
     .usage('$0 [global options] <command> [options]')
     .middleware((argv) => {
