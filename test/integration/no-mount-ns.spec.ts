@@ -43,6 +43,13 @@ function assertClean(t: ExecutionContext, b: Bundle): void {
   t.false(existsSync(join(h.root(), b.id)), 'the state dir is gone')
 }
 
+/** `delete --force` succeeds and leaves no mount and no state behind. */
+async function deleteClean(t: ExecutionContext, b: Bundle): Promise<void> {
+  const d = await h.cli(['delete', '--force', b.id])
+  t.is(d.code, 0, describe(d))
+  assertClean(t, b)
+}
+
 h.it('run --rm: the config mounts are there, the mount ns is the host\'s, the root is read-only, nothing remains', async (t) => {
   const hostNs = readlinkSync('/proc/self/ns/mnt')
   const script = [
@@ -91,9 +98,7 @@ h.it('every namespace absent (runtime-tools linux_ns_itype): each /proc/<pid>/ns
     t.is(readlinkSync(`/proc/${state.pid}/ns/${ns}`), readlinkSync(`/proc/self/ns/${ns}`), ns)
   }
   t.true(mountsUnder(b.rootfs).includes(join(b.rootfs, 'proc')), 'its /proc is mounted in the host namespace while it exists')
-  const d = await h.cli(['delete', '--force', b.id])
-  t.is(d.code, 0, describe(d))
-  assertClean(t, b)
+  await deleteClean(t, b)
 })
 
 h.it('create, exec (into the chroot), delete --force of the running container: its mounts all go', async (t) => {
@@ -105,9 +110,7 @@ h.it('create, exec (into the chroot), delete --force of the running container: i
   const e = await h.cli(['exec', b.id, 'cat', '/lxts-marker'])
   t.is(e.code, 0, describe(e))
   t.is(e.stdout, `marker-${b.id}\n`, 'exec runs in the container root, not the host\'s')
-  const d = await h.cli(['delete', '--force', b.id])
-  t.is(d.code, 0, describe(d))
-  assertClean(t, b)
+  await deleteClean(t, b)
 })
 
 h.it('exec from another mount namespace (and with a boottime offset) still lands in the chroot', async (t) => {
@@ -126,9 +129,7 @@ h.it('exec from another mount namespace (and with a boottime offset) still lands
     encoding: 'utf8',
   })
   t.is(out, `marker-${b.id}\n`)
-  const d = await h.cli(['delete', '--force', b.id])
-  t.is(d.code, 0, describe(d))
-  assertClean(t, b)
+  await deleteClean(t, b)
 })
 
 h.it('a rootfs that is the root of a running container without a mount namespace is refused', async (t) => {
@@ -136,9 +137,7 @@ h.it('a rootfs that is the root of a running container without a mount namespace
   t.is((await h.cli(['create', '-b', a.dir, a.id])).code, 0)
   // Its rootfs bind (with /proc, /dev…) now sits at a.rootfs in the host's namespace.
   await h.refusedAtCreate(t, (c) => (c.root.path = a.rootfs), new RegExp(`root\\.path .*root of container "${a.id}"`))
-  const d = await h.cli(['delete', '--force', a.id])
-  t.is(d.code, 0, describe(d))
-  assertClean(t, a)
+  await deleteClean(t, a)
 })
 
 h.it('mounts the container stacks on its own / and below are detached too', async (t) => {
@@ -223,7 +222,5 @@ h.it('delete --force of a container whose state.json is corrupt still detaches i
   const b = h.bundle(['sleep', '30'], noMountNs)
   t.is((await h.cli(['create', '-b', b.dir, b.id])).code, 0)
   writeFileSync(join(h.root(), b.id, 'state.json'), '{garbage')
-  const d = await h.cli(['delete', '--force', b.id])
-  t.is(d.code, 0, describe(d))
-  assertClean(t, b)
+  await deleteClean(t, b)
 })

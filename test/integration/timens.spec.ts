@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { cgroupDirsOf, processesOf, type TestConfig } from '../helpers/bundle.js'
+import { type Bundle, cgroupDirsOf, processesOf, type TestConfig } from '../helpers/bundle.js'
 import { describe, type CliResult } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { Runtime } from '../../ts/index.js'
@@ -35,18 +35,23 @@ async function detached(t: ExecutionContext, edit: (c: TestConfig) => void): Pro
   return { id: b.id, pid, rootfs: b.rootfs }
 }
 
+/** `run --rm` of a bundle printing /proc/uptime then timens_offsets, between two host uptime readings. */
+async function runUptime(t: ExecutionContext, b: Bundle): Promise<{ before: number; after: number; inside: number; offsets: string[] }> {
+  const before = hostUptime()
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 15_000 })
+  const after = hostUptime()
+  t.is(r.code, 0, describe(r))
+  const [uptime, ...offsets] = r.stdout.trim().split('\n')
+  return { before, after, inside: Number(uptime?.split(' ')[0]), offsets }
+}
+
 async function done(t: ExecutionContext, id: string): Promise<void> {
   t.is((await h.cli(['delete', '--force', id])).code, 0)
 }
 
 h.it('timeOffsets: the container sees its boottime shifted and both offsets in timens_offsets', async (t) => {
   const b = h.bundle(['sh', '-c', 'cat /proc/uptime; cat /proc/self/timens_offsets'], withOffsets)
-  const before = hostUptime()
-  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 15_000 })
-  const after = hostUptime()
-  t.is(r.code, 0, describe(r))
-  const [uptime, ...offsets] = r.stdout.trim().split('\n')
-  const inside = Number(uptime?.split(' ')[0])
+  const { before, after, inside, offsets } = await runUptime(t, b)
   t.true(inside >= before + BOOT && inside <= after + BOOT + 1, `uptime inside ${inside}, host ${before}..${after}`)
   t.deepEqual(offsetLines(offsets.join('\n')), [`monotonic ${MONO} 5`, `boottime ${BOOT} 0`])
   // the host's own clocks are untouched
@@ -58,12 +63,7 @@ h.it('a monotonic offset alone leaves boottime (/proc/uptime) as the host\'s', a
     c.linux.namespaces.push({ type: 'time' })
     c.linux['timeOffsets'] = { monotonic: { secs: -1 } }
   })
-  const before = hostUptime()
-  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 15_000 })
-  const after = hostUptime()
-  t.is(r.code, 0, describe(r))
-  const [uptime, ...offsets] = r.stdout.trim().split('\n')
-  const inside = Number(uptime?.split(' ')[0])
+  const { before, after, inside, offsets } = await runUptime(t, b)
   t.true(inside >= before && inside <= after + 1, `uptime inside ${inside}, host ${before}..${after}`)
   t.deepEqual(offsetLines(offsets.join('\n')), ['monotonic -1 0', 'boottime 0 0'])
 })

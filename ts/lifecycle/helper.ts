@@ -86,7 +86,9 @@ export interface Helper {
   readonly created: Promise<CreatedReport>
   /** Monitor mode: how the container ended (from the `exited` report). */
   readonly exited: Promise<ExitStatus>
-  /** `startOnCreate`: resolves on the `running` report, rejects with the start's error. */
+  /** Whether this helper starts the process itself (the plan's `startOnCreate`). */
+  readonly startsProcess: boolean
+  /** With {@link Helper.startsProcess}: resolves on the `running` report, rejects with the start's error. */
   readonly running: Promise<void>
   /** Keep the caller's event loop alive until the helper exits (undo with {@link Helper.unref}); calls nest. */
   ref(): void
@@ -349,6 +351,7 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
     child,
     created,
     exited,
+    startsProcess: plan.startOnCreate,
     running,
     ref() {
       if (refs++ === 0) {

@@ -20,8 +20,6 @@ import { testPause } from './test-pause.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 
-/** The helper of each container this runtime created in monitor mode (for run()'s signal forwarding), and whether it starts the process itself. */
-const monitors = new WeakMap<Container, { helper: Helper; startOnCreate: boolean }>()
 
 /** Options of a {@link Runtime}. */
 export interface RuntimeOptions {
@@ -103,11 +101,11 @@ export class Runtime {
    * left behind (no process, cgroup or state directory).
    */
   async create(id: string, o: CreateOptions = {}): Promise<Container> {
-    return this.#create(id, o, false)
+    return (await this.#create(id, o, false)).container
   }
 
   /** `create`; with `startNow` (run()), a monitor also starts the process when the config has no prestart/poststart hooks. */
-  async #create(id: string, o: CreateOptions, startNow: boolean): Promise<Container> {
+  async #create(id: string, o: CreateOptions, startNow: boolean): Promise<{ container: Container; monitor: Helper | undefined }> {
     assertValidId(id)
     const bundle = resolve(o.bundle ?? process.cwd())
     const owned = o.terminal === true
@@ -191,10 +189,10 @@ export class Runtime {
         testPause('create:recorded')
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
         if (plan.mode === 'monitor') helper.unref()
-        const container = new Container(this.#store, id, plan.mode === 'monitor' ? helper : undefined)
-        if (plan.mode === 'monitor') monitors.set(container, { helper, startOnCreate: plan.startOnCreate })
+        const monitorHelper = plan.mode === 'monitor' ? helper : undefined
+        const container = new Container(this.#store, id, monitorHelper)
         if (master !== undefined) container.terminal = terminalStream(master)
-        return container
+        return { container, monitor: monitorHelper }
       })
     } catch (err) {
       receiver?.close()
@@ -252,16 +250,15 @@ export class Runtime {
    * forwarded to the container instead of ending this process.
    */
   async run(id: string, o: CreateOptions = {}): Promise<ExitStatus> {
-    const container = await this.#create(id, { ...o, monitor: true }, true)
+    const { container, monitor } = await this.#create(id, { ...o, monitor: true }, true)
     // Through the monitor's own handle (its pidfd, or libuv's), never its bare pid: once it is
     // reaped that pid may name another process.
-    const monitor = monitors.get(container)
     const forward = (sig: NodeJS.Signals): void => {
-      monitor?.helper.child.kill(sig) // false once the monitor is gone: the container has ended
+      monitor?.child.kill(sig) // false once the monitor is gone: the container has ended
     }
     for (const sig of FORWARDED) process.on(sig, forward)
     try {
-      if (monitor?.startOnCreate === true) await this.#running(id, monitor.helper)
+      if (monitor?.startsProcess === true) await this.#running(id, monitor)
       else await container.start()
       return await container.wait()
     } finally {

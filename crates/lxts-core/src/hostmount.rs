@@ -128,20 +128,7 @@ pub fn release(path: &str, id: u64) -> Result<()> {
 pub fn record(state_dir: BorrowedFd<'_>, rm: &RootMount) -> Result<()> {
     let body = serde_json::to_vec(rm).map_err(|e| Error::new(Code::Protocol, format!("encode {RECORD}: {e}")))?;
     let name = std::ffi::CString::new(RECORD).map_err(|_| Error::new(Code::Syscall, RECORD))?;
-    // SAFETY: an open directory fd and a valid C string; O_EXCL|O_NOFOLLOW creates a fresh file.
-    let fd = unsafe {
-        libc::openat(
-            state_dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            0o600,
-        )
-    };
-    if fd < 0 {
-        return Err(Error::sys(Code::Syscall, "openat", Some(RECORD), Errno::last()));
-    }
-    // SAFETY: a fresh fd nothing else owns.
-    let mut f = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let mut f = std::fs::File::from(crate::container::sys::create_new(state_dir, &name, 0o600, Code::Syscall, RECORD)?);
     std::io::Write::write_all(&mut f, &body)
         .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
 }

@@ -66,6 +66,15 @@ pub fn open(path: &str, flags: i32, code: Code) -> Result<OwnedFd> {
     cvt(fd, code, "open", Some(path)).map(owned)
 }
 
+/// A new regular file `name` in the directory `dir`, opened for writing: `O_CREAT|O_EXCL|
+/// O_NOFOLLOW`, so an existing file, or a symlink planted there, is refused, never followed.
+pub fn create_new(dir: BorrowedFd<'_>, name: &std::ffi::CStr, mode: libc::mode_t, code: Code, what: &str) -> Result<OwnedFd> {
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: an open directory fd and a valid C string; the fd returned is ours.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, mode) };
+    cvt(fd, code, "openat", Some(what)).map(owned)
+}
+
 /// `fstat` an fd.
 pub fn fstat(fd: BorrowedFd<'_>, what: &str) -> Result<libc::stat> {
     // SAFETY: an all-zero `stat` is a valid value; the kernel fills it.

@@ -109,16 +109,8 @@ pub fn bind_console(root: BorrowedFd<'_>, slave: BorrowedFd<'_>) -> Result<()> {
     if ret < 0 && !matches!(Errno::last(), Errno::ENOENT) {
         return Err(Error::sys(Code::UnsafePath, "unlinkat", Some("/dev/console"), Errno::last()));
     }
-    // SAFETY: as above; O_CREAT|O_EXCL|O_NOFOLLOW makes a new regular file only.
-    let fd = unsafe {
-        libc::openat(
-            dev.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o600,
-        )
-    };
-    drop(sys::owned(sys::cvt(fd, Code::UnsafePath, "openat", Some("/dev/console"))?));
+    // A new regular file only (O_CREAT|O_EXCL|O_NOFOLLOW), the bind mount's target.
+    drop(sys::create_new(dev.as_fd(), &name, 0o600, Code::UnsafePath, "/dev/console")?);
     let target = sys::openat2(dev.as_fd(), "console", libc::O_PATH | libc::O_NOFOLLOW, 0, NO_LINKS)
         .map_err(|e| Error::sys(Code::UnsafePath, "openat2", Some("/dev/console"), e))?;
     sys::mount(Some(&fd_path(slave)), &fd_path(target.as_fd()), None, libc::MS_BIND, None, "/dev/console")

@@ -73,16 +73,8 @@ fn create(root: BorrowedFd<'_>, dev: &Device, in_userns: bool) -> Result<()> {
         return Err(Error::sys(Code::Mount, "unlinkat", Some(&path), Errno::last()));
     }
     if in_userns {
-        // SAFETY: as above; O_EXCL|O_NOFOLLOW creates a fresh regular file only.
-        let fd = unsafe {
-            libc::openat(
-                parent.as_raw_fd(),
-                cname.as_ptr(),
-                libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC,
-                0o644,
-            )
-        };
-        drop(sys::owned(sys::cvt(fd, Code::Mount, "openat", Some(&path))?));
+        // A fresh regular file only (O_EXCL|O_NOFOLLOW), the bind mount's target.
+        drop(sys::create_new(parent.as_fd(), &cname, 0o644, Code::Mount, &path)?);
         let host = sys::open(&path, libc::O_PATH, Code::Mount)?;
         let target = sys::openat2(parent.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS)
             .map_err(|e| Error::sys(Code::UnsafePath, "openat2", Some(&path), e))?;
