@@ -44,6 +44,7 @@ async function monitorMemory() {
       const container = await runtime.create(id, { bundle: BENCH_DIR, config: benchConfig(['/bin/sleep', '1000'], `${CGROUP_PARENT}/mem-mon-${i}`), stdio })
       ids.push(id)
       await container.start()
+      await sleep(100) // settled, as the runc process is measured below
       const state = JSON.parse(readFileSync(join(runtime.stateDir(id), 'state.json'), 'utf8'))
       samples.push(memoryOf(state.monitorPid))
     }

@@ -101,6 +101,13 @@ pub fn reap(pidfd: &OwnedFd) -> Result<Exit> {
 
 /// Forward signals until the init exits, then reap it.
 pub fn watch(pidfd: &OwnedFd) -> Result<Exit> {
+    watch_settled(pidfd, 0, || {})
+}
+
+/// [`watch`], calling `settled` once the init has lived `settle_ms` (never, if it exits
+/// before): work for a long-lived process that a short one should not wait behind.
+pub fn watch_settled(pidfd: &OwnedFd, settle_ms: i32, settled: impl FnOnce()) -> Result<Exit> {
+    let mut settled = Some(settled);
     let set = forwarded_set();
     // SAFETY: `set` is initialised; -1 asks for a new signalfd.
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
@@ -110,8 +117,15 @@ pub fn watch(pidfd: &OwnedFd) -> Result<Exit> {
             libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         ];
+        let timeout = if settled.is_some() { settle_ms } else { -1 };
         // SAFETY: `fds` is a valid array of two pollfd.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
+        if n == 0 {
+            if let Some(f) = settled.take() {
+                f();
+            }
+            continue;
+        }
         if n < 0 {
             if Errno::last() == Errno::EINTR {
                 continue;
