@@ -6,10 +6,10 @@
 //!
 //! Runs in the init before `pivot_root`, while the host's hierarchies still resolve.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use super::mount::remount_bind;
+use super::mount::remount_bind_fd;
 use super::options;
 use super::resolve;
 use crate::cgroups::detect::{self, HostMode};
@@ -33,6 +33,9 @@ pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>) -> R
     let tmpfs_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     sys::mount(Some("tmpfs"), &fd_path(target.as_fd()), Some("tmpfs"), tmpfs_flags, Some("mode=755"), &dest)
         .map_err(|e| e.context(&what))?;
+    // The tmpfs just mounted is ours and empty, and nothing of the container runs yet: its
+    // directories are made and reopened through its fd, without resolving from the root.
+    let tmpfs = resolve::open_existing(root, &dest, libc::O_PATH | libc::O_DIRECTORY)?;
     let host = detect::detect()?;
     for h in host.hierarchies.iter().filter(|h| !h.v2) {
         let Some(name) = h.mount_point.file_name().and_then(|n| n.to_str()) else { continue };
@@ -40,26 +43,39 @@ pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>) -> R
         // a hierarchy the container has no directory in (a named one lxts did not join) is left out
         let Ok(src) = sys::open(&source, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, Code::Mount) else { continue };
         let sub = format!("{dest}/{name}");
-        let at = resolve::mkdir_all(root, &sub, 0o755).map_err(|e| e.context(&what))?;
+        let at = subdir(tmpfs.as_fd(), name, true).map_err(|e| e.context(&what))?;
         sys::mount(Some(&fd_path(src.as_fd())), &fd_path(at.as_fd()), None, libc::MS_BIND, None, &sub).map_err(|e| e.context(&what))?;
-        remount_bind(root, &sub, restrict).map_err(|e| e.context(&what))?;
+        // The bind, reached through the same name (`at` still names the directory below it).
+        let bound = subdir(tmpfs.as_fd(), name, false).map_err(|e| e.context(&what))?;
+        remount_bind_fd(bound.as_fd(), &sub, restrict).map_err(|e| e.context(&what))?;
         if name.contains(',') {
-            let dir = resolve::open_existing(root, &dest, libc::O_PATH | libc::O_DIRECTORY)?;
             for alias in name.split(',') {
-                symlink(dir.as_fd(), name, alias).map_err(|e| e.context(&what))?;
+                symlink(tmpfs.as_fd(), name, alias).map_err(|e| e.context(&what))?;
             }
         }
     }
     for &p in &opts.propagation {
-        let mounted = resolve::open_existing(root, &dest, libc::O_PATH)?;
-        sys::mount(None, &fd_path(mounted.as_fd()), None, p, None, &dest).map_err(|e| e.context(&what))?;
+        sys::mount(None, &fd_path(tmpfs.as_fd()), None, p, None, &dest).map_err(|e| e.context(&what))?;
     }
     if opts.flags & libc::MS_RDONLY != 0 {
-        let mounted = resolve::open_existing(root, &dest, libc::O_PATH)?;
-        sys::mount(None, &fd_path(mounted.as_fd()), None, libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | tmpfs_flags, None, &dest)
+        sys::mount(None, &fd_path(tmpfs.as_fd()), None, libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | tmpfs_flags, None, &dest)
             .map_err(|e| e.context(&what))?;
     }
     Ok(())
+}
+
+/// `name` in the directory `dir` as an `O_PATH` fd, never through a symlink; with `create`,
+/// made first (mode 0755).
+fn subdir(dir: BorrowedFd<'_>, name: &str, create: bool) -> Result<OwnedFd> {
+    let c = sys::cstr(name)?;
+    // SAFETY: an open directory fd and a valid C string.
+    if create && unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o755) } < 0 && nix::errno::Errno::last() != nix::errno::Errno::EEXIST
+    {
+        return Err(Error::sys(Code::Mount, "mkdirat", Some(name), nix::errno::Errno::last()));
+    }
+    // SAFETY: as above; the fd returned is ours.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    Ok(sys::owned(sys::cvt(fd, Code::Mount, "openat", Some(name))?))
 }
 
 /// `<mount point>/<cgroup path below the hierarchy's root>`, or `None` when the container's

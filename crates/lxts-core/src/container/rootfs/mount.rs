@@ -34,8 +34,13 @@ fn carried_flags(statvfs_flags: u64) -> u64 {
 /// Remount the mount at `dest` (reopened in-root) with `flags` plus carried flags.
 pub fn remount_bind(root: BorrowedFd<'_>, dest: &str, flags: u64) -> Result<()> {
     let fd = resolve::open_existing(root, dest, libc::O_PATH)?;
-    let carried = carried_flags(sys::mount_flags_of(fd.as_fd(), dest)?);
-    sys::mount(None, &fd_path(fd.as_fd()), None, libc::MS_REMOUNT | libc::MS_BIND | flags | carried, None, dest)
+    remount_bind_fd(fd.as_fd(), dest, flags)
+}
+
+/// [`remount_bind`] of the mount `fd` is the root of (`dest` names it in errors).
+pub fn remount_bind_fd(fd: BorrowedFd<'_>, dest: &str, flags: u64) -> Result<()> {
+    let carried = carried_flags(sys::mount_flags_of(fd, dest)?);
+    sys::mount(None, &fd_path(fd), None, libc::MS_REMOUNT | libc::MS_BIND | flags | carried, None, dest)
         .map_err(|e| e.context(format!("remount {dest}")))
 }
 

@@ -57,28 +57,32 @@ pub fn open_existing(root: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Own
 }
 
 /// Ensure every directory of `path` exists inside the root; return an `O_PATH`
-/// fd of the last one. Each missing component is created with `mkdirat` in its
+/// fd of the last one. The longest existing prefix is found first (most destinations
+/// exist: one lookup); each missing component below it is created with `mkdirat` in its
 /// in-root-resolved parent, then re-resolved (a racing symlink stays inside).
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd> {
     let comps = components(path);
-    let mut parent = sys::openat2(root, ".", libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| unsafe_path("/", e, "openat2"))?;
-    for i in 0..comps.len() {
-        let prefix = comps[..=i].join("/");
-        let shown = format!("/{prefix}");
-        let next = match sys::openat2(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT) {
-            Ok(fd) => fd,
-            Err(Errno::ENOENT) => {
-                let name = sys::cstr(comps[i])?;
-                // SAFETY: `parent` is an open directory fd and `name` a valid C string.
-                let ret = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), mode) };
-                if ret < 0 && Errno::last() != Errno::EEXIST {
-                    return Err(unsafe_path(&shown, Errno::last(), "mkdirat"));
-                }
-                sys::openat2(root, &prefix, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| unsafe_path(&shown, e, "openat2"))?
-            }
-            Err(e) => return Err(unsafe_path(&shown, e, "openat2")),
-        };
-        parent = next;
+    let prefix = |n: usize| if n == 0 { ".".to_owned() } else { comps[..n].join("/") };
+    let open = |n: usize| {
+        let p = prefix(n);
+        sys::openat2(root, &p, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| (e, format!("/{}", comps[..n].join("/"))))
+    };
+    let mut have = comps.len();
+    let mut parent = loop {
+        match open(have) {
+            Ok(fd) => break fd,
+            Err((Errno::ENOENT, _)) if have > 0 => have -= 1,
+            Err((e, shown)) => return Err(unsafe_path(&shown, e, "openat2")),
+        }
+    };
+    for (i, comp) in comps.iter().enumerate().skip(have) {
+        let name = sys::cstr(comp)?;
+        // SAFETY: `parent` is an open directory fd and `name` a valid C string.
+        let ret = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), mode) };
+        if ret < 0 && Errno::last() != Errno::EEXIST {
+            return Err(unsafe_path(&format!("/{}", comps[..=i].join("/")), Errno::last(), "mkdirat"));
+        }
+        parent = open(i + 1).map_err(|(e, shown)| unsafe_path(&shown, e, "openat2"))?;
     }
     Ok(parent)
 }
