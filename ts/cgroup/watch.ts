@@ -9,14 +9,13 @@
  * - v1 memory (`oom: true`): OOM events through `cgroup.event_control` + an eventfd.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs'
-import { chmod, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { LxtsError } from '../errors.js'
 import { helperPath } from '../lifecycle/helper.js'
 import { existing, type HierarchySelector } from './groups.js'
 import { withTool } from './native.js'
+import { fsPromises, os } from '../lazy-builtins.js'
 
 /** One event. `hierarchy` is the mount point it came from. */
 export type CgroupEvent =
@@ -124,7 +123,7 @@ function watchPopulated(mountPoint: string, dir: string, q: Queue<CgroupEvent>):
     if (busy) return
     busy = true
     try {
-      const now = populatedOf(await readFile(file, 'utf8'))
+      const now = populatedOf(await fsPromises().readFile(file, 'utf8'))
       if (now !== undefined && now !== last) {
         last = now
         q.push({ event: 'populated', hierarchy: mountPoint, dir, populated: now })
@@ -152,13 +151,13 @@ function watchPopulated(mountPoint: string, dir: string, q: Queue<CgroupEvent>):
 
 /** v1 on an lxts-mounted hierarchy: notify_on_release + a release agent writing to a file we tail. */
 async function watchRelease(mountPoint: string, dir: string, q: Queue<CgroupEvent>, done: () => boolean): Promise<() => Promise<void>> {
-  const tmp = await mkdtemp(join(tmpdir(), 'lxts-release-'))
+  const tmp = await fsPromises().mkdtemp(join(os().tmpdir(), 'lxts-release-'))
   const events = join(tmp, 'events.jsonl')
   const agent = join(tmp, 'agent')
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
-  await writeFile(events, '', { mode: 0o600 })
-  await writeFile(agent, `#!/bin/sh\nexec ${quote(helperPath())} release-agent ${quote(events)} "$1"\n`, { mode: 0o700 })
-  await chmod(agent, 0o700)
+  await fsPromises().writeFile(events, '', { mode: 0o600 })
+  await fsPromises().writeFile(agent, `#!/bin/sh\nexec ${quote(helperPath())} release-agent ${quote(events)} "$1"\n`, { mode: 0o700 })
+  await fsPromises().chmod(agent, 0o700)
   await withTool((b) => {
     b.cgroupSetReleaseAgent(mountPoint, agent)
     b.cgroupSet(dir, 'notify_on_release', '1')
@@ -168,7 +167,7 @@ async function watchRelease(mountPoint: string, dir: string, q: Queue<CgroupEven
   const timer = setInterval(() => {
     void (async () => {
       if (done()) return
-      const fh = await open(events, 'r').catch(() => undefined)
+      const fh = await fsPromises().open(events, 'r').catch(() => undefined)
       if (fh === undefined) return
       try {
         const buf = Buffer.alloc(65536)
@@ -201,7 +200,7 @@ async function watchRelease(mountPoint: string, dir: string, q: Queue<CgroupEven
         // The hierarchy was unmounted meanwhile.
       }
     }).catch(() => {})
-    await rm(tmp, { recursive: true, force: true })
+    await fsPromises().rm(tmp, { recursive: true, force: true })
   }
 }
 

@@ -1,5 +1,5 @@
 /** Errors raised by the command line itself (bad usage, unsupported flags), with stable codes. */
-import { constants as osConstants } from 'node:os'
+import { os } from '../lazy-builtins.js'
 
 /** Codes the CLI raises on its own; library errors keep their own `ERR_LXTS_*` codes. */
 export type CliErrorCode = 'ERR_LXTS_USAGE' | 'ERR_LXTS_UNSUPPORTED' | 'ERR_LXTS_EXISTS' | 'ERR_LXTS_INVALID_ARGUMENT' | 'ERR_LXTS_BUNDLE'
@@ -49,7 +49,7 @@ export function errorFacts(value: unknown): ErrorFacts {
 /** The symbolic name of an errno value (`ENOENT` for 2 or -2), or the number as text. */
 function errnoName(errno: number): string {
   const wanted = Math.abs(errno)
-  const entry = Object.entries(osConstants.errno).find(([, value]) => value === wanted)
+  const entry = Object.entries(os().constants.errno).find(([, value]) => value === wanted)
   return entry === undefined ? String(wanted) : entry[0]
 }
 

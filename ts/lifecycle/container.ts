@@ -1,6 +1,5 @@
 /** One container: start, kill, delete, wait and its live state. */
 import { constants, unlinkSync } from 'node:fs'
-import { open } from 'node:fs/promises'
 import { posix } from 'node:path'
 import type { Duplex, Readable, Writable } from 'node:stream'
 
@@ -24,6 +23,7 @@ import { assertCan } from './status.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 import { updateContainer } from './update.js'
 import type { OciResources } from '../config/types.js'
+import { fsPromises } from '../lazy-builtins.js'
 
 /** How long `delete` waits for a killed init to die. */
 const KILL_TIMEOUT_MS = 10_000
@@ -111,7 +111,7 @@ export async function releaseInit(fifo: string, pid: number, startTime: number |
         timer = setTimeout(r, FIFO_POLL_MS)
       })
       if (done || (await isAlive(pid, startTime))) continue
-      const fh = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
+      const fh = await fsPromises().open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => undefined)
       await fh?.close()
     }
   })()

@@ -8,11 +8,11 @@
  */
 import { EventEmitter } from 'node:events'
 import { closeSync } from 'node:fs'
-import { Socket } from 'node:net'
-import { constants } from 'node:os'
+import type { Socket } from 'node:net'
 import type { Readable, Writable } from 'node:stream'
 
 import { fromNative, LxtsError } from '../errors.js'
+import { net, os } from '../lazy-builtins.js'
 import type { NativeBinding } from '../native.js'
 
 /** The part of a `ChildProcess` that helper.ts uses, met by both ways of starting a helper. */
@@ -42,7 +42,7 @@ export function nativeStdio(spec: unknown, target: number): number | undefined {
 }
 
 const signalName = (n: number): NodeJS.Signals | null =>
-  (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null
+  (Object.entries(os().constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined) ?? null
 
 /**
  * A helper started by `posix_spawn`. Once its control socket closes (the helper's exit does
@@ -78,7 +78,7 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
     this.#native = native
     this.pid = l.pid
     this.#pidfd = l.pidfd
-    const control = new Socket({ fd: l.control, readable: true, writable: true })
+    const control = new (net().Socket)({ fd: l.control, readable: true, writable: true })
     this.stdio = [null, null, null, control]
     control.once('close', () => this.#reap(0))
   }
@@ -144,7 +144,7 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
   /** Signal the helper through its pidfd; false once it has exited. */
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     if (this.#pidfd < 0) return false
-    const n = typeof signal === 'number' ? signal : constants.signals[signal]
+    const n = typeof signal === 'number' ? signal : os().constants.signals[signal]
     try {
       return this.#native.signalHelper(this.#pidfd, n)
     } catch {

@@ -3,11 +3,11 @@
  * container's own stdout and stderr. Following ends once the container has stopped and
  * everything written has been read.
  */
-import { open } from 'node:fs/promises'
 
 import { LxtsError, errnoCode } from '../errors.js'
 import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
+import { fsPromises } from '../lazy-builtins.js'
 
 /** How often a follower looks for new output. */
 const FOLLOW_POLL_MS = 200
@@ -33,7 +33,7 @@ export async function* readLog(store: StateStore, id: string, o: LogOptions = {}
   const file = store.file(id, 'log')
   let fh
   try {
-    fh = await open(file, 'r')
+    fh = await fsPromises().open(file, 'r')
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') {
       throw new LxtsError('ERR_LXTS_NOT_FOUND', `container "${id}" has no log (only "run -d" without a terminal writes one)`, { path: file })

@@ -18,7 +18,6 @@
  * has its rootfs mount detached from `<root>/<id>/root-mount` (the helper's record, not
  * state.json). Then the state directory goes.
  */
-import { readFile, readlink } from 'node:fs/promises'
 
 import { cgroupPath } from '../config/plan.js'
 import { withTool } from '../cgroup/native.js'
@@ -26,6 +25,7 @@ import { cgroupRemove, processInfo, releaseRootMount, waitProcessExit } from '..
 import { plannedCgroups, removableCgroups } from './container.js'
 import { killAll } from './pause.js'
 import type { StateStore } from './state-store.js'
+import { fsPromises } from '../lazy-builtins.js'
 
 const SIGKILL = 9
 /** How long each killed process (and a monitor) may take to go. */
@@ -37,7 +37,7 @@ const ROUNDS = 5
 /** `linux.cgroupsPath` of the saved config, or undefined when absent or unreadable. */
 async function savedCgroupsPath(file: string): Promise<string | undefined> {
   try {
-    const c = JSON.parse(await readFile(file, 'utf8')) as { linux?: { cgroupsPath?: unknown } } | null
+    const c = JSON.parse(await fsPromises().readFile(file, 'utf8')) as { linux?: { cgroupsPath?: unknown } } | null
     const p = c?.linux?.cgroupsPath
     return typeof p === 'string' ? p : undefined
   } catch {
@@ -58,7 +58,7 @@ async function recoveredPath(store: StateStore, id: string): Promise<string> {
 /** The parent pid of `pid` (field 4 of `/proc/<pid>/stat`), or undefined when it is gone. */
 async function parentOf(pid: number): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const stat = await fsPromises().readFile(`/proc/${pid}/stat`, 'utf8')
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
     return Number.isInteger(ppid) && ppid > 1 ? ppid : undefined
   } catch {
@@ -68,7 +68,7 @@ async function parentOf(pid: number): Promise<number | undefined> {
 
 /** Whether `pid` runs the sealed lxts-helper image (a monitor), not some engine's shim. */
 async function isHelper(pid: number): Promise<boolean> {
-  const exe = await readlink(`/proc/${pid}/exe`).catch(() => '')
+  const exe = await fsPromises().readlink(`/proc/${pid}/exe`).catch(() => '')
   return exe.startsWith('/memfd:lxts-helper')
 }
 

@@ -1,7 +1,5 @@
 /** A runtime root (`--root`): create, find and list containers, or run one to completion. */
 import { closeSync, openSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 
 import { buildPlan, type Plan } from '../config/plan.js'
@@ -19,6 +17,7 @@ import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
 import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
+import { fsPromises, os } from '../lazy-builtins.js'
 
 
 /** Options of a {@link Runtime}. */
@@ -72,7 +71,7 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SI
 
 function owner(): string {
   try {
-    return userInfo().username
+    return os().userInfo().username
   } catch {
     return String(process.geteuid?.() ?? '')
   }
@@ -206,7 +205,7 @@ export class Runtime {
     const root = config.root?.path
     const mine = this.#store.file(id, 'rootfs')
     if (root === undefined || resolve(bundle, root) !== mine) return
-    await mkdir(mine, { mode: 0o755 }).catch((err: unknown) => {
+    await fsPromises().mkdir(mine, { mode: 0o755 }).catch((err: unknown) => {
       if (errnoCode(err) !== 'EEXIST') throw err
     })
   }

@@ -3,7 +3,6 @@
  * the saved config. Also the native calls behind stats and OOM accounting (typed here so
  * the shared `native.ts` surface stays small).
  */
-import { readFile } from 'node:fs/promises'
 
 import type { OciResources } from '../config/types.js'
 import { validateResources } from '../config/validate.js'
@@ -12,6 +11,7 @@ import { loadNative } from '../native.js'
 import { liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import type { StateStore } from './state-store.js'
+import { fsPromises } from '../lazy-builtins.js'
 
 /** One OOM wait's result. */
 export interface NativeOomWait {
@@ -95,7 +95,7 @@ export async function updateContainer(store: StateStore, id: string, resources: 
     if (dirs.length === 0) throw new LxtsError('ERR_LXTS_CGROUP', `container "${id}" has no cgroups to update`)
     const warnings = n.cgroupApplyResources(dirs, JSON.stringify(resources))
     const file = store.file(id, 'config.json')
-    const text = await readFile(file, 'utf8').catch((err: unknown) => {
+    const text = await fsPromises().readFile(file, 'utf8').catch((err: unknown) => {
       if (errnoCode(err) === 'ENOENT') return undefined
       throw err
     })

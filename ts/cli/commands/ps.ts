@@ -4,14 +4,13 @@
  * the header and the rows whose PID column is one of the container's; without `ps`, PID and
  * command line come from /proc.
  */
-import { readFile } from 'node:fs/promises'
 import type { CommandModule } from 'yargs'
 import { CliError } from '../cli-error.js'
 import type { CliContext } from '../context.js'
 import type { GlobalArgs } from '../global-options.js'
 import { formatTable } from '../output.js'
 import { freezable } from './pause.js'
-import { childProcess } from '../../lazy-builtins.js'
+import { childProcess, fsPromises } from '../../lazy-builtins.js'
 
 /** Arguments of `ps`. */
 export interface PsArgs extends GlobalArgs {
@@ -52,10 +51,10 @@ async function runPs(args: string[]): Promise<string | undefined> {
 async function fromProc(pids: number[]): Promise<string> {
   const rows: string[][] = []
   for (const pid of pids) {
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+    const cmd = await fsPromises().readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
     if (cmd === undefined) continue
     const text = cmd.split('\0').filter((a) => a !== '').join(' ')
-    const comm = text !== '' ? text : `[${(await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()}]`
+    const comm = text !== '' ? text : `[${(await fsPromises().readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim()}]`
     rows.push([String(pid), comm])
   }
   return formatTable(['PID', 'CMD'], rows)
