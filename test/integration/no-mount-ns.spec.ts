@@ -6,7 +6,7 @@
  * the recovery of a corrupt state. The harness also fails the file on any mount left under a bundle.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import type { Bundle, TestConfig } from '../helpers/bundle.js'
@@ -41,6 +41,8 @@ function hostMountOf(path: string): string {
 function assertClean(t: ExecutionContext, b: Bundle): void {
   t.deepEqual(mountsUnder(b.dir), [], 'no mount may remain under the bundle')
   t.false(existsSync(join(h.root(), b.id)), 'the state dir is gone')
+  const links = readdirSync(h.root()).filter((n) => n.startsWith('.root-mount-') && readlinkSync(join(h.root(), n)) === b.id)
+  t.deepEqual(links, [], 'no index link in the state root names the container')
 }
 
 /** `create` of the edited bundle fails with ERR_LXTS_INVALID_CONFIG naming `field`, leaving nothing. */
@@ -115,6 +117,7 @@ h.it('create, exec (into the chroot), delete --force of the running container: i
   const b = h.bundle(['sleep', '30'], noMountNs)
   t.is((await h.cli(['create', '-b', b.dir, b.id])).code, 0)
   t.true(existsSync(join(h.root(), b.id, 'root-mount')), 'the rootfs mount is recorded')
+  t.true(readdirSync(h.root()).some((n) => n.startsWith('.root-mount-') && readlinkSync(join(h.root(), n)) === b.id), 'and indexed in the state root')
   t.true(mountsUnder(b.rootfs).length >= 6, mountsUnder(b.rootfs).join(' '))
   t.is((await h.cli(['start', b.id])).code, 0)
   const e = await h.cli(['exec', b.id, 'cat', '/lxts-marker'])

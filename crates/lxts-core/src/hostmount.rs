@@ -6,6 +6,13 @@
 //! a failed create, force recovery and `run --rm` detach it (`MNT_DETACH` takes every mount
 //! below it along, including any the container made itself).
 //!
+//! The state root also holds `.root-mount-<mount id>`, a symlink to the owner's id, so a create
+//! can tell in one lookup whether its `root.path` is such a bind ([`rootfs_owner`]) instead of
+//! reading every sibling's state directory (hundreds under an engine). Ids start with a letter
+//! or digit, so the link is never taken for a container. A link is trusted only when the
+//! owner's record names the same mount; a stale one (left by a `delete --force` whose detach
+//! failed) is removed when found.
+//!
 //! Plain syscalls, no namespace change: safe from the multithreaded Node process.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -124,13 +131,36 @@ pub fn release(path: &str, id: u64) -> Result<()> {
     Err(Error::new(Code::Mount, format!("{path}: too many mounts stacked on the rootfs mount")))
 }
 
-/// Write the record into the state directory (`O_EXCL`: one per container).
-pub fn record(state_dir: BorrowedFd<'_>, rm: &RootMount) -> Result<()> {
+/// Write the record into the state directory `state_dir` (`O_EXCL`: one per container), then
+/// its link in the state root.
+pub fn record(state_dir: BorrowedFd<'_>, state_dir_path: &str, rm: &RootMount) -> Result<()> {
     let body = serde_json::to_vec(rm).map_err(|e| Error::new(Code::Protocol, format!("encode {RECORD}: {e}")))?;
     let name = std::ffi::CString::new(RECORD).map_err(|_| Error::new(Code::Syscall, RECORD))?;
     let mut f = std::fs::File::from(crate::container::sys::create_new(state_dir, &name, 0o600, Code::Syscall, RECORD)?);
     std::io::Write::write_all(&mut f, &body)
-        .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+        .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+    let (root, id) = split(state_dir_path)?;
+    let link = index_link(root, rm.mnt_id);
+    std::os::unix::fs::symlink(id, &link)
+        .map_err(|e| Error::sys(Code::Syscall, "symlink", Some(&link), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+}
+
+/// The state root and the id of a state directory `<root>/<id>`.
+fn split(state_dir: &str) -> Result<(&str, &str)> {
+    state_dir
+        .rsplit_once('/')
+        .filter(|(_, id)| !id.is_empty())
+        .ok_or_else(|| Error::new(Code::Syscall, format!("{state_dir}: not a state directory")))
+}
+
+/// `<root>/.root-mount-<mount id>`.
+fn index_link(root: &str, mnt_id: u64) -> String {
+    format!("{root}/.root-mount-{mnt_id}")
+}
+
+/// The record in `<root>/<id>`, if it is there and readable.
+fn read_record(state_dir: &str) -> Option<RootMount> {
+    serde_json::from_slice(&std::fs::read(format!("{state_dir}/{RECORD}")).ok()?).ok()
 }
 
 /// Release the mount recorded in `<state_dir>/root-mount`, then remove the record. Nothing to
@@ -148,6 +178,9 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
         err
     })?;
     release(&rm.path, rm.mnt_id)?;
+    if let Ok((root, _)) = split(state_dir) {
+        let _ = std::fs::remove_file(index_link(root, rm.mnt_id));
+    }
     match std::fs::remove_file(&file) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(Error::sys(Code::Syscall, "unlink", Some(&file), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
@@ -160,7 +193,7 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
 /// is, if any. A container created on such a path would copy that container's `/proc`,
 /// `/dev` and volume binds into its own root (and `delete` of either would detach the
 /// other's): the caller refuses it. Only a mount root can be one; a kernel without unique
-/// mount ids (< 6.8) has no records to match.
+/// mount ids (< 6.8) has no records to match. One lookup of the root's index link.
 pub fn rootfs_owner(state_dir: &str, root_path: &str) -> Option<String> {
     let fd = open_path(root_path).ok()?;
     // SAFETY: an all-zero statx is a valid value; the kernel fills it.
@@ -170,19 +203,18 @@ pub fn rootfs_owner(state_dir: &str, root_path: &str) -> Option<String> {
     if ret < 0 || st.stx_mask & STATX_MNT_ID_UNIQUE == 0 || st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 == 0 {
         return None;
     }
-    let own = std::path::Path::new(state_dir);
-    let parent = own.parent()?;
-    let entries = std::fs::read_dir(parent).ok()?;
-    for e in entries.flatten() {
-        if e.path() == own {
-            continue;
+    let (root, own) = split(state_dir).ok()?;
+    let link = index_link(root, st.stx_mnt_id);
+    let owner = std::fs::read_link(&link).ok()?.to_str()?.to_owned();
+    let valid =
+        !owner.contains('/') && owner != own && read_record(&format!("{root}/{owner}")).is_some_and(|rm| rm.mnt_id == st.stx_mnt_id);
+    if !valid {
+        if owner != own {
+            let _ = std::fs::remove_file(&link); // stale: its owner is gone or holds another mount
         }
-        let Ok(text) = std::fs::read(e.path().join(RECORD)) else { continue };
-        if serde_json::from_slice::<RootMount>(&text).is_ok_and(|rm| rm.mnt_id == st.stx_mnt_id) {
-            return Some(e.file_name().to_string_lossy().into_owned());
-        }
+        return None;
     }
-    None
+    Some(owner)
 }
 
 #[cfg(test)]
@@ -196,6 +228,27 @@ mod tests {
         let id = mount_id(fd.as_fd(), "/").unwrap();
         assert!(parent_of(id).unwrap().is_some());
         assert_eq!(parent_of(u64::MAX).unwrap(), None);
+    }
+
+    #[test]
+    fn rootfs_owner_follows_the_index_link_and_drops_a_stale_one() {
+        let root = std::env::temp_dir().join(format!("lxts-hostmount-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        let root_s = root.to_str().unwrap();
+        // "/" is a mount root: stands in for a container's rootfs bind (nothing is mounted).
+        let id = mount_id(open_path("/").unwrap().as_fd(), "/").unwrap();
+        let dir_a = format!("{root_s}/a");
+        let a = open_path(&dir_a).unwrap();
+        record(a.as_fd(), &dir_a, &RootMount { path: "/".into(), mnt_id: id }).unwrap();
+        assert_eq!(std::fs::read_link(index_link(root_s, id)).unwrap().to_str(), Some("a"));
+        assert_eq!(rootfs_owner(&format!("{root_s}/b"), "/").as_deref(), Some("a"));
+        assert_eq!(rootfs_owner(&dir_a, "/"), None, "its own link is not another owner");
+        // The owner's record now names another mount: the link is stale and goes.
+        std::fs::write(root.join("a").join(RECORD), serde_json::to_vec(&RootMount { path: "/".into(), mnt_id: id + 1 }).unwrap()).unwrap();
+        assert_eq!(rootfs_owner(&format!("{root_s}/b"), "/"), None);
+        assert!(std::fs::symlink_metadata(index_link(root_s, id)).is_err(), "the stale link was removed");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

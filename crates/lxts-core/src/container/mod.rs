@@ -323,7 +323,7 @@ fn create(
             // else can fail, so every delete path (and our own failure below) can detach it.
             let rm = crate::hostmount::RootMount { path: plan.config.root.path.clone(), mnt_id: id };
             host_root = Some(rm.clone());
-            crate::hostmount::record(state_dir.as_fd(), &rm)?;
+            crate::hostmount::record(state_dir.as_fd(), &plan.state_dir, &rm)?;
             sync::send(&parent_end, sync::ROOT_RECORDED)?;
             msg = sync::recv(&parent_end)?;
         }
