@@ -95,6 +95,21 @@ h.it('library: run() returns the exit status', async (t) => {
   if (s !== undefined) await s.delete({ force: true })
 })
 
+h.it('library: while run() runs the process, state and list say running (then it is gone)', async (t) => {
+  const b = h.bundle(['sleep', '1'])
+  const runtime = rt()
+  const done = runtime.run(b.id, { bundle: b.dir, stdio: ['ignore', 'ignore', 'ignore'] })
+  let seen: string | undefined
+  for (let i = 0; i < 100 && seen !== 'running'; i++) {
+    await new Promise((r) => setTimeout(r, 20))
+    seen = (await runtime.get(b.id).then((c) => c.state()).catch(() => undefined))?.status
+  }
+  t.is(seen, 'running', 'the started process is reported running')
+  t.deepEqual((await runtime.list()).filter((s) => s.id === b.id).map((s) => s.status), ['running'])
+  t.is((await done).exitCode, 0)
+  t.false(existsSync(join(h.root(), b.id)), 'run() deleted it')
+})
+
 h.it('library: create from an in-memory config', async (t) => {
   const b = h.bundle(['sh', '-c', 'exit 4'])
   b.config.root.path = b.rootfs

@@ -257,7 +257,7 @@ export class Runtime {
     }
     for (const sig of FORWARDED) process.on(sig, forward)
     try {
-      if (monitor?.startsProcess === true) await this.#running(id, monitor)
+      if (monitor?.startsProcess === true) await this.#running(monitor)
       else await container.start()
       return await container.wait()
     } finally {
@@ -270,9 +270,11 @@ export class Runtime {
 
   /**
    * The monitor started the process itself (`startOnCreate`): wait for its `running` report (or
-   * the start's error, which the init wrote to `exec.fifo`) and record the status, as `start` would.
+   * the start's error, which the init wrote to `exec.fifo`). `state.json` keeps `created`: with
+   * `exec.fifo` gone and the init alive, every reader's live status is `running` already
+   * (live-status.ts), so a write under the lock would tell nobody anything.
    */
-  async #running(id: string, helper: Helper): Promise<void> {
+  async #running(helper: Helper): Promise<void> {
     // create() let the monitor go (unref); keep the event loop alive for its report.
     helper.ref()
     try {
@@ -280,10 +282,6 @@ export class Runtime {
     } finally {
       helper.unref()
     }
-    await withLock(this.#store, id, async () => {
-      const s = await this.#store.read(id)
-      await this.#store.write({ ...s, status: 'running' })
-    })
   }
 
   /** Where `<root>/<id>` is (for tools and tests). */
