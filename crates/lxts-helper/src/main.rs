@@ -41,6 +41,13 @@ fn read_request(control: &OwnedFd) -> Result<Request> {
     Ok(Request::Container(Box::new(serde_json::from_slice(&line).map_err(bad)?)))
 }
 
+/// Whether data (or EOF) is already waiting on `fd`.
+fn readable(fd: &OwnedFd) -> bool {
+    let mut p = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(fd), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one pollfd on an open fd, no wait.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+}
+
 /// Read exactly one line (the plan) without consuming anything after it: peek at what has
 /// arrived, then take up to the newline (a plan is one `recv` or a few, not a byte each).
 fn read_line(control: &OwnedFd) -> Result<Vec<u8>> {
@@ -92,8 +99,20 @@ fn read_line(control: &OwnedFd) -> Result<Vec<u8>> {
 /// is open above them yet. Best effort: `fds::prepare` still marks the rest close-on-exec.
 fn close_inherited(preserve: u32) {
     let first = container::fds::PRESERVE_SOURCE as libc::c_uint + preserve;
-    // SAFETY: close_range only closes fd numbers; none at or above `first` is in use here.
-    unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0 as libc::c_uint) };
+    let close = |from: libc::c_uint, to: libc::c_uint| {
+        // SAFETY: close_range only closes fd numbers; none in the range is in use here.
+        unsafe { libc::syscall(libc::SYS_close_range, from, to, 0 as libc::c_uint) };
+    };
+    // The device filter loaded while the plan was on its way is ours (main).
+    match lxts_core::cgroups::resources::devices_bpf::preloaded_fd().map(|fd| fd as libc::c_uint) {
+        Some(p) if p >= first => {
+            if p > first {
+                close(first, p - 1);
+            }
+            close(p + 1, libc::c_uint::MAX);
+        }
+        _ => close(first, libc::c_uint::MAX),
+    }
 }
 
 /// Make fds 0-2 blocking, as libuv's spawn did in its child: Node sets O_NONBLOCK on a pipe
@@ -140,6 +159,11 @@ fn helper_main() {
         // when the channel closes, so nothing it starts may hold it open (forks close it).
         // SAFETY: F_SETFD on the fd we own.
         unsafe { libc::fcntl(CONTROL_FD, libc::F_SETFD, libc::FD_CLOEXEC) };
+        if !readable(&control) {
+            // Idle until the plan comes (a spare, or Node still composing it): load the usual
+            // device filter meanwhile, which a container with runc's default rules then attaches.
+            lxts_core::cgroups::resources::preload_device_filter();
+        }
         read_request(&control)
     }) {
         Ok(Request::Container(plan)) => {
@@ -147,6 +171,7 @@ fn helper_main() {
             *plan
         }
         Ok(Request::Exec(plan)) => {
+            lxts_core::cgroups::resources::devices_bpf::drop_preloaded();
             close_inherited(plan.preserve_fds);
             std::process::exit(container::exec::enter::run(*plan, control).unwrap_or(1))
         }

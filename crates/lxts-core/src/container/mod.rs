@@ -144,6 +144,8 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
         }
         create(plan, &ns, sets, control, &state_dir, fifo, cgroup.as_ref())
     })();
+    // A device filter loaded ahead that this container's rules did not take (helper main).
+    cgroups::resources::devices_bpf::drop_preloaded();
     match res {
         Ok(pidfd) => {
             if plan.mode == Mode::Create {

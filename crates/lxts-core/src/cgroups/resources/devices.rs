@@ -102,7 +102,12 @@ fn filter(dir: &std::path::Path, rules: &[DeviceRule], lines: &[String], all: bo
     if all {
         return devices_bpf::clear(dir);
     }
-    let parsed = rules
+    devices_bpf::apply(dir, &compiled(rules, lines)?)
+}
+
+/// The filter's rules: the config's lines, then the defaults.
+fn compiled(rules: &[DeviceRule], lines: &[String]) -> Result<Vec<devices_bpf::Rule>> {
+    rules
         .iter()
         .zip(lines)
         .map(|(r, l)| (r.allow, l.as_str()))
@@ -111,6 +116,13 @@ fn filter(dir: &std::path::Path, rules: &[DeviceRule], lines: &[String], all: bo
             devices_bpf::parse(allow, l)
                 .ok_or_else(|| Error::new(Code::Cgroup, format!("linux.resources.devices: cannot compile rule {l:?}")))
         })
-        .collect::<Result<Vec<_>>>()?;
-    devices_bpf::apply(dir, &parsed)
+        .collect()
+}
+
+/// Load ahead the filter of the usual config, runc's default spec: deny everything, then
+/// lxts's defaults (see `devices_bpf::preload`).
+pub fn preload_usual_filter() -> Result<()> {
+    let deny_all = [DeviceRule { allow: false, kind: None, major: None, minor: None, access: Some("rwm".to_owned()) }];
+    let lines = deny_all.iter().enumerate().map(|(i, r)| line(i, r)).collect::<Result<Vec<_>>>()?;
+    devices_bpf::preload(&compiled(&deny_all, &lines)?)
 }

@@ -177,6 +177,12 @@ mod real {
         })
     }
 
+    /// The tests that load or attach programs share the process's preloaded slot: one at a time.
+    static SLOT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        SLOT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     struct Scratch(PathBuf);
     impl Drop for Scratch {
         fn drop(&mut self) {
@@ -230,7 +236,25 @@ mod real {
     }
 
     #[test]
+    fn a_preloaded_program_is_taken_only_for_the_same_rules() {
+        let _slot = one_at_a_time();
+        if unified().is_none() {
+            eprintln!("skipped: needs root and a cgroup2 mount");
+            return;
+        }
+        let a = rules(&[(false, "a"), (true, "c 1:3 rwm")]);
+        let b = rules(&[(false, "a"), (true, "c 1:5 rwm")]);
+        preload(&a).unwrap();
+        assert!(take_preloaded(&program(&b).unwrap()).is_none(), "other rules load their own");
+        assert!(take_preloaded(&program(&a).unwrap()).is_none(), "and the preloaded one was dropped");
+        preload(&a).unwrap();
+        assert!(take_preloaded(&program(&a).unwrap()).is_some());
+        assert!(take_preloaded(&program(&a).unwrap()).is_none(), "taken once");
+    }
+
+    #[test]
     fn filter_enforced_on_real_cgroup2_and_replaced_without_gap() {
+        let _slot = one_at_a_time();
         let Some(root) = unified() else {
             eprintln!("skipped: needs root and a cgroup2 mount");
             return;
@@ -267,6 +291,7 @@ mod real {
 
     #[test]
     fn attach_to_a_non_cgroup_dir_is_a_coded_error() {
+        let _slot = one_at_a_time();
         if unified().is_none() {
             return;
         }
@@ -280,6 +305,7 @@ mod real {
     /// cgroup2 dir): config rules then lxts's defaults.
     #[test]
     fn resources_apply_v2_and_hybrid_attach_the_filter_with_defaults() {
+        let _slot = one_at_a_time();
         let Some(root) = unified() else { return };
         let dir = root.join(format!("lxts-test-bpf-apply-{}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();

@@ -155,6 +155,15 @@ pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> R
     apply(&Target { defer_hybrid_devices: true, ..Target::new(host, &cg.dirs) }, res)
 }
 
+/// While a helper waits for its plan: load the device filter of the usual config (runc's
+/// default spec) if this host has a cgroup2 mount to attach one to, so a container with
+/// those rules only attaches it. Best effort; nothing changes on a cgroup v1 host.
+pub fn preload_device_filter() {
+    if super::detect().is_ok_and(|h| h.hierarchies.iter().any(|x| x.v2)) {
+        let _ = devices::preload_usual_filter();
+    }
+}
+
 /// The cgroup2 device filter [`apply_new`] left out on a hybrid host (none elsewhere: a
 /// hybrid container is one with v1 directories next to its cgroup2 one).
 /// Like there, a failure is a warning: the v1 controller is the authority.
