@@ -106,6 +106,26 @@ h.it('kill KILL stops a PID 1 that ignores TERM (busybox sleep)', async (t) => {
   await assertGone(t, b.id, s.pid)
 })
 
+h.it('run: a child the init leaves behind is gone with it, with and without a pid namespace of its own', async (t) => {
+  for (const ownPidNs of [true, false]) {
+    const shared = join(h.bundle(['true']).dir, 'shared')
+    mkdirSync(shared)
+    // The init starts a sleep in the background and exits at once, leaving it orphaned.
+    const b = h.bundle(['sh', '-c', 'sleep 1000 & echo $! > /shared/pid'], (c) => {
+      c.mounts.push({ destination: '/shared', type: 'bind', source: shared, options: ['rbind', 'rw'] })
+      if (!ownPidNs) c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'pid')
+    })
+    ok(t, await h.cli(['run', '-b', b.dir, b.id]))
+    t.deepEqual(processesOf(b.id), [], `${ownPidNs ? 'own' : 'host'} pid namespace: nothing runs in its cgroups`)
+    t.deepEqual(cgroupDirsOf(b.id), [], 'its cgroups are removed')
+    if (!ownPidNs) {
+      // Without a pid namespace the sleep is a host process: delete found it in the cgroups.
+      const pid = Number(readFileSync(join(shared, 'pid'), 'utf8'))
+      t.false(processAlive(pid), `the orphaned sleep ${pid} was killed`)
+    }
+  }
+})
+
 h.it('kill accepts SIGKILL and 9 spellings', async (t) => {
   for (const sig of ['SIGKILL', '9']) {
     const b = h.bundle(['sleep', '1000'])

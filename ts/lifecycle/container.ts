@@ -10,7 +10,7 @@ import { signalNumber } from '../signals.js'
 import { execInContainer, type ExecHandle, type ExecOptions, type ExecProcess } from './exec.js'
 import type { Helper } from './helper.js'
 import { readLog, type LogOptions } from './logs.js'
-import { hookState, loadHooks, runHooks } from './hooks.js'
+import { hookState, loadHooks, loadSaved, runHooks } from './hooks.js'
 import { resizeTerminal } from './terminal.js'
 import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, type Stats } from './events.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
@@ -297,7 +297,13 @@ export class Container {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
       }
       const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))
-      if (cgroups.length > 0 && (await signalCgroup(cgroups, SIGKILL)) > 0) {
+      const saved = await loadSaved(this.#store.file(this.id, 'config.json'))
+      // A known init is dead here. With a pid namespace of its own, the kernel killed and
+      // reaped every other process of it before the init's exit completed (as runc relies on);
+      // without one, or with no init recorded (a create that never finished), processes may
+      // remain in its cgroups.
+      const sweep = s.pid === undefined || saved?.ownPidNamespace !== true
+      if (sweep && cgroups.length > 0 && (await signalCgroup(cgroups, SIGKILL)) > 0) {
         // Without a pid namespace the init's death leaves its descendants: give them a moment.
         await new Promise((r) => setTimeout(r, 100))
       }
@@ -311,7 +317,7 @@ export class Container {
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = removableCgroups(this.id, s.cgroupPath, s.createdCgroups ?? cgroups)
       if (removable.length > 0) await cgroupRemove(removable)
-      await runHooks('poststop', await loadHooks(this.#store.file(this.id, 'config.json')), hookState(s, 'stopped'))
+      await runHooks('poststop', saved?.hooks, hookState(s, 'stopped'))
       await this.#store.remove(this.id)
     })
   }

@@ -127,6 +127,18 @@ export async function runHooks(
 
 /** The hooks of the config recorded at create (`<root>/<id>/config.json`); undefined when it has none. */
 export async function loadHooks(configFile: string): Promise<OciHooks | undefined> {
+  return (await loadSaved(configFile))?.hooks
+}
+
+/** What `delete` needs of the config saved at create. */
+export interface SavedConfig {
+  hooks?: OciHooks | undefined
+  /** The container had a pid namespace of its own (listed without a path). */
+  ownPidNamespace: boolean
+}
+
+/** The config saved at create (`<stateDir>/config.json`), or undefined when it is missing. */
+export async function loadSaved(configFile: string): Promise<SavedConfig | undefined> {
   let text: string
   try {
     // Sync, as the state store: a local file, read in microseconds without a thread-pool hop.
@@ -135,8 +147,9 @@ export async function loadHooks(configFile: string): Promise<OciHooks | undefine
     if (errnoCode(err) === 'ENOENT') return undefined
     throw err
   }
-  const config = JSON.parse(text) as { hooks?: OciHooks }
-  return config.hooks
+  const config = JSON.parse(text) as { hooks?: OciHooks; linux?: { namespaces?: { type?: unknown; path?: unknown }[] } }
+  const ownPidNamespace = (config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && (n.path === undefined || n.path === ''))
+  return { hooks: config.hooks, ownPidNamespace }
 }
 
 /** The OCI state handed to a hook, with the status the hook must see. */
