@@ -46,6 +46,12 @@ lines.push(
     : 'State roots (`--root`) of both runtimes on this machine\'s disk (LXTS_BENCH_DISK_STATE).',
   '',
 )
+if (process.env['LXTS_BENCH_CGROUP2_VIEW']) {
+  lines.push(
+    "Run with `run-all.sh --cgroup2-view`: in a private mount namespace whose `/sys/fs/cgroup` is the host's cgroup2 hierarchy alone, so both runtimes see a cgroup v2 host. Controllers the host keeps on v1 are not enabled there, so memory limits are not measured.",
+    '',
+  )
+}
 if (process.env['LXTS_BENCH_DROPPED_EXTRA_CA']) {
   lines.push(
     "The machine's environment sets NODE_EXTRA_CA_CERTS; run-all.sh unset it for the run (lxts makes no TLS connection, a stock host does not set it). The `version` row shows what it adds to every Node start.",
