@@ -136,15 +136,19 @@ export interface LaunchedHelper {
   pid: number
   pidfd: number
   control: number
+  /** How many bytes of `first` are already on the control channel. */
+  sent: number
 }
 
 /**
  * Start `executable` as `argv0` with `env` (`KEY=VALUE`, Node's `process.env`), `stdio`
  * (-1: /dev/null; else that fd of ours), the control socket on its fd 3 and, with `setsid`,
- * its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). The caller owns
- * the returned fds: it reaps with [`try_reap_helper`], then closes the pidfd itself.
+ * its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). `first` (the
+ * plan line) is queued on the channel before the spawn, as much of it as fits (`sent`); the
+ * caller sends the rest. The caller owns the returned fds: it reaps with
+ * [`try_reap_helper`], then closes the pidfd itself.
  */
-export declare function launchHelper(executable: string, argv0: string, environ: Array<string>, stdio: Array<number>, setsid: boolean): LaunchedHelper
+export declare function launchHelper(executable: string, argv0: string, environ: Array<string>, stdio: Array<number>, setsid: boolean, first?: Buffer | undefined | null): LaunchedHelper
 
 /**
  * Opens or creates `path` (O_CLOEXEC, mode 0600, not following a final symlink)

@@ -47,7 +47,14 @@ export interface NativeBinding {
   isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
-  launchHelper(executable: string, argv0: string, environ: string[], stdio: number[], setsid: boolean): { pid: number; pidfd: number; control: number }
+  launchHelper(
+    executable: string,
+    argv0: string,
+    environ: string[],
+    stdio: number[],
+    setsid: boolean,
+    first?: Buffer,
+  ): { pid: number; pidfd: number; control: number; sent: number }
   tryReapHelper(pidfd: number): { code?: number | null; signal?: number | null } | null
   waitHelper(pidfd: number, timeoutMs: number): Promise<{ code?: number | null; signal?: number | null } | null>
   signalHelper(pidfd: number, signal: number): boolean

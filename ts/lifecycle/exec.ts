@@ -14,7 +14,7 @@ import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
-import { exitOf, helperExecutable, onReports, spawnHelper, type StdioSpec } from './helper.js'
+import { exitOf, helperExecutable, onReports, spawnWithPlan, type StdioSpec } from './helper.js'
 import type { HelperChild } from './launch.js'
 import { hookState } from './hooks.js'
 import { liveStatus } from './live-status.js'
@@ -183,7 +183,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
   let child: HelperChild
   try {
-    child = spawnHelper(await helperExecutable(), [i, out, err], false, extra)
+    child = spawnWithPlan(await helperExecutable(), [i, out, err], false, extra, `${JSON.stringify(plan)}\n`)
   } catch (e) {
     receiver?.close()
     throw e
@@ -214,7 +214,6 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     (e) => (failure ??= e),
   )
   void closed.then(() => failed?.(failure ?? new LxtsError('ERR_LXTS_HELPER', 'lxts-helper ended before the process started')))
-  control.write(`${JSON.stringify(plan)}\n`)
   let pid: number
   let startTime: number
   let terminal: Duplex | undefined

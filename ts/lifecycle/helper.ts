@@ -191,13 +191,27 @@ function spareKey(executable: string, stdio: StdioSpec[], monitor: boolean, pres
  * is loaded (see launch.ts), else libuv's spawn. Throws ERR_LXTS_HELPER when posix_spawn fails;
  * libuv's spawn reports failures as the child's `error` event instead.
  */
-export function spawnHelper(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[]): HelperChild {
+export function spawnHelper(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[], first?: Buffer): HelperChild {
   const native = loadedNative()
   const fds = stdio.map(nativeStdio)
   if (native !== undefined && preserved.length === 0 && fds.every((fd) => fd !== undefined)) {
-    return new LaunchedHelper(native, executable, fds as number[], monitor)
+    return new LaunchedHelper(native, executable, fds as number[], monitor, first)
   }
   return childProcess().spawn(executable, [], { argv0: 'lxts-helper', stdio: [...stdio, 'pipe', ...preserved] as StdioSpec[], detached: monitor })
+}
+
+/**
+ * [`spawnHelper`] with its plan line: `posix_spawn` queues it on the control channel before the
+ * helper starts, so the helper does not wait while this process sets up the channel's socket
+ * and its report handlers (milliseconds of cold code in a one-shot CLI). What it could not
+ * queue, and all of it with `child_process`, is written here.
+ */
+export function spawnWithPlan(executable: string, stdio: StdioSpec[], monitor: boolean, preserved: number[], line: string): HelperChild {
+  const first = Buffer.from(line)
+  const child = spawnHelper(executable, stdio, monitor, preserved, first)
+  const rest = child instanceof LaunchedHelper ? first.subarray(child.sent) : first
+  if (rest.length > 0) (child.stdio[3] as Socket | null | undefined)?.write(rest)
+  return child
 }
 
 /** The spare of this shape, still waiting (referenced again), or undefined. */
@@ -247,7 +261,9 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
   // control channel); the init moves them back to 3..3+N-1 before execve.
   const preserved = Array.from({ length: plan.preserveFds }, (_, k) => 3 + k)
   const key = spareKey(executable, stdio, monitor, plan.preserveFds)
-  const child = (key === undefined ? undefined : takeSpare(key)) ?? spawnHelper(executable, stdio, monitor, preserved)
+  const line = `${JSON.stringify(plan)}\n`
+  const spare = key === undefined ? undefined : takeSpare(key)
+  const child = spare ?? spawnWithPlan(executable, stdio, monitor, preserved, line)
   const repeated = key !== undefined && key === lastKey
   lastKey = key
   const control = child.stdio[3] as Socket | null | undefined
@@ -341,7 +357,8 @@ export function startHelper(executable: string, plan: Plan, o: StartHelperOption
     }
   })
 
-  control.write(`${JSON.stringify(plan)}\n`)
+  // A spare got nothing yet; a new helper got its plan at spawn (spawnWithPlan).
+  if (spare !== undefined) control.write(line)
   // The next helper forks while this one works on its container (see Spare).
   if (repeated) setImmediate(() => prepareSpare(key, executable, stdio, monitor))
   // Handles start referenced; ref()/unref() nest.

@@ -58,6 +58,8 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
   readonly stdout = null
   readonly stderr = null
   readonly stdio: readonly [null, null, null, Socket]
+  /** How many bytes of the first message given to the constructor are already on the control channel. */
+  readonly sent: number
   exitCode: number | null = null
   signalCode: NodeJS.Signals | null = null
   readonly #native: NativeBinding
@@ -65,18 +67,19 @@ export class LaunchedHelper extends EventEmitter implements HelperChild {
   #referenced = true
   #poll: NodeJS.Timeout | undefined
 
-  constructor(native: NativeBinding, executable: string, stdio: number[], setsid: boolean) {
+  constructor(native: NativeBinding, executable: string, stdio: number[], setsid: boolean, first?: Buffer) {
     super()
     const env = Object.entries(process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]))
-    let l: { pid: number; pidfd: number; control: number }
+    let l: ReturnType<NativeBinding['launchHelper']>
     try {
-      l = native.launchHelper(executable, 'lxts-helper', env, stdio, setsid)
+      l = native.launchHelper(executable, 'lxts-helper', env, stdio, setsid, first)
     } catch (err) {
       const e = fromNative(err, 'ERR_LXTS_HELPER')
       throw new LxtsError('ERR_LXTS_HELPER', `cannot run lxts-helper: ${e.message}`, { cause: e, ...(e.errno === undefined ? {} : { errno: e.errno }), path: executable })
     }
     this.#native = native
     this.pid = l.pid
+    this.sent = l.sent
     this.#pidfd = l.pidfd
     const control = new (net().Socket)({ fd: l.control, readable: true, writable: true })
     this.stdio = [null, null, null, control]

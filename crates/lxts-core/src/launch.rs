@@ -37,6 +37,8 @@ pub struct Launched {
     pub pid: i32,
     pub pidfd: OwnedFd,
     pub control: OwnedFd,
+    /// How much of `first` is already on the control channel (the rest is the caller's to send).
+    pub sent: usize,
 }
 
 /// How a reaped child ended: an exit code, or the signal that killed it.
@@ -70,8 +72,10 @@ fn spawn_err(call: &'static str, rc: libc::c_int, what: &str) -> Error {
 
 /// Start `executable` (argv `[argv0]`, the caller's environment) as described above.
 /// Each source fd must be one of the child's own 0-2 targets (`Fd(1)` for fd 1) or 3 or above,
-/// so no file action can clobber a later one's source.
-pub fn launch(executable: &str, argv0: &str, env: &[String], stdio: [Stdio; 3], setsid: bool) -> Result<Launched> {
+/// so no file action can clobber a later one's source. `first` (the plan) is queued on the
+/// control channel before the spawn, as much as the socket takes without waiting, so the
+/// helper finds it as soon as it starts instead of when the caller gets round to sending it.
+pub fn launch(executable: &str, argv0: &str, env: &[String], stdio: [Stdio; 3], setsid: bool, first: &[u8]) -> Result<Launched> {
     for (target, s) in stdio.iter().enumerate() {
         if let Stdio::Fd(fd) = *s {
             if fd < 0 || (fd < 3 && fd != target as RawFd) {
@@ -91,6 +95,7 @@ pub fn launch(executable: &str, argv0: &str, env: &[String], stdio: [Stdio; 3], 
         Some("control channel"),
     )?;
     let (control, mut child_end) = (sys::owned(pair[0]), sys::owned(pair[1]));
+    let sent = queue(&control, first)?;
     if child_end.as_raw_fd() == 3 {
         // dup2(3, 3) clears close-on-exec only since glibc 2.29: move it off 3 first.
         // SAFETY: F_DUPFD_CLOEXEC of an fd we own; the new fd is ours.
@@ -183,7 +188,27 @@ pub fn launch(executable: &str, argv0: &str, env: &[String], stdio: [Stdio; 3], 
             return Err(e);
         }
     };
-    Ok(Launched { pid, pidfd, control })
+    Ok(Launched { pid, pidfd, control, sent })
+}
+
+/// Send what fits of `data` on a fresh socket without blocking (nobody reads it yet).
+fn queue(control: &OwnedFd, data: &[u8]) -> Result<usize> {
+    let mut sent = 0;
+    while sent < data.len() {
+        let rest = &data[sent..];
+        // SAFETY: sending from a slice we own on an open socket; no SIGPIPE (MSG_NOSIGNAL).
+        let n = unsafe { libc::send(control.as_raw_fd(), rest.as_ptr().cast(), rest.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+        if n > 0 {
+            sent += n as usize;
+            continue;
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            Errno::EAGAIN => break, // full: the caller sends the rest once the helper reads
+            e => return Err(Error::sys(Code::Helper, "send", Some("control channel"), e)),
+        }
+    }
+    Ok(sent)
 }
 
 /// Send `sig` through `pidfd`. A child that has exited (reaped or not) answers ESRCH: a pidfd
@@ -235,14 +260,37 @@ mod tests {
         let mut perm = std::fs::metadata(script).unwrap().permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
         std::fs::set_permissions(script, perm).unwrap();
-        let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true).unwrap();
+        // The plan is queued before the spawn: the child reads it at once.
+        let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true, b"plan\n").unwrap();
+        assert_eq!(l.sent, 5);
         let mut s = std::fs::File::from(l.control);
-        s.write_all(b"plan\n").unwrap();
         let mut back = String::new();
         s.read_to_string(&mut back).unwrap();
         // setsid: its own session, led by itself; the environment is the one given, not ours.
         assert_eq!(back, format!("got plan {0} {0} given nohome\n", l.pid));
         assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Code(7)));
+        let _ = std::fs::remove_file(script);
+    }
+
+    #[test]
+    fn a_first_message_larger_than_the_socket_takes_is_sent_in_part_and_the_rest_follows() {
+        // The child counts what arrives on fd 3 until EOF and answers on fd 3.
+        let script = "/tmp/lxts-launch-count.sh";
+        std::fs::write(script, "#!/bin/sh\nwc -c <&3 >&3\n").unwrap();
+        let mut perm = std::fs::metadata(script).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(script, perm).unwrap();
+        let big = vec![b'x'; 4 << 20];
+        let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Null, Stdio::Fd(2)], false, &big).unwrap();
+        assert!(l.sent > 0 && l.sent < big.len(), "sent {} of {}", l.sent, big.len());
+        let mut s = std::fs::File::from(l.control);
+        s.write_all(&big[l.sent..]).unwrap();
+        // SAFETY: shutdown of our open socket's sending side: the child sees EOF.
+        assert_eq!(unsafe { libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(&s), libc::SHUT_WR) }, 0);
+        let mut back = String::new();
+        s.read_to_string(&mut back).unwrap();
+        assert_eq!(back.trim(), big.len().to_string(), "every byte arrived, in one stream");
+        assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Code(0)));
         let _ = std::fs::remove_file(script);
     }
 
@@ -253,7 +301,7 @@ mod tests {
         assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
         let (r, w) = (sys::owned(p[0]), sys::owned(p[1]));
         // cat blocks reading the pipe while we hold its write end.
-        let l = launch("/bin/cat", "cat", &env(), [Stdio::Fd(r.as_raw_fd()), Stdio::Null, Stdio::Null], false).unwrap();
+        let l = launch("/bin/cat", "cat", &env(), [Stdio::Fd(r.as_raw_fd()), Stdio::Null, Stdio::Null], false, b"").unwrap();
         assert_eq!(wait(&l.pidfd, false).unwrap(), None);
         signal(&l.pidfd, libc::SIGKILL).unwrap();
         assert_eq!(wait(&l.pidfd, true).unwrap(), Some(Ended::Signal(libc::SIGKILL)));
@@ -264,12 +312,12 @@ mod tests {
 
     #[test]
     fn a_closed_source_fd_fails_the_spawn() {
-        assert!(launch("/bin/cat", "cat", &env(), [Stdio::Fd(3_000), Stdio::Null, Stdio::Null], false).is_err());
+        assert!(launch("/bin/cat", "cat", &env(), [Stdio::Fd(3_000), Stdio::Null, Stdio::Null], false, b"").is_err());
     }
 
     #[test]
     fn a_low_fd_given_as_another_target_is_refused() {
-        let e = launch("/bin/true", "true", &env(), [Stdio::Fd(1), Stdio::Null, Stdio::Null], false).unwrap_err();
+        let e = launch("/bin/true", "true", &env(), [Stdio::Fd(1), Stdio::Null, Stdio::Null], false, b"").unwrap_err();
         assert!(e.to_string().contains("stdio[0]"), "{e}");
     }
 }

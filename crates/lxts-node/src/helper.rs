@@ -30,12 +30,16 @@ pub struct LaunchedHelper {
     pub pid: i32,
     pub pidfd: i32,
     pub control: i32,
+    /// How many bytes of `first` are already on the control channel.
+    pub sent: u32,
 }
 
 /// Start `executable` as `argv0` with `env` (`KEY=VALUE`, Node's `process.env`), `stdio`
 /// (-1: /dev/null; else that fd of ours), the control socket on its fd 3 and, with `setsid`,
-/// its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). The caller owns
-/// the returned fds: it reaps with [`try_reap_helper`], then closes the pidfd itself.
+/// its own session: `posix_spawn`, no fork of Node (see `lxts_core::launch`). `first` (the
+/// plan line) is queued on the channel before the spawn, as much of it as fits (`sent`); the
+/// caller sends the rest. The caller owns the returned fds: it reaps with
+/// [`try_reap_helper`], then closes the pidfd itself.
 #[napi]
 pub fn launch_helper(
     env: Env,
@@ -44,14 +48,16 @@ pub fn launch_helper(
     environ: Vec<String>,
     stdio: Vec<i32>,
     setsid: bool,
+    first: Option<napi::bindgen_prelude::Buffer>,
 ) -> napi::Result<LaunchedHelper> {
     use lxts_core::launch::{self, Stdio};
     let pick = |i: usize| match stdio.get(i).copied() {
         Some(fd) if fd >= 0 => Stdio::Fd(fd),
         _ => Stdio::Null,
     };
-    let l = launch::launch(&executable, &argv0, &environ, [pick(0), pick(1), pick(2)], setsid).map_err(|e| to_js(&env, e))?;
-    Ok(LaunchedHelper { pid: l.pid, pidfd: l.pidfd.into_raw_fd(), control: l.control.into_raw_fd() })
+    let first = first.as_ref().map_or(&[][..], |b| &b[..]);
+    let l = launch::launch(&executable, &argv0, &environ, [pick(0), pick(1), pick(2)], setsid, first).map_err(|e| to_js(&env, e))?;
+    Ok(LaunchedHelper { pid: l.pid, pidfd: l.pidfd.into_raw_fd(), control: l.control.into_raw_fd(), sent: l.sent as u32 })
 }
 
 /// How a reaped helper ended: `code`, or the `signal` that killed it.
