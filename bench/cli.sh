@@ -2,6 +2,7 @@
 # CLI latency, lxts next to runc on the same bundle, in one hyperfine run per comparison:
 #   run            `lxts run` vs `runc run` of /bin/true (+ the kernel floor, lxc-execute)
 #   create/start/delete  the engine split, for both
+#   exec           /bin/true into a running container (an exec probe)
 #   version/state  the CLI's own start-up cost
 # Each run reuses one id: every measured command (or its --prepare) removes the container
 # the previous one left. Results: $RESULTS/cli-*.json (hyperfine's export).
@@ -73,6 +74,14 @@ cleanup
 hf --export-json "$results/cli-delete.json" \
   -n "runc delete" --prepare "$runc delete -f $id >/dev/null 2>&1; $runc create -b $br $id && $runc start $id && sleep 0.05" "$runc delete $id" \
   -n "lxts delete" --prepare "$lxts delete -f $id >/dev/null 2>&1; $lxts create -b $bl $id && $lxts start $id && sleep 0.05" "$lxts delete $id"
+cleanup
+
+# exec of /bin/true into a running container (what a Kubernetes exec probe costs)
+$runc run -d -b "$bench_dir/bundles/sleep-runc" "$id" >/dev/null
+$lxts run -d -b "$bench_dir/bundles/sleep-lxts" "$id"
+hf -N --export-json "$results/cli-exec.json" \
+  -n "runc exec" "$runc exec $id /bin/true" \
+  -n "lxts exec" "$lxts exec $id /bin/true"
 cleanup
 
 # state of a created container, and --version: the CLI's own cost

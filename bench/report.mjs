@@ -61,7 +61,7 @@ if (process.env['LXTS_BENCH_DROPPED_EXTRA_CA']) {
 
 // CLI: one table, lxts next to runc per operation.
 const cli = {}
-for (const name of ['run', 'create', 'start', 'delete', 'state', 'version']) {
+for (const name of ['run', 'create', 'start', 'delete', 'exec', 'state', 'version']) {
   const data = read(`cli-${name}`)
   if (data === undefined) continue
   cli[name] = Object.fromEntries(data.results.map((r) => [r.command, { medianMs: ms(r.median), meanMs: ms(r.mean), userMs: ms(r.user), systemMs: ms(r.system), runs: r.times.length }]))

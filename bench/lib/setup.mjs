@@ -110,6 +110,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (which === 'all') {
     makeBundle('true-lxts', ['/bin/true'], `${CGROUP_PARENT}/cli-lxts`)
     makeBundle('true-runc', ['/bin/true'], `${CGROUP_PARENT}/cli-runc`)
+    // For `exec`: a container that keeps running.
+    makeBundle('sleep-lxts', ['/bin/sleep', '1000'], `${CGROUP_PARENT}/cli-lxts`)
+    makeBundle('sleep-runc', ['/bin/sleep', '1000'], `${CGROUP_PARENT}/cli-runc`)
   }
   console.log(BENCH_DIR)
 }

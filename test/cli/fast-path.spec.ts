@@ -72,6 +72,17 @@ const TAKEN: [string, string[], FakeBehaviour][] = [
   ['list -f json -q', ['list', '-f', 'json', '-q'], EXISTING],
   ['list --format=table --quiet', ['list', '--format=table', '--quiet'], EXISTING],
   ['list of nothing', ['list', '--format', 'json'], {}],
+  ['containerd exec (a probe)', ['--root', '/run/containerd/runc/k8s.io', '--log', 'LOG', '--log-format', 'json', 'exec', '--process', '/tmp/p.json', '--detach', '--pid-file', '/tmp/p.pid', 'c1'], EXISTING],
+  ['exec ID CMD', ['exec', 'c1', '/bin/true'], EXISTING],
+  ['exec ID CMD with flags of its own', ['exec', 'c1', 'sh', '-c', 'echo hi', '--detach'], EXISTING],
+  ['exec ID -- CMD', ['--root', '/r', 'exec', '--cwd', '/tmp', '-u', '1000:1000', 'c1', '--', 'ls', '-l'], EXISTING],
+  ['exec -t --console-socket -d', ['exec', '-t', '--console-socket', '/s', '-d', 'c1', 'sh'], EXISTING],
+  ['exec --no-new-privs --preserve-fds', ['exec', '--no-new-privs', '--preserve-fds', '2', 'c1', 'true'], EXISTING],
+  ['exec exits 3', ['exec', 'c1', 'false'], { ...EXISTING, runStatus: { exitCode: 3, signal: null } }],
+  ['exec without a command', ['--log', 'LOG', 'exec', 'c1'], EXISTING],
+  ['exec --process and a command', ['exec', '-p', '/p.json', 'c1', 'true'], EXISTING],
+  ['exec into a missing container', ['exec', 'nope', 'true'], EXISTING],
+  ['exec --user that is no number', ['exec', '--user', 'root', 'c1', 'true'], EXISTING],
 ]
 
 /** Log lines without their timestamps. */
@@ -149,6 +160,14 @@ const LEFT_TO_YARGS: string[][] = [
   ['--root', 'state', 'c1'],
   ['state', '-c1'],
   ['--debug=true', 'state', 'c1'],
+  ['exec', '-e', 'A=1', 'c1', 'true'],
+  ['exec', '--cap', 'CAP_NET_ADMIN', 'c1', 'true'],
+  ['exec', '-g', '10', '-u', '1', 'c1', 'true'],
+  ['exec', '--apparmor', 'p', 'c1', 'true'],
+  ['exec', '--', 'c1', 'true'],
+  ['exec', '--detach=false', 'c1', 'true'],
+  ['exec', '--help'],
+  ['exec'],
 ]
 
 test('anything unusual is left to yargs', (t) => {

@@ -1,10 +1,12 @@
 /**
  * The fast path for the command lines engines send for every container: `create`, `start`,
- * `state`, `kill`, `delete`, `run ID` (a bundle), `list` and `--version`, in runc's exact flag
+ * `state`, `kill`, `delete`, `run ID` (a bundle), `list`, `exec` (with `--process FILE`, as
+ * engines and exec probes send it, or `ID CMD…`) and `--version`, in runc's exact flag
  * shapes. It parses them by hand and calls the very handlers the yargs parser calls, so
  * yargs (about 60 ms to import) is never loaded for them.
  *
  * It is deliberately narrow: anything it does not recognise — help, `run -- CMD`, `--keep`,
+ * `exec`'s repeatable `-e`/`--cap`/`-g`,
  * `--signal`, unknown or clustered flags, `--flag=value` forms of booleans, values
  * that look like flags, empty values, missing or extra positionals — makes {@link parseFast}
  * return undefined and the whole command line goes to yargs, which stays the reference
@@ -16,6 +18,7 @@ import { checkPreserveFds } from './container-options.js'
 import type { CliContext } from './context.js'
 import { createCommand } from './commands/create.js'
 import { deleteCommand } from './commands/delete.js'
+import { execCommand } from './commands/exec.js'
 import { killCommand } from './commands/kill.js'
 import { LIST_FORMATS, listCommand } from './commands/list.js'
 import { runCommand } from './commands/run.js'
@@ -26,7 +29,7 @@ import { VERSION_TEXT } from './parser.js'
 import { reportError } from './run-cli.js'
 
 /** The verbs the fast path takes. */
-export const FAST_VERBS = ['create', 'start', 'state', 'kill', 'delete', 'run', 'list'] as const
+export const FAST_VERBS = ['create', 'start', 'state', 'kill', 'delete', 'run', 'list', 'exec'] as const
 
 /** One of {@link FAST_VERBS}. */
 export type FastVerb = (typeof FAST_VERBS)[number]
@@ -60,6 +63,23 @@ const CONTAINER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   '--preserve-fds': { key: 'preserve-fds', kind: 'count' },
 }
 
+/** `exec`'s single-value and boolean flags (its repeatable ones go to yargs). */
+const EXEC_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  '--process': { key: 'process', kind: 'string' },
+  '-p': { key: 'process', kind: 'string' },
+  '--user': { key: 'user', kind: 'string' },
+  '-u': { key: 'user', kind: 'string' },
+  '--cwd': { key: 'cwd', kind: 'string' },
+  '--no-new-privs': { key: 'no-new-privs', kind: 'boolean' },
+  '--detach': { key: 'detach', kind: 'boolean' },
+  '-d': { key: 'detach', kind: 'boolean' },
+  '--tty': { key: 'tty', kind: 'boolean' },
+  '-t': { key: 'tty', kind: 'boolean' },
+  '--pid-file': { key: 'pid-file', kind: 'string' },
+  '--console-socket': { key: 'console-socket', kind: 'string' },
+  '--preserve-fds': { key: 'preserve-fds', kind: 'count' },
+}
+
 /** Per verb: its flags, and how many positionals it takes (at least, at most). */
 const VERBS: Readonly<Record<FastVerb, { flags: Readonly<Record<string, FlagSpec>>; positionals: readonly [number, number] }>> = {
   create: { flags: CONTAINER_FLAGS, positionals: [1, 1] },
@@ -77,6 +97,8 @@ const VERBS: Readonly<Record<FastVerb, { flags: Readonly<Record<string, FlagSpec
     },
     positionals: [0, 0],
   },
+  // The id; what follows it is the command (see parseFast).
+  exec: { flags: EXEC_FLAGS, positionals: [1, 1] },
 }
 
 /** Defaults yargs fills in for every verb (global flags) and per verb. */
@@ -90,12 +112,13 @@ const VERB_DEFAULTS: Readonly<Record<FastVerb, Readonly<Record<string, string | 
   kill: { signal: 'TERM', all: false },
   delete: { force: false },
   list: { format: 'table', quiet: false },
+  exec: { detach: false, tty: false, 'preserve-fds': 0 },
 }
 
 /** A command line the fast path takes. */
 export type FastCommand =
   | { kind: 'version' }
-  | { kind: 'verb'; verb: FastVerb; argv: Record<string, string | boolean | number | undefined> }
+  | { kind: 'verb'; verb: FastVerb; argv: Record<string, string | boolean | number | string[] | undefined> }
 
 /** `a-b-c` → `aBC`, as yargs' camel-case expansion. */
 function camelCase(key: string): string {
@@ -119,6 +142,7 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) return { kind: 'version' }
   const argv: Record<string, string | boolean | number | undefined> = {}
   const positionals: string[] = []
+  let command: string[] | undefined
   let verb: FastVerb | undefined
   for (let index = 0; index < args.length; index++) {
     const arg = args[index] ?? ''
@@ -129,6 +153,12 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
     }
     if (!arg.startsWith('-')) {
       positionals.push(arg)
+      if (verb === 'exec') {
+        // As runc: flags end at the container id; the rest, `--` aside, is the command.
+        const rest = args.slice(index + 1)
+        command = rest[0] === '--' ? rest.slice(1) : rest
+        break
+      }
       continue
     }
     const equals = arg.startsWith('--') ? arg.indexOf('=') : -1
@@ -163,14 +193,15 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
   const [least, most] = VERBS[verb].positionals
   if (positionals.length < least || positionals.length > most) return undefined
   const [id, signal] = positionals
-  const filled: Record<string, string | boolean | number | undefined> = { ...GLOBAL_DEFAULTS, ...VERB_DEFAULTS[verb], ...argv }
+  const filled: Record<string, string | boolean | number | string[] | undefined> = { ...GLOBAL_DEFAULTS, ...VERB_DEFAULTS[verb], ...argv }
   if (id !== undefined) filled['id'] = id
   if (signal !== undefined) filled['signal'] = signal
+  if (verb === 'exec') filled['command'] = command ?? []
   return { kind: 'verb', verb, argv: filled }
 }
 
 /** The argv object yargs would hand the handler: kebab and camelCase keys, `_` and `$0`. */
-function yargsShape<T>(verb: FastVerb, argv: Record<string, string | boolean | number | undefined>): ArgumentsCamelCase<T> {
+function yargsShape<T>(verb: FastVerb, argv: Record<string, string | boolean | number | string[] | undefined>): ArgumentsCamelCase<T> {
   const out: Record<string, unknown> = { _: [verb], $0: 'lxts' }
   for (const [key, value] of Object.entries(argv)) {
     out[key] = value
@@ -181,12 +212,12 @@ function yargsShape<T>(verb: FastVerb, argv: Record<string, string | boolean | n
 }
 
 /** Calls one command module's handler with the argv yargs would have built. */
-async function callHandler<T>(command: CommandModule<GlobalArgs, T>, verb: FastVerb, argv: Record<string, string | boolean | number | undefined>): Promise<void> {
+async function callHandler<T>(command: CommandModule<GlobalArgs, T>, verb: FastVerb, argv: Record<string, string | boolean | number | string[] | undefined>): Promise<void> {
   await command.handler(yargsShape<T>(verb, argv))
 }
 
 /** Dispatches a verb to the handler its yargs command module uses. */
-async function dispatch(ctx: CliContext, verb: FastVerb, argv: Record<string, string | boolean | number | undefined>): Promise<void> {
+async function dispatch(ctx: CliContext, verb: FastVerb, argv: Record<string, string | boolean | number | string[] | undefined>): Promise<void> {
   switch (verb) {
     case 'create':
       return callHandler(createCommand(ctx), verb, argv)
@@ -202,6 +233,8 @@ async function dispatch(ctx: CliContext, verb: FastVerb, argv: Record<string, st
       return callHandler(deleteCommand(ctx), verb, argv)
     case 'list':
       return callHandler(listCommand(ctx), verb, argv)
+    case 'exec':
+      return callHandler(execCommand(ctx), verb, argv)
   }
 }
 
