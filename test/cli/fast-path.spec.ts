@@ -165,6 +165,8 @@ const LEFT_TO_YARGS: string[][] = [
   ['exec', '-g', '10', '-u', '1', 'c1', 'true'],
   ['exec', '--apparmor', 'p', 'c1', 'true'],
   ['exec', '--', 'c1', 'true'],
+  ['exec', '--root', '/r', 'c1', 'true'],
+  ['exec', '--log-format', 'json', 'c1', 'true'],
   ['exec', '--detach=false', 'c1', 'true'],
   ['exec', '--help'],
   ['exec'],

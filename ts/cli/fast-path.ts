@@ -163,7 +163,10 @@ export function parseFast(args: readonly string[]): FastCommand | undefined {
     }
     const equals = arg.startsWith('--') ? arg.indexOf('=') : -1
     const name = equals === -1 ? arg : arg.slice(0, equals)
-    const spec = GLOBAL_FLAGS[name] ?? (verb === undefined ? undefined : VERBS[verb].flags[name])
+    // runc-argv.ts finds exec's id skipping exec's own flags only: global ones after `exec`
+    // would be read differently there, so they are left to that path.
+    const global = verb === 'exec' ? undefined : GLOBAL_FLAGS[name]
+    const spec = global ?? (verb === undefined ? GLOBAL_FLAGS[name] : VERBS[verb].flags[name])
     if (spec === undefined) return undefined
     if (spec.kind === 'boolean') {
       if (equals !== -1) return undefined

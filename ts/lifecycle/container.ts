@@ -297,7 +297,10 @@ export class Container {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
       }
       const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))
-      const saved = await loadSaved(this.#store.file(this.id, 'config.json'))
+      // An unreadable saved config does not stop the cleanup (it sweeps); its poststop hooks
+      // then fail below, after it, as they always did.
+      const configFile = this.#store.file(this.id, 'config.json')
+      const saved = await loadSaved(configFile).catch(() => undefined)
       // A known init is dead here. With a pid namespace of its own, the kernel killed and
       // reaped every other process of it before the init's exit completed (as runc relies on);
       // without one, or with no init recorded (a create that never finished), processes may
@@ -317,7 +320,7 @@ export class Container {
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = removableCgroups(this.id, s.cgroupPath, s.createdCgroups ?? cgroups)
       if (removable.length > 0) await cgroupRemove(removable)
-      await runHooks('poststop', saved?.hooks, hookState(s, 'stopped'))
+      await runHooks('poststop', saved === undefined ? await loadHooks(configFile) : saved.hooks, hookState(s, 'stopped'))
       await this.#store.remove(this.id)
     })
   }

@@ -9,9 +9,11 @@
 //! The state root also holds `.root-mount-<mount id>`, a symlink to the owner's id, so a create
 //! can tell in one lookup whether its `root.path` is such a bind ([`rootfs_owner`]) instead of
 //! reading every sibling's state directory (hundreds under an engine). Ids start with a letter
-//! or digit, so the link is never taken for a container. A link is trusted only when the
-//! owner's record names the same mount; a stale one (left by a `delete --force` whose detach
-//! failed) is removed when found.
+//! or digit, so the link is never taken for a container. A link is trusted only when it names
+//! a container id whose record names the same mount; a stale one (left by a `delete --force`
+//! whose detach failed) is removed when found, and replaced when a new record needs its name
+//! (a state root kept across a reboot, where mount ids start again). A container without a
+//! mount namespace made by an lxts from before the index has no link until it is recreated.
 //!
 //! Plain syscalls, no namespace change: safe from the multithreaded Node process.
 
@@ -140,9 +142,33 @@ pub fn record(state_dir: BorrowedFd<'_>, state_dir_path: &str, rm: &RootMount) -
     std::io::Write::write_all(&mut f, &body)
         .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
     let (root, id) = split(state_dir_path)?;
-    let link = index_link(root, rm.mnt_id);
-    std::os::unix::fs::symlink(id, &link)
-        .map_err(|e| Error::sys(Code::Syscall, "symlink", Some(&link), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+    link_owner(root, rm.mnt_id, id)
+}
+
+/// Point `<root>/.root-mount-<mnt_id>` at `id`, replacing a stale link atomically (a state root
+/// kept across a reboot may hold one: mount ids start again at boot).
+fn link_owner(root: &str, mnt_id: u64, id: &str) -> Result<()> {
+    let link = index_link(root, mnt_id);
+    let io = |e: std::io::Error, call: &'static str, p: &str| {
+        Error::sys(Code::Syscall, call, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    };
+    match std::os::unix::fs::symlink(id, &link) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let tmp = format!("{link}.{}", std::process::id());
+            let _ = std::fs::remove_file(&tmp);
+            std::os::unix::fs::symlink(id, &tmp).map_err(|e| io(e, "symlink", &tmp))?;
+            std::fs::rename(&tmp, &link).map_err(|e| io(e, "rename", &link))
+        }
+        other => other.map_err(|e| io(e, "symlink", &link)),
+    }
+}
+
+/// Whether `name` can be a container id (as the state store's: a letter or digit first, then
+/// `[A-Za-z0-9_.+-]`), so a link never leads out of the state root.
+fn is_id(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() <= 1024
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
 }
 
 /// The state root and the id of a state directory `<root>/<id>`.
@@ -206,8 +232,7 @@ pub fn rootfs_owner(state_dir: &str, root_path: &str) -> Option<String> {
     let (root, own) = split(state_dir).ok()?;
     let link = index_link(root, st.stx_mnt_id);
     let owner = std::fs::read_link(&link).ok()?.to_str()?.to_owned();
-    let valid =
-        !owner.contains('/') && owner != own && read_record(&format!("{root}/{owner}")).is_some_and(|rm| rm.mnt_id == st.stx_mnt_id);
+    let valid = is_id(&owner) && owner != own && read_record(&format!("{root}/{owner}")).is_some_and(|rm| rm.mnt_id == st.stx_mnt_id);
     if !valid {
         if owner != own {
             let _ = std::fs::remove_file(&link); // stale: its owner is gone or holds another mount
@@ -248,6 +273,15 @@ mod tests {
         std::fs::write(root.join("a").join(RECORD), serde_json::to_vec(&RootMount { path: "/".into(), mnt_id: id + 1 }).unwrap()).unwrap();
         assert_eq!(rootfs_owner(&format!("{root_s}/b"), "/"), None);
         assert!(std::fs::symlink_metadata(index_link(root_s, id)).is_err(), "the stale link was removed");
+        // A stale link with the name a new record needs (a state root kept across a reboot) is replaced.
+        std::os::unix::fs::symlink("gone", index_link(root_s, id)).unwrap();
+        std::fs::remove_file(root.join("a").join(RECORD)).unwrap();
+        record(a.as_fd(), &dir_a, &RootMount { path: "/".into(), mnt_id: id }).unwrap();
+        assert_eq!(std::fs::read_link(index_link(root_s, id)).unwrap().to_str(), Some("a"));
+        // A link that names no container id is never followed.
+        std::fs::remove_file(index_link(root_s, id)).unwrap();
+        std::os::unix::fs::symlink("..", index_link(root_s, id)).unwrap();
+        assert_eq!(rootfs_owner(&format!("{root_s}/b"), "/"), None);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

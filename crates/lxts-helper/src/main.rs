@@ -1,8 +1,4 @@
 //! lxts-helper: re-exec from a sealed copy, read one plan from fd 3, create the container.
-// Our own C `main`: std's start-up (a SIGSEGV guard that reads /proc/self/maps through
-// pthread_getattr_np, an alternate signal stack) cost every container ~60 µs of the helper's
-// start. SIGPIPE, which std would ignore, is ignored by hand below.
-#![cfg_attr(not(test), no_main)]
 
 mod sealed;
 mod tool_modes;
@@ -131,15 +127,7 @@ fn blocking_stdio() {
     }
 }
 
-#[cfg(not(test))]
-#[unsafe(no_mangle)]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    helper_main();
-    0
-}
-
-#[cfg_attr(test, allow(dead_code))] // the test harness brings its own main
-fn helper_main() {
+fn main() {
     blocking_stdio();
     // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };

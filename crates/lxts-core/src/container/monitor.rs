@@ -108,6 +108,8 @@ pub fn watch(pidfd: &OwnedFd) -> Result<Exit> {
 /// before): work for a long-lived process that a short one should not wait behind.
 pub fn watch_settled(pidfd: &OwnedFd, settle_ms: i32, settled: impl FnOnce()) -> Result<Exit> {
     let mut settled = Some(settled);
+    // A deadline, so forwarded signals (each wakes the poll) cannot put the work off forever.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(settle_ms.max(0) as u64);
     let set = forwarded_set();
     // SAFETY: `set` is initialised; -1 asks for a new signalfd.
     let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
@@ -117,7 +119,10 @@ pub fn watch_settled(pidfd: &OwnedFd, settle_ms: i32, settled: impl FnOnce()) ->
             libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: sfd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         ];
-        let timeout = if settled.is_some() { settle_ms } else { -1 };
+        let timeout = match settled {
+            Some(_) => deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32,
+            None => -1,
+        };
         // SAFETY: `fds` is a valid array of two pollfd.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout) };
         if n == 0 {
