@@ -252,14 +252,22 @@ mod tests {
         vec!["PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_owned(), "LXTS_LAUNCH_TEST=given".to_owned()]
     }
 
+    /// An executable `#!/bin/sh` script at `path`.
+    fn write_script(path: &str, body: &str) {
+        std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+        let mut perm = std::fs::metadata(path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(path, perm).unwrap();
+    }
+
     #[test]
     fn the_child_gets_the_control_socket_on_fd_3_and_is_reaped_through_the_pidfd() {
         // sh echoes what it reads on fd 3 back on fd 3 with its pid and session id, then exits 7.
         let script = "/tmp/lxts-launch-test.sh";
-        std::fs::write(script, "#!/bin/sh\nread line <&3\nset -- $(cat /proc/$$/stat)\necho \"got $line $1 $6 $LXTS_LAUNCH_TEST ${HOME:-nohome}\" >&3\nexit 7\n").unwrap();
-        let mut perm = std::fs::metadata(script).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(script, perm).unwrap();
+        write_script(
+            script,
+            "read line <&3\nset -- $(cat /proc/$$/stat)\necho \"got $line $1 $6 $LXTS_LAUNCH_TEST ${HOME:-nohome}\" >&3\nexit 7\n",
+        );
         // The plan is queued before the spawn: the child reads it at once.
         let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Fd(1), Stdio::Fd(2)], true, b"plan\n").unwrap();
         assert_eq!(l.sent, 5);
@@ -276,10 +284,7 @@ mod tests {
     fn a_first_message_larger_than_the_socket_takes_is_sent_in_part_and_the_rest_follows() {
         // The child counts what arrives on fd 3 until EOF and answers on fd 3.
         let script = "/tmp/lxts-launch-count.sh";
-        std::fs::write(script, "#!/bin/sh\nwc -c <&3 >&3\n").unwrap();
-        let mut perm = std::fs::metadata(script).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
-        std::fs::set_permissions(script, perm).unwrap();
+        write_script(script, "wc -c <&3 >&3\n");
         let big = vec![b'x'; 4 << 20];
         let l = launch(script, "lxts-test", &env(), [Stdio::Null, Stdio::Null, Stdio::Fd(2)], false, &big).unwrap();
         assert!(l.sent > 0 && l.sent < big.len(), "sent {} of {}", l.sent, big.len());
