@@ -10,7 +10,7 @@ import { signalNumber } from '../signals.js'
 import { execInContainer, type ExecHandle, type ExecOptions, type ExecProcess } from './exec.js'
 import type { Helper } from './helper.js'
 import { readLog, type LogOptions } from './logs.js'
-import { hookState, loadHooks, loadSaved, runHooks } from './hooks.js'
+import { hookState, loadHooks, loadSaved, runHooks, type SavedConfig } from './hooks.js'
 import { resizeTerminal } from './terminal.js'
 import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, type Stats } from './events.js'
 import { isAlive, liveState, liveStatus } from './live-status.js'
@@ -297,10 +297,15 @@ export class Container {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
       }
       const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))
-      // An unreadable saved config does not stop the cleanup (it sweeps); its poststop hooks
-      // then fail below, after it, as they always did.
-      const configFile = this.#store.file(this.id, 'config.json')
-      const saved = await loadSaved(configFile).catch(() => undefined)
+      // An unreadable saved config does not stop the cleanup (it sweeps); its error is raised
+      // where its poststop hooks would run, after it, as it always was.
+      let saved: SavedConfig | undefined
+      let unreadable: unknown
+      try {
+        saved = await loadSaved(this.#store.file(this.id, 'config.json'))
+      } catch (err) {
+        unreadable = err
+      }
       // A known init is dead here. With a pid namespace of its own, the kernel killed and
       // reaped every other process of it before the init's exit completed (as runc relies on);
       // without one, or with no init recorded (a create that never finished), processes may
@@ -320,7 +325,8 @@ export class Container {
       // Only what this container's create made: a cgroup that existed before stays.
       const removable = removableCgroups(this.id, s.cgroupPath, s.createdCgroups ?? cgroups)
       if (removable.length > 0) await cgroupRemove(removable)
-      await runHooks('poststop', saved === undefined ? await loadHooks(configFile) : saved.hooks, hookState(s, 'stopped'))
+      if (unreadable !== undefined) throw unreadable
+      await runHooks('poststop', saved?.hooks, hookState(s, 'stopped'))
       await this.#store.remove(this.id)
     })
   }

@@ -104,6 +104,11 @@ impl Error {
         Error { code, message, syscall: Some(syscall), path: path.map(str::to_owned), errno: Some(errno as i32) }
     }
 
+    /// [`Error::sys`] for a failed `std` I/O call (EIO when it carries no errno).
+    pub fn io(code: Code, syscall: &'static str, path: Option<&str>, e: &std::io::Error) -> Self {
+        Error::sys(code, syscall, path, nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    }
+
     /// Prefix the message with what was being done (`"mount /proc: …"`).
     pub fn context(mut self, what: impl fmt::Display) -> Self {
         self.message = format!("{what}: {}", self.message);

@@ -139,8 +139,7 @@ pub fn record(state_dir: BorrowedFd<'_>, state_dir_path: &str, rm: &RootMount) -
     let body = serde_json::to_vec(rm).map_err(|e| Error::new(Code::Protocol, format!("encode {RECORD}: {e}")))?;
     let name = std::ffi::CString::new(RECORD).map_err(|_| Error::new(Code::Syscall, RECORD))?;
     let mut f = std::fs::File::from(crate::container::sys::create_new(state_dir, &name, 0o600, Code::Syscall, RECORD)?);
-    std::io::Write::write_all(&mut f, &body)
-        .map_err(|e| Error::sys(Code::Syscall, "write", Some(RECORD), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+    std::io::Write::write_all(&mut f, &body).map_err(|e| Error::io(Code::Syscall, "write", Some(RECORD), &e))?;
     let (root, id) = split(state_dir_path)?;
     link_owner(root, rm.mnt_id, id)
 }
@@ -149,17 +148,14 @@ pub fn record(state_dir: BorrowedFd<'_>, state_dir_path: &str, rm: &RootMount) -
 /// kept across a reboot may hold one: mount ids start again at boot).
 fn link_owner(root: &str, mnt_id: u64, id: &str) -> Result<()> {
     let link = index_link(root, mnt_id);
-    let io = |e: std::io::Error, call: &'static str, p: &str| {
-        Error::sys(Code::Syscall, call, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    };
     match std::os::unix::fs::symlink(id, &link) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let tmp = format!("{link}.{}", std::process::id());
             let _ = std::fs::remove_file(&tmp);
-            std::os::unix::fs::symlink(id, &tmp).map_err(|e| io(e, "symlink", &tmp))?;
-            std::fs::rename(&tmp, &link).map_err(|e| io(e, "rename", &link))
+            std::os::unix::fs::symlink(id, &tmp).map_err(|e| Error::io(Code::Syscall, "symlink", Some(&tmp), &e))?;
+            std::fs::rename(&tmp, &link).map_err(|e| Error::io(Code::Syscall, "rename", Some(&link), &e))
         }
-        other => other.map_err(|e| io(e, "symlink", &link)),
+        other => other.map_err(|e| Error::io(Code::Syscall, "symlink", Some(&link), &e)),
     }
 }
 
@@ -196,7 +192,7 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
     let text = match std::fs::read(&file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::sys(Code::Syscall, "read", Some(&file), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))),
+        Err(e) => return Err(Error::io(Code::Syscall, "read", Some(&file), &e)),
     };
     let rm: RootMount = serde_json::from_slice(&text).map_err(|e| {
         let mut err = Error::new(Code::Mount, format!("{file}: not a root-mount record: {e}"));
@@ -208,9 +204,7 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
         let _ = std::fs::remove_file(index_link(root, rm.mnt_id));
     }
     match std::fs::remove_file(&file) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::sys(Code::Syscall, "unlink", Some(&file), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(Code::Syscall, "unlink", Some(&file), &e)),
         _ => Ok(()),
     }
 }

@@ -13,9 +13,7 @@ use lxts_core::{Code, Error};
 #[napi(ts_return_type = "Promise<Buffer>")]
 pub fn read_to_end(path: String) -> AsyncTask<Blocking<Buffer>> {
     blocking(move || {
-        let io = |syscall: &'static str, e: std::io::Error| {
-            Error::sys(Code::Syscall, syscall, Some(&path), nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-        };
+        let io = |syscall: &'static str, e: std::io::Error| Error::io(Code::Syscall, syscall, Some(&path), &e);
         let mut out = Vec::new();
         let mut f = std::fs::File::open(&path).map_err(|e| io("open", e))?;
         f.read_to_end(&mut out).map_err(|e| io("read", e))?;

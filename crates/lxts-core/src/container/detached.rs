@@ -11,8 +11,6 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-
 use super::{monitor, sys, write_report};
 use crate::cgroups::{self, ContainerCgroup};
 use crate::plan::Plan;
@@ -63,7 +61,7 @@ pub fn write_exit(state_dir: &str, exit: &monitor::Exit, oom_killed: bool) -> Re
 }
 
 fn io(e: std::io::Error, syscall: &'static str, p: &str) -> Error {
-    Error::sys(Code::Syscall, syscall, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    Error::io(Code::Syscall, syscall, Some(p), &e)
 }
 
 /// `run -d --rm`: under the container's lock, remove its cgroups (retrying while

@@ -48,8 +48,7 @@ pub fn write_report(control: &OwnedFd, report: &Report) -> Result<()> {
     line.push(b'\n');
     // SAFETY: a File borrowing the fd only for this write; ManuallyDrop keeps it open.
     let mut f = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(control.as_raw_fd()) });
-    f.write_all(&line)
-        .map_err(|e| Error::sys(Code::Protocol, "write", Some("control channel"), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
+    f.write_all(&line).map_err(|e| Error::io(Code::Protocol, "write", Some("control channel"), &e))
 }
 
 /// Check what the helper itself cannot honour, before anything is created.

@@ -155,18 +155,6 @@ pub fn watch_settled(pidfd: &OwnedFd, settle_ms: i32, settled: impl FnOnce()) ->
     }
 }
 
-/// Write `<stateDir>/exit.json` via a temporary file and rename.
-pub fn write_exit_json(state_dir: &str, exit: &Exit) -> Result<()> {
-    let body = serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal }).to_string();
-    let tmp = format!("{state_dir}/exit.json.tmp");
-    let fin = format!("{state_dir}/exit.json");
-    let io = |e: std::io::Error, sc: &'static str, p: &str| {
-        Error::sys(Code::Syscall, sc, Some(p), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    };
-    std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;
-    std::fs::rename(&tmp, &fin).map_err(|e| io(e, "rename", &fin))
-}
-
 /// `/proc/<pid>/stat` field 22 (start time in clock ticks since boot).
 pub fn start_time(pid: i32) -> Result<u64> {
     crate::proc::info(pid)

@@ -5,8 +5,6 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use nix::errno::Errno;
-
 use super::sys;
 use crate::{Code, Error, Result};
 
@@ -40,7 +38,7 @@ pub fn copy(src: &str) -> Result<OwnedFd> {
 }
 
 fn io(e: std::io::Error, syscall: &'static str, path: &str) -> Error {
-    Error::sys(Code::Syscall, syscall, Some(path), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    Error::io(Code::Syscall, syscall, Some(path), &e)
 }
 
 #[cfg(test)]

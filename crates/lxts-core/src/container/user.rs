@@ -4,8 +4,6 @@
 use std::io::Write;
 use std::os::fd::AsRawFd;
 
-use nix::errno::Errno;
-
 use super::sys;
 use crate::plan::{IdMapping, User};
 use crate::{Code, Error, Result};
@@ -22,7 +20,7 @@ fn write_proc(pid: i32, file: &str, text: &str) -> Result<()> {
 }
 
 fn io_err(e: std::io::Error, syscall: &'static str, path: &str) -> Error {
-    Error::sys(Code::Namespace, syscall, Some(path), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    Error::io(Code::Namespace, syscall, Some(path), &e)
 }
 
 /// Write the id maps of `pid`'s new user namespace. As root in the parent user

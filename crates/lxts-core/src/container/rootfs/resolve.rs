@@ -62,17 +62,18 @@ pub fn open_existing(root: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Own
 /// in-root-resolved parent, then re-resolved (a racing symlink stays inside).
 pub fn mkdir_all(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd> {
     let comps = components(path);
-    let prefix = |n: usize| if n == 0 { ".".to_owned() } else { comps[..n].join("/") };
+    // The first `n` components: relative for openat2, absolute for messages.
     let open = |n: usize| {
-        let p = prefix(n);
-        sys::openat2(root, &p, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT).map_err(|e| (e, format!("/{}", comps[..n].join("/"))))
+        let rel = if n == 0 { ".".to_owned() } else { comps[..n].join("/") };
+        sys::openat2(root, &rel, libc::O_PATH | libc::O_DIRECTORY, 0, IN_ROOT)
     };
+    let shown = |n: usize| format!("/{}", comps[..n].join("/"));
     let mut have = comps.len();
     let mut parent = loop {
         match open(have) {
             Ok(fd) => break fd,
-            Err((Errno::ENOENT, _)) if have > 0 => have -= 1,
-            Err((e, shown)) => return Err(unsafe_path(&shown, e, "openat2")),
+            Err(Errno::ENOENT) if have > 0 => have -= 1,
+            Err(e) => return Err(unsafe_path(&shown(have), e, "openat2")),
         }
     };
     for (i, comp) in comps.iter().enumerate().skip(have) {
@@ -80,9 +81,9 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &str, mode: u32) -> Result<OwnedFd>
         // SAFETY: `parent` is an open directory fd and `name` a valid C string.
         let ret = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), mode) };
         if ret < 0 && Errno::last() != Errno::EEXIST {
-            return Err(unsafe_path(&format!("/{}", comps[..=i].join("/")), Errno::last(), "mkdirat"));
+            return Err(unsafe_path(&shown(i + 1), Errno::last(), "mkdirat"));
         }
-        parent = open(i + 1).map_err(|(e, shown)| unsafe_path(&shown, e, "openat2"))?;
+        parent = open(i + 1).map_err(|e| unsafe_path(&shown(i + 1), e, "openat2"))?;
     }
     Ok(parent)
 }
