@@ -10,6 +10,7 @@ import { processAlive, processesOf } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { done as doneIn, running as runningIn } from '../helpers/running.js'
+import { readAll } from '../helpers/stream.js'
 import { waitFor } from '../helpers/wait.js'
 import { Runtime } from '../../ts/index.js'
 
@@ -121,10 +122,9 @@ h.it('library: Container.exec with piped stdio, overrides and the exit status', 
   const container = await new Runtime({ root: h.root() }).get(c.id)
   const p = await container.exec({ args: ['sh', '-c', 'echo "$A $(id -u)"; exit 5'], env: ['A=lib'], user: { uid: 7, gid: 7 } }, { stdio: ['ignore', 'pipe', 'inherit'] })
   t.true(p.pid > 0)
-  let out = ''
-  p.stdio[1]?.on('data', (d: Buffer) => (out += d.toString()))
+  const out = readAll(p.stdio[1])
   const exit = await p.wait()
-  t.is(out, 'lib 7\n')
+  t.is(await out, 'lib 7\n')
   t.deepEqual(exit, { exitCode: 5, signal: null })
   await done(t, c.id)
 })

@@ -10,6 +10,7 @@ import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, processAlive, processesOf } from '../helpers/bundle.js'
 import { REPO } from '../helpers/env.js'
 import { harness } from '../helpers/harness.js'
+import { readAll } from '../helpers/stream.js'
 import { waitFor } from '../helpers/wait.js'
 import { defaultSpec, LxtsError, Runtime } from '../../ts/index.js'
 
@@ -124,16 +125,8 @@ h.it('library: piped stdio reaches the container and comes back separated', asyn
   const c = await rt().create(b.id, { bundle: b.dir, monitor: true, stdio: ['pipe', 'pipe', 'pipe'] })
   const [stdin, stdout, stderr] = c.stdio
   t.truthy(stdin && stdout && stderr, 'all three pipes exist')
-  const collect = (s: NodeJS.ReadableStream | null): Promise<string> =>
-    new Promise((resolve, reject) => {
-      let out = ''
-      s?.setEncoding('utf8')
-      s?.on('data', (d: string) => (out += d))
-      s?.on('end', () => resolve(out))
-      s?.on('error', reject)
-    })
-  const out = collect(stdout)
-  const err = collect(stderr)
+  const out = readAll(stdout)
+  const err = readAll(stderr)
   stdin?.end('hi\n')
   await c.start()
   const r = await c.wait()
@@ -150,12 +143,10 @@ h.it('library: defaultSpec() (made non-interactive) runs on this machine', async
   config.root = { path: b.rootfs, readonly: true }
   config.linux = { ...config.linux, cgroupsPath: `/lxts-test/${b.id}` }
   const c = await rt().create(b.id, { config, monitor: true, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  c.stdio[1]?.on('data', (d: Buffer) => (out += d.toString()))
-  c.stdio[2]?.on('data', (d: Buffer) => (err += d.toString()))
+  const output = Promise.all([readAll(c.stdio[1]), readAll(c.stdio[2])])
   await c.start()
   const r = await c.wait()
+  const [out, err] = await output
   t.is(r.exitCode, 0, `stdout: ${out}\nstderr: ${err}`)
   t.regex(out, /^1\n\d+\n$/)
   await c.delete()

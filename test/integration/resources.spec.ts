@@ -11,6 +11,7 @@ import test, { type ExecutionContext } from 'ava'
 import { CGROUP_PARENT, cgroupMounts, type TestConfig } from '../helpers/bundle.js'
 import { describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
+import { readAll } from '../helpers/stream.js'
 import { waitFor } from '../helpers/wait.js'
 import { Runtime } from '../../ts/index.js'
 
@@ -53,13 +54,12 @@ h.it('memory limit of 32 MiB: the allocating process is OOM-killed and wait()/st
   const c = await rt.create(b.id, { bundle: b.dir, stdio: ['ignore', 'pipe', 'inherit'] })
   t.is(read('memory', b.id, 'memory.limit_in_bytes'), String(32 * MiB))
   t.is(read('memory', b.id, 'memory.memsw.limit_in_bytes'), String(32 * MiB))
-  let out = ''
-  c.stdio[1]?.on('data', (d: Buffer) => (out += d.toString()))
+  const out = readAll(c.stdio[1])
   await c.start()
   const exit = await c.wait()
   t.is(exit.signal, 9, JSON.stringify(exit))
   t.true(exit.oomKilled, `oomKilled in ${JSON.stringify(exit)}`)
-  t.notRegex(out, /survived/)
+  t.notRegex(await out, /survived/)
   const st = await c.state()
   t.true(st.exitStatus?.oomKilled, JSON.stringify(st))
   await c.delete()

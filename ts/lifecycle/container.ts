@@ -335,7 +335,8 @@ export class Container {
    * Wait for the container's process to end. A container created by this object in
    * monitor mode gets the monitor's report; otherwise the init is polled and `exit.json`
    * read. Without `exit.json` (created in `create` mode, so no monitor saw the exit) the
-   * result is `{ exitCode: -1, signal: null }`.
+   * result is `{ exitCode: -1, signal: null }`. Like child_process's `'exit'`, this can
+   * come before the last output on piped `stdio` is read: wait for those streams' `'end'`.
    */
   async wait(): Promise<ExitStatus> {
     const exit = await this.#waitExit()

@@ -61,7 +61,8 @@ export interface ExecHandle {
   resize(cols: number, rows: number): Promise<void>
   /**
    * How it ended. Without `detach` the helper reports it; detached, the process is only
-   * watched (pidfd) and its status is unknown (`exitCode` -1).
+   * watched (pidfd) and its status is unknown (`exitCode` -1). Piped `stdio` may still
+   * hold unread output when it resolves: wait for those streams' `'end'`.
    */
   wait(): Promise<ExitStatus>
   /** Signal the process (through the helper while it waits for it). */
