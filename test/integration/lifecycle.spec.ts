@@ -304,6 +304,31 @@ h.it('delete removes only the cgroups lxts created: a pre-existing group stays',
   if (memory !== undefined) t.false(existsSync(join(memory.path, CGROUP_PARENT, b.id)), 'the groups lxts made are gone')
 })
 
+h.it('a cpuset parent made by hand (empty cpus and mems) gets its parent\'s values, as with runc', async (t) => {
+  const cpuset = cgroupMounts().find((m) => m.version === 1 && m.path.endsWith('/cpuset'))
+  if (cpuset === undefined) {
+    t.pass('no v1 cpuset hierarchy on this host')
+    return
+  }
+  const b = h.bundle(['sh', '-c', 'cat /proc/self/cgroup'], (c) => {
+    c.linux.cgroupsPath = c.linux.cgroupsPath.replace(/\/([^/]+)$/, '/$1-parent/$1')
+  })
+  const parent = join(cpuset.path, CGROUP_PARENT, `${b.id}-parent`)
+  mkdirSync(parent, { recursive: true })
+  t.teardown(() => rmdirQuiet(parent))
+  const prefix = existsSync(join(parent, 'cpuset.cpus')) ? 'cpuset.' : ''
+  t.is(readFileSync(join(parent, `${prefix}cpus`), 'utf8').trim(), '', 'a new v1 cpuset group starts empty')
+  const r = await h.cli(['run', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.regex(r.stdout, new RegExp(`cpuset:${CGROUP_PARENT}/${b.id}-parent/${b.id}\\n`))
+  for (const name of ['cpus', 'mems']) {
+    const above = readFileSync(join(parent, '..', `${prefix}${name}`), 'utf8').trim()
+    t.is(readFileSync(join(parent, `${prefix}${name}`), 'utf8').trim(), above, `${name} filled from the level above`)
+  }
+  t.true(existsSync(parent), 'not lxts\'s to remove')
+  t.deepEqual(cgroupDirsOf(b.id, `${CGROUP_PARENT}/${b.id}-parent`), [], 'the container\'s own groups are gone')
+})
+
 function rmdirQuiet(p: string): void {
   try {
     rmdirSync(p)

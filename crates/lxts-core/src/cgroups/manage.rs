@@ -217,7 +217,14 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
                     inherit_cpuset(&parent, &dir).map_err(Walk::Failed)?;
                 }
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => leaf_created = false,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {
+                leaf_created = false;
+                // A parent made by someone else (`mkdir` by hand, another tool) may have
+                // empty values too, and no task could join below it: fill them as runc does.
+                if cpuset {
+                    inherit_cpuset(&parent, &dir).map_err(Walk::Failed)?;
+                }
+            }
             // EEXIST but gone now, or ENOENT because the parent went: retry from the top.
             Err(e) if e.kind() == ErrorKind::AlreadyExists || e.kind() == ErrorKind::NotFound => {
                 return Err(Walk::Vanished(io_error("mkdir", &dir, &e)));
@@ -229,7 +236,8 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
 }
 
 /// A new v1 cpuset group starts with empty `cpus`/`mems`, and attaching a task then
-/// fails; copy the parent's values (honouring a `noprefix` mount).
+/// fails (ENOSPC); copy the parent's values where they are empty (honouring a `noprefix`
+/// mount). Values already set are kept.
 fn inherit_cpuset(parent: &Path, dir: &Path) -> Result<()> {
     let prefix = if parent.join("cpuset.cpus").exists() { "cpuset." } else { "" };
     for name in ["cpus", "mems"] {

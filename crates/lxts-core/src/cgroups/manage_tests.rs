@@ -77,6 +77,22 @@ fn cpuset_values_already_set_are_kept() {
 }
 
 #[test]
+fn an_existing_cpuset_parent_with_empty_values_gets_its_parents() {
+    let t = TempDir::new("cpuset-empty");
+    let host = fake_hybrid(&t);
+    // as after `mkdir /sys/fs/cgroup/cpuset/lxts` by hand: the files exist, empty
+    fs::create_dir(t.0.join("cpuset/lxts")).unwrap();
+    fs::write(t.0.join("cpuset/lxts/cpuset.cpus"), "\n").unwrap();
+    fs::write(t.0.join("cpuset/lxts/cpuset.mems"), "\n").unwrap();
+    let cg = create(&host, "/lxts/c3").unwrap();
+    for d in ["cpuset/lxts", "cpuset/lxts/c3"] {
+        assert_eq!(fs::read_to_string(t.0.join(d).join("cpuset.cpus")).unwrap(), "0-1", "{d}");
+        assert_eq!(fs::read_to_string(t.0.join(d).join("cpuset.mems")).unwrap(), "0", "{d}");
+    }
+    assert!(!cg.created.contains(&t.0.join("cpuset/lxts")), "still not ours to remove");
+}
+
+#[test]
 fn path_is_taken_relative_to_the_mountinfo_root() {
     let t = TempDir::new("root");
     let host = Host { mode: HostMode::V2, hierarchies: vec![hier(true, &[], t.0.join("cg"), "/docker/abc")] };
