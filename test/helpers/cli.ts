@@ -36,7 +36,26 @@ export interface CliOptions {
   extraFds?: number[]
   /** Called with the CLI's pid once spawned (to signal it, e.g. to test forwarding). */
   onSpawn?: (pid: number) => void
+  /** A command that runs the CLI (`[...wrap, node, cli, …]`), e.g. {@link CGROUP2_VIEW}. */
+  wrap?: string[]
 }
+
+/**
+ * Run the CLI as on a cgroup v2 host: in a private mount namespace whose /sys/fs/cgroup is the
+ * host's cgroup2 hierarchy alone (the v1 mounts are hidden there; the host's stay as they are).
+ * A container made in this view is seen there as /sys/fs/cgroup/…, so every later command on
+ * it must run in the view too.
+ */
+export const CGROUP2_VIEW = [
+  'unshare',
+  '-m',
+  '--propagation',
+  'private',
+  'sh',
+  '-c',
+  'umount -l /sys/fs/cgroup && mount -t cgroup2 lxts-test-cgroup2 /sys/fs/cgroup && exec "$@"',
+  'cgroup2-view',
+]
 
 /** Path of the CLI entry. */
 export const CLI: string = join(REPO, 'bin', 'lxts.js')
@@ -51,7 +70,8 @@ export async function lxts(root: string | null, args: string[], opts: CliOptions
   const stdout = openSync(join(dir, 'stdout'), 'w')
   const stderr = openSync(join(dir, 'stderr'), 'w')
   try {
-    const child = spawn(process.execPath, argv, {
+    const [cmd, ...rest] = [...(opts.wrap ?? []), process.execPath, ...argv] as [string, ...string[]]
+    const child = spawn(cmd, rest, {
       stdio: [opts.pipeInput === true ? 'pipe' : stdin, stdout, stderr, ...(opts.extraFds ?? [])],
       cwd: opts.cwd ?? REPO,
       env: opts.env ?? process.env,

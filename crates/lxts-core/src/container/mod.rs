@@ -293,7 +293,7 @@ fn create(
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));
-            // A device filter loaded ahead that the parent attaches later (hybrid) or drops.
+            // A device filter loaded ahead: the parent's, to attach or drop.
             close.extend(cgroups::resources::devices_bpf::preloaded_fd());
             close.extend(host_clock.as_ref().map(host_clock::HostClock::raw_fd));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
@@ -316,10 +316,6 @@ fn create(
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
         sync::send(&parent_end, sync::GO)?;
-        if let (Some(c), Some(res)) = (cg, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
-            // While the init sets up its rootfs; only warnings, which have no reader here (as above).
-            let _ = cgroups::resources::hybrid_device_filter(c, res);
-        }
         let mut msg = sync::recv(&parent_end)?;
         if let Some(id) = sync::root_mount(&msg) {
             // No mount namespace: the init's rootfs bind lives in ours. Recorded before anything

@@ -16,12 +16,9 @@
 //! eBPF `BPF_PROG_TYPE_CGROUP_DEVICE` program attached to the container's cgroup2
 //! directory (`devices_bpf`); rules that allow everything detach it instead.
 //!
-//! Hybrid host: the v1 controller is written as before AND, when the container has a
-//! cgroup2 directory, the same program is attached there (the kernel enforces both, so
-//! an access passes only if both allow it; they decide alike). The v1 controller is
-//! the authority there, so a kernel or sandbox that refuses `bpf(2)` (e.g. a seccomp
-//! profile) costs a warning, not the container; for a new container the helper attaches
-//! the filter while the init sets up its rootfs (`hybrid_device_filter`).
+//! Hybrid host: the v1 controller alone, as runc. (lxts once attached the same program to
+//! the container's cgroup2 directory as well; the kernel enforced both, and they decided
+//! alike, so it bought nothing for a verifier run and a program per container.)
 
 use super::{devices_bpf, field_error, write, Target};
 use crate::plan::DeviceRule;
@@ -65,7 +62,7 @@ fn allows_everything(rules: &[DeviceRule]) -> bool {
     rules.last().is_some_and(|r| r.allow && r.kind.as_deref().unwrap_or("a") == "a")
 }
 
-pub(super) fn apply(t: &Target, rules: &[DeviceRule], warn: &mut Vec<super::Warning>) -> Result<()> {
+pub(super) fn apply(t: &Target, rules: &[DeviceRule]) -> Result<()> {
     let lines = rules.iter().enumerate().map(|(i, r)| line(i, r)).collect::<Result<Vec<_>>>()?;
     let all = allows_everything(rules);
     if t.v2 {
@@ -81,20 +78,7 @@ pub(super) fn apply(t: &Target, rules: &[DeviceRule], warn: &mut Vec<super::Warn
             write(dir, "devices.allow", l, "devices (lxts default rules)")?;
         }
     }
-    if !t.defer_hybrid_devices {
-        hybrid_filter(t, rules, warn);
-    }
     Ok(())
-}
-
-/// Hybrid host: the same rules as an eBPF filter on the container's cgroup2 directory,
-/// when it has one. A failure is a warning: the v1 controller still enforces them.
-pub(super) fn hybrid_filter(t: &Target, rules: &[DeviceRule], warn: &mut Vec<super::Warning>) {
-    let Some(u) = &t.unified else { return };
-    let res = rules.iter().enumerate().map(|(i, r)| line(i, r)).collect::<Result<Vec<_>>>();
-    if let Err(e) = res.and_then(|lines| filter(u, rules, &lines, allows_everything(rules))) {
-        warn.push(format!("{e} (the v1 devices controller still enforces the rules)"));
-    }
 }
 
 /// The eBPF filter on a cgroup2 directory for the same lines as v1 (config, defaults).

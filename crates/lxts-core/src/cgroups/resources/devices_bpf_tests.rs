@@ -301,10 +301,11 @@ mod real {
         assert!(e.message.starts_with("linux.resources.devices: bpf("), "{}", e.message);
     }
 
-    /// Through `resources::apply`: v2, and hybrid (fake v1 devices files + the real
-    /// cgroup2 dir): config rules then lxts's defaults.
+    /// Through `resources::apply`: v2 attaches the filter (config rules then lxts's
+    /// defaults); hybrid (fake v1 devices files next to the real cgroup2 dir) writes the v1
+    /// files alone, as runc, and leaves the cgroup2 dir without a program.
     #[test]
-    fn resources_apply_v2_and_hybrid_attach_the_filter_with_defaults() {
+    fn resources_apply_v2_attaches_the_filter_hybrid_writes_v1_alone() {
         let _slot = one_at_a_time();
         let Some(root) = unified() else { return };
         let dir = root.join(format!("lxts-test-bpf-apply-{}", std::process::id()));
@@ -326,21 +327,17 @@ mod real {
             r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#,
         )
         .unwrap();
-        let hybrid = crate::cgroups::resources::Target {
-            v2: false,
-            v1: vec![(vec!["devices".into()], fake.clone())],
-            unified: Some(dir.clone()),
-            defer_hybrid_devices: false,
-        };
-        let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()), defer_hybrid_devices: false };
-        for t in [&v2, &hybrid] {
-            assert!(crate::cgroups::resources::apply(t, &res).unwrap().is_empty());
-            assert_eq!(probe(&dir, "read kmsg"), libc::EPERM, "1:11 has w only");
-            assert_eq!(probe(&dir, "read null"), 0, "default rule");
-            assert_eq!(probe(&dir, "read zero"), 0, "default rule");
-            assert_eq!(probe(&dir, "mknod null"), 0, "default c *:* m");
-        }
-        assert_eq!(std::fs::read_to_string(fake.join("devices.allow")).unwrap(), "c 136:* rwm", "v1 written too (last default)");
+        let hybrid = crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
+        assert!(crate::cgroups::resources::apply(&hybrid, &res).unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(fake.join("devices.allow")).unwrap(), "c 136:* rwm", "v1 written (last default)");
+        assert_eq!(probe(&dir, "read kmsg"), 0, "hybrid: no program on the cgroup2 dir");
+
+        let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()) };
+        assert!(crate::cgroups::resources::apply(&v2, &res).unwrap().is_empty());
+        assert_eq!(probe(&dir, "read kmsg"), libc::EPERM, "1:11 has w only");
+        assert_eq!(probe(&dir, "read null"), 0, "default rule");
+        assert_eq!(probe(&dir, "read zero"), 0, "default rule");
+        assert_eq!(probe(&dir, "mknod null"), 0, "default c *:* m");
         // Allow-all detaches the filter.
         let all: crate::plan::Resources = serde_json::from_str(r#"{"devices":[{"allow":true,"access":"rwm"}]}"#).unwrap();
         crate::cgroups::resources::apply(&v2, &all).unwrap();

@@ -47,8 +47,6 @@ pub struct Target {
     pub v1: Vec<(Vec<String>, PathBuf)>,
     /// v2: the container's directory.
     pub unified: Option<PathBuf>,
-    /// Hybrid host: leave the cgroup2 device filter to [`hybrid_device_filter`].
-    pub defer_hybrid_devices: bool,
 }
 
 impl Target {
@@ -102,7 +100,7 @@ pub fn apply(t: &Target, res: &Resources) -> Result<Vec<Warning>> {
         network::apply(t, n)?;
     }
     if !res.devices.is_empty() {
-        devices::apply(t, &res.devices, &mut warn)?;
+        devices::apply(t, &res.devices)?;
     }
     unified::apply(t, &res.unified)?;
     Ok(warn)
@@ -146,33 +144,16 @@ pub(crate) fn max_or(v: i64) -> String {
     }
 }
 
-/// Apply `res` to a freshly created container cgroup (the helper's parent side), except
-/// a hybrid host's extra cgroup2 device filter: that is [`hybrid_device_filter`]'s, which
-/// the helper runs while the init sets up its rootfs. The v1 devices controller enforces
-/// the same rules from the start, and loading the program (~1 ms of verifier and JIT) then
-/// stays off the critical path.
+/// Apply `res` to a freshly created container cgroup (the helper's parent side).
 pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> Result<Vec<Warning>> {
-    apply(&Target { defer_hybrid_devices: true, ..Target::new(host, &cg.dirs) }, res)
+    apply(&Target::new(host, &cg.dirs), res)
 }
 
-/// While a helper waits for its plan: load the device filter of the usual config (runc's
-/// default spec) if this host has a cgroup2 mount to attach one to, so a container with
-/// those rules only attaches it. Best effort; nothing changes on a cgroup v1 host.
+/// While a helper waits for its plan: on a cgroup v2 host, load the device filter of the
+/// usual config (runc's default spec), so a container with those rules only attaches it.
+/// Best effort. v1 and hybrid hosts enforce device rules through the v1 controller alone.
 pub fn preload_device_filter() {
-    if super::detect().is_ok_and(|h| h.hierarchies.iter().any(|x| x.v2)) {
+    if super::detect().is_ok_and(|h| h.mode == HostMode::V2) {
         let _ = devices::preload_usual_filter();
     }
-}
-
-/// The cgroup2 device filter [`apply_new`] left out on a hybrid host (none elsewhere: a
-/// hybrid container is one with v1 directories next to its cgroup2 one).
-/// Like there, a failure is a warning: the v1 controller is the authority.
-pub fn hybrid_device_filter(cg: &super::ContainerCgroup, res: &Resources) -> Vec<Warning> {
-    let mut warn = Vec::new();
-    let hybrid = cg.dirs.iter().any(|d| Some(d) != cg.v2_dir.as_ref());
-    if hybrid && cg.v2_dir.is_some() && !res.devices.is_empty() {
-        let t = Target { unified: cg.v2_dir.clone(), ..Target::default() };
-        devices::hybrid_filter(&t, &res.devices, &mut warn);
-    }
-    warn
 }

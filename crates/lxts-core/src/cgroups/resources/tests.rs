@@ -44,7 +44,7 @@ fn v2_tree(t: &TempDir) -> Target {
             "memory.events",
         ],
     );
-    Target { v2: true, v1: Vec::new(), unified: Some(d), defer_hybrid_devices: false }
+    Target { v2: true, v1: Vec::new(), unified: Some(d) }
 }
 
 /// A fake v1 tree with memory, cpu, pids, devices and cpuset (no hugetlb, net_cls, blkio).
@@ -72,7 +72,7 @@ fn v1_tree(t: &TempDir) -> Target {
         v1.push((vec![c.to_owned()], d));
     }
     fs::write(t.0.join("memory/c1/memory.limit_in_bytes"), "9223372036854771712\n").unwrap();
-    Target { v2: false, v1, unified: None, defer_hybrid_devices: false }
+    Target { v2: false, v1, unified: None }
 }
 
 fn res(json: &str) -> Resources {
@@ -235,7 +235,7 @@ fn hugetlb_page_size_is_checked() {
     let t = TempDir::new("huge");
     let d = t.0.join("hugetlb/c1");
     touch(&d, &["hugetlb.2MB.limit_in_bytes"]);
-    let tg = Target { v2: false, v1: vec![(vec!["hugetlb".into()], d.clone())], unified: None, defer_hybrid_devices: false };
+    let tg = Target { v2: false, v1: vec![(vec!["hugetlb".into()], d.clone())], unified: None };
     let e = apply(&tg, &res(r#"{"hugepageLimits":[{"pageSize":"3MB","limit":1}]}"#)).unwrap_err();
     assert!(e.message.starts_with("linux.resources.hugepageLimits[0].pageSize:"), "{}", e.message);
     apply(&tg, &res(r#"{"hugepageLimits":[{"pageSize":"2MB","limit":2097152}]}"#)).unwrap();
