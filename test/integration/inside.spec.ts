@@ -3,8 +3,9 @@
  * network, mounts, user, capabilities, fds, stdio, env, cwd, exit status, readonly and masked paths.
  */
 import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import type { TestConfig } from '../helpers/bundle.js'
+import { cgroupMounts, type TestConfig } from '../helpers/bundle.js'
 import { describe, type CliOptions, type CliResult } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
@@ -123,6 +124,22 @@ h.it('a new cgroup namespace is rooted at the container own group in every hiera
   t.true(lines.length >= 2, r.stdout)
   for (const l of lines) t.regex(l, /:\/$/, `every hierarchy shows / inside: ${r.stdout}`)
 })
+
+for (const cgroupns of [false, true]) {
+  h.it(`a type cgroup mount on this v1/hybrid host shows the container's own groups${cgroupns ? ', in a new cgroup namespace too' : ''}`, async (t) => {
+    const r = await inside(t, sh('ls /sys/fs/cgroup | tr "\\n" " "; echo; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'), (c) => {
+      if (cgroupns) c.linux.namespaces.push({ type: 'cgroup' })
+      c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] })
+      c.linux['resources'] = { memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 77 } }
+    })
+    const [names = '', limit, pids] = r.stdout.split('\n')
+    for (const m of cgroupMounts().filter((x) => x.version === 1)) {
+      t.true(names.split(' ').includes(basename(m.path)), `${basename(m.path)} in ${names}`)
+    }
+    t.is(limit, String(64 * 1024 * 1024), 'memory is the container\'s group, not the host\'s root')
+    t.is(pids, '77')
+  })
+}
 
 h.it('NoNewPrivs is set when process.noNewPrivileges', async (t) => {
   const r = await inside(t, ['grep', '^NoNewPrivs', '/proc/self/status'])

@@ -27,6 +27,8 @@ pub struct InitCtx<'a> {
     pub cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
     /// The connected `linux.seccomp.listenerPath` socket (`SCMP_ACT_NOTIFY`), close-on-exec.
     pub listener: Option<OwnedFd>,
+    /// The cgroup hierarchies as the helper found them, when it made the container's groups.
+    pub host: Option<&'a crate::cgroups::Host>,
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -62,6 +64,16 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         super::namespaces::join(kind, *f, path)?;
     }
     let host_mnt = caller_mnt.is_some() && caller_mnt == super::namespaces::own_id(&ctx.proc_fd, "mnt");
+    // The hierarchies a `type: cgroup` mount binds, as seen before a new cgroup namespace: in
+    // one, mountinfo gives each hierarchy's root relative to the container's group (`/..`).
+    // The helper's view holds unless a mount namespace was joined; then it is read here.
+    let joined_mnt = ctx.ns.join.iter().any(|j| j.1 == libc::CLONE_NEWNS as u64);
+    let mut own_host = None;
+    let cgroup_host = match ctx.host {
+        _ if !plan.config.mounts.iter().any(|m| m.kind.as_deref() == Some("cgroup")) => None,
+        Some(h) if !joined_mnt => Some(h),
+        _ => Some(&*own_host.insert(crate::cgroups::detect()?)),
+    };
     if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {
         user::become_ns_root()?;
     }
@@ -110,7 +122,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
     };
     let host_root: Option<&mut dyn FnMut(u64) -> Result<()>> = if host_mnt { Some(&mut report_root) } else { None };
-    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, &mut create_hooks)?;
+    rootfs::setup(plan, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, cgroup_host, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }

@@ -132,16 +132,17 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
     let fifo_shown = format!("{}/{FIFO}", plan.state_dir);
     let fifo = make_fifo(&state_dir, &fifo_shown)?;
     let mut cgroup: Option<ContainerCgroup> = None;
+    let mut host = None;
     let res = (|| {
         if let Some(c) = &plan.cgroup {
-            let host = cgroups::detect()?;
-            cgroup = Some(cgroups::create(&host, &c.path)?);
+            let h = host.insert(cgroups::detect()?);
+            cgroup = Some(cgroups::create(h, &c.path)?);
             // Limits before the init exists; warnings (ignored kernel memory) have no reader here.
             if let (Some(cg), Some(res)) = (&cgroup, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
-                cgroups::resources::apply_new(&host, cg, res)?;
+                cgroups::resources::apply_new(h, cg, res)?;
             }
         }
-        create(plan, &ns, sets, control, &state_dir, fifo, cgroup.as_ref())
+        create(plan, &ns, sets, control, &state_dir, fifo, cgroup.as_ref().zip(host.as_ref()))
     })();
     // A device filter loaded ahead that this container's rules did not take (helper main).
     cgroups::resources::devices_bpf::drop_preloaded();
@@ -241,8 +242,10 @@ fn create(
     control: &OwnedFd,
     state_dir: &OwnedFd,
     fifo: OwnedFd,
-    cg: Option<&ContainerCgroup>,
+    // the container's groups, and the hierarchies as the helper found them
+    cgroup: Option<(&ContainerCgroup, &cgroups::Host)>,
 ) -> Result<OwnedFd> {
+    let (cg, host) = (cgroup.map(|c| c.0), cgroup.map(|c| c.1));
     let proc_fd = sys::open_host_proc()?;
     if let Some(other) = crate::hostmount::rootfs_owner(&plan.state_dir, &plan.config.root.path) {
         return Err(Error::new(
@@ -297,7 +300,7 @@ fn create(
             close.extend(cgroups::resources::devices_bpf::preloaded_fd());
             close.extend(host_clock.as_ref().map(host_clock::HostClock::raw_fd));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks })
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks, host })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };

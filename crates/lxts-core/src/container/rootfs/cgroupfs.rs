@@ -12,18 +12,19 @@ use std::path::Path;
 use super::mount::remount_bind_fd;
 use super::options;
 use super::resolve;
-use crate::cgroups::detect::{self, HostMode};
+use crate::cgroups::detect::{Host, HostMode};
 use crate::container::sys::{self, fd_path};
 use crate::plan::Mount;
 use crate::{Code, Error, Result};
 
 /// `true` when a `type: cgroup` mount must be built from the v1 hierarchies.
-pub fn host_is_v1() -> Result<bool> {
-    Ok(matches!(detect::detect()?.mode, HostMode::V1 | HostMode::Hybrid))
+pub fn is_v1(host: &Host) -> bool {
+    matches!(host.mode, HostMode::V1 | HostMode::Hybrid)
 }
 
-/// Mount `m` (type `cgroup`) for the container whose cgroup is `cgroup_path` (`/lxts/c1`).
-pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>) -> Result<()> {
+/// Mount `m` (type `cgroup`) for the container whose cgroup is `cgroup_path` (`/lxts/c1`),
+/// from `host`'s hierarchies as seen outside any new cgroup namespace.
+pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>, host: &Host) -> Result<()> {
     let dest = resolve::absolute(&m.destination);
     let what = format!("mount {dest}");
     let opts = options::parse(&m.options);
@@ -36,7 +37,6 @@ pub fn mount_v1(root: BorrowedFd<'_>, m: &Mount, cgroup_path: Option<&str>) -> R
     // The tmpfs just mounted is ours and empty, and nothing of the container runs yet: its
     // directories are made and reopened through its fd, without resolving from the root.
     let tmpfs = resolve::open_existing(root, &dest, libc::O_PATH | libc::O_DIRECTORY)?;
-    let host = detect::detect()?;
     for h in host.hierarchies.iter().filter(|h| !h.v2) {
         let Some(name) = h.mount_point.file_name().and_then(|n| n.to_str()) else { continue };
         let Some(source) = cgroup_path.and_then(|p| container_dir(&h.mount_point, &h.root, p)) else { continue };

@@ -61,6 +61,7 @@ pub fn setup(
     in_userns: bool,
     console: Option<(&std::os::fd::OwnedFd, u32)>,
     mut host_root: Option<&mut dyn FnMut(u64) -> Result<()>>,
+    cgroup_host: Option<&crate::cgroups::Host>,
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let cfg = &plan.config;
@@ -102,10 +103,9 @@ pub fn setup(
             .map_err(|e| e.context(format!("make rootfs {root_path} private")))?;
     }
 
-    let mut v1_host = None;
     for m in &cfg.mounts {
-        if m.kind.as_deref() == Some("cgroup") && *v1_host.get_or_insert(cgroupfs::host_is_v1()?) {
-            cgroupfs::mount_v1(root.as_fd(), m, plan.cgroup.as_ref().map(|c| c.path.as_str()))?;
+        if let (Some("cgroup"), Some(host)) = (m.kind.as_deref(), cgroup_host.filter(|h| cgroupfs::is_v1(h))) {
+            cgroupfs::mount_v1(root.as_fd(), m, plan.cgroup.as_ref().map(|c| c.path.as_str()), host)?;
         } else {
             mount::mount_one(root.as_fd(), m)?;
         }
