@@ -31,16 +31,17 @@ bl=$bench_dir/bundles/true-lxts
 br=$bench_dir/bundles/true-runc
 id=bench-cli
 hf() { hyperfine --style basic --warmup "$warmup" --runs "$runs" "$@"; }
+# Between comparisons: nothing of the last one left, the cgroup parent made afresh (setup.mjs).
 cleanup() {
   $lxts delete -f "$id" >/dev/null 2>&1 || true
   $runc delete -f "$id" >/dev/null 2>&1 || true
-  node "$here/lib/setup.mjs" cleanup >/dev/null
+  node "$here/lib/setup.mjs" "${1:-reset}" >/dev/null
   if [ -n "${LXTS_BENCH_LXC:-}" ]; then
     # lxc-execute parks itself in <hierarchy>/lxc.pivot and leaves it: remove it once empty.
     for dir in /sys/fs/cgroup/*/lxc.pivot; do [ -d "$dir" ] && rmdir "$dir" 2>/dev/null || true; done
   fi
 }
-trap cleanup EXIT
+trap 'cleanup cleanup' EXIT
 cleanup
 
 # The kernel floor: the same namespaces with util-linux, no cgroups, no mounts, no config.

@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureRootfs, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureCgroupParent, ensureRootfs, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { REPO, exec, loadLibrary, median, options, save, since } from './lib/stats.mjs'
 
 const opts = options({ n: 200, quick: false })
@@ -49,6 +49,7 @@ const runcOne = (i, slot) => exec('runc', ['--root', runcRoot, 'run', '-b', runc
 const floorOne = () => exec('unshare', ['--pid', '--fork', '--mount', '--uts', '--ipc', '--net', 'chroot', rootfs, '/bin/true'])
 
 const results = {}
+ensureCgroupParent()
 try {
   await loop(Math.min(3, n), 1, lxtsOne) // warm-up
   await loop(Math.min(3, n), 1, runcOne)

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureCgroupParent, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { REPO, exec, loadLibrary, median, options, save } from './lib/stats.mjs'
 
 const opts = options({ k: 5, quick: false })
@@ -123,6 +123,7 @@ async function bisect(runsUnder) {
 }
 
 const results = {}
+ensureCgroupParent()
 try {
   results.monitor = await monitorMemory()
   results.runcForeground = await runcForegroundMemory()

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, makeBundle, removeCgroupParent } from './lib/setup.mjs'
+import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureCgroupParent, makeBundle, removeCgroupParent } from './lib/setup.mjs'
 import { LXTS_CLI, exec, loadLibrary, median, options, save, since } from './lib/stats.mjs'
 
 const opts = options({ n: 500, runc: 1, quick: false })
@@ -71,6 +71,7 @@ async function scenario(name, one, list, remove) {
 }
 
 const results = {}
+ensureCgroupParent()
 try {
   results.lxts = await scenario(
     'lxts',

@@ -82,13 +82,38 @@ export function makeBundle(name, args, cgroupsPath, memoryLimit) {
   return dir
 }
 
-/** Removes the benchmark cgroup parent (and any leftover children) from every hierarchy. */
-export function removeCgroupParent() {
+/** Mount points of every cgroup hierarchy (v1 and cgroup2). */
+function cgroupMountPoints() {
+  const points = []
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ')
     const sep = fields.indexOf('-')
-    if (sep < 0 || (fields[sep + 1] !== 'cgroup' && fields[sep + 1] !== 'cgroup2')) continue
-    const dir = join(fields[4], CGROUP_PARENT)
+    if (sep >= 0 && (fields[sep + 1] === 'cgroup' || fields[sep + 1] === 'cgroup2')) points.push(fields[4])
+  }
+  return points
+}
+
+/**
+ * Makes the benchmark cgroup parent in every hierarchy (a v1 cpuset one with its parent's
+ * cpus and mems), as a service has the group its containers go under. Both runtimes then do
+ * the same work per container, the leaf's mkdir and rmdir: runc leaves a parent it made, lxts
+ * removes what it made, so without this lxts would make and remove the parent every time.
+ */
+export function ensureCgroupParent() {
+  for (const point of cgroupMountPoints()) {
+    const dir = join(point, CGROUP_PARENT)
+    mkdirSync(dir, { recursive: true })
+    for (const name of ['cpuset.cpus', 'cpuset.mems']) {
+      const mine = join(dir, name)
+      if (existsSync(mine) && readFileSync(mine, 'utf8').trim() === '') writeFileSync(mine, readFileSync(join(point, name)))
+    }
+  }
+}
+
+/** Removes the benchmark cgroup parent (and any leftover children) from every hierarchy. */
+export function removeCgroupParent() {
+  for (const point of cgroupMountPoints()) {
+    const dir = join(point, CGROUP_PARENT)
     if (!existsSync(dir)) continue
     // children first (they are empty once their containers are gone), then the parent
     const out = execFileSync('find', [dir, '-depth', '-type', 'd'], { encoding: 'utf8' })
@@ -105,8 +130,9 @@ export function removeCgroupParent() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   mkdirSync(BENCH_DIR, { recursive: true })
   const which = process.argv[2] ?? 'all'
-  if (which === 'cleanup') removeCgroupParent()
+  if (which === 'cleanup' || which === 'reset') removeCgroupParent()
   else ensureRootfs()
+  if (which === 'all' || which === 'reset') ensureCgroupParent()
   if (which === 'all') {
     makeBundle('true-lxts', ['/bin/true'], `${CGROUP_PARENT}/cli-lxts`)
     makeBundle('true-runc', ['/bin/true'], `${CGROUP_PARENT}/cli-runc`)
