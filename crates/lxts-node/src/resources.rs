@@ -30,7 +30,7 @@ pub fn cgroup_apply_resources(env: Env, dirs: Vec<String>, resources_json: Strin
     let res: Resources =
         serde_json::from_str(&resources_json).map_err(|e| to_js(&env, Error::new(Code::InvalidConfig, format!("linux.resources: {e}"))))?;
     let t = target(&env, dirs)?;
-    resources::apply(&t, &res).map_err(|e| to_js(&env, e))
+    resources::apply_update(&t, &res).map_err(|e| to_js(&env, e))
 }
 
 /// Usage stats of the cgroup directories `dirs` as JSON text (runc's `events --stats` `data`).

@@ -332,6 +332,12 @@ mod real {
         assert_eq!(std::fs::read_to_string(fake.join("devices.allow")).unwrap(), "c 136:* rwm", "v1 written (last default)");
         assert_eq!(probe(&dir, "read kmsg"), 0, "hybrid: no program on the cgroup2 dir");
 
+        // A filter an older lxts attached there (as v2 does) goes at the next update.
+        apply(&dir, &rules(&[(false, "a")])).unwrap();
+        assert_eq!(probe(&dir, "read null"), libc::EPERM, "the old filter denies");
+        assert!(crate::cgroups::resources::apply_update(&hybrid, &res).unwrap().is_empty());
+        assert_eq!(probe(&dir, "read null"), 0, "update detached it");
+
         let v2 = crate::cgroups::resources::Target { v2: true, v1: Vec::new(), unified: Some(dir.clone()) };
         assert!(crate::cgroups::resources::apply(&v2, &res).unwrap().is_empty());
         assert_eq!(probe(&dir, "read kmsg"), libc::EPERM, "1:11 has w only");

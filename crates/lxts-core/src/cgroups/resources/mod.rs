@@ -144,6 +144,20 @@ pub(crate) fn max_or(v: i64) -> String {
     }
 }
 
+/// `update`: apply `res` to a running container's cgroups. On a hybrid host, a device filter
+/// that an lxts from before 2026-11 attached to the container's cgroup2 directory is detached
+/// first: the kernel would go on enforcing its old rules next to the new v1 ones.
+pub fn apply_update(t: &Target, res: &Resources) -> Result<Vec<Warning>> {
+    let mut warn = Vec::new();
+    if let (false, Some(u), false) = (t.v2, &t.unified, res.devices.is_empty()) {
+        if let Err(e) = devices_bpf::clear(u) {
+            warn.push(format!("{e} (a device filter an older lxts attached may still apply)"));
+        }
+    }
+    warn.extend(apply(t, res)?);
+    Ok(warn)
+}
+
 /// Apply `res` to a freshly created container cgroup (the helper's parent side).
 pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> Result<Vec<Warning>> {
     apply(&Target::new(host, &cg.dirs), res)
