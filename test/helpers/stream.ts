@@ -12,6 +12,7 @@ export function readAll(s: NodeJS.ReadableStream | null): Promise<string> {
     s.setEncoding('utf8')
     s.on('data', (d: string) => (out += d))
     s.on('end', () => resolve(out))
+    s.on('close', () => resolve(out)) // destroyed before its end: what came
     s.on('error', reject)
   })
 }

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
-import { CGROUP_PARENT, cgroupMounts } from '../helpers/bundle.js'
+import { CGROUP_PARENT, cgroupMounts, type TestConfig } from '../helpers/bundle.js'
 import { CGROUP2_VIEW, describe } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
@@ -38,6 +38,8 @@ h.it('cgroup v2 host, deny-all rules: a process in the cgroup2 dir opens only th
     c.linux['resources'] = { devices: [{ allow: false, access: 'rwm' }] }
   })
   const cr = await h.cli(['create', '--bundle', b.dir, b.id], v2)
+  // A container made in the view is deleted in it (the harness's own sweep runs outside).
+  t.teardown(() => h.cli(['delete', '--force', b.id], v2))
   t.is(cr.code, 0, describe(cr))
   const dir = v2dir(b.id)
   t.true(existsSync(dir))
@@ -64,23 +66,42 @@ h.it('cgroup v2 host, deny-all rules: a process in the cgroup2 dir opens only th
   t.false(existsSync(dir))
 })
 
-h.it('cgroup v2 host: the container works under the filter (/dev/null, /dev/zero, mknod) and cannot open what it denies', async (t) => {
-  const b = h.bundle(['sh', '-c', 'echo x >/dev/null && head -c 3 /dev/zero | wc -c && mknod /dev/n c 1 3 && echo made && mknod /dev/k c 1 11 && { (exec 3</dev/k) 2>/dev/null && echo kmsg-open || echo kmsg-denied; }'], (c) => {
-    c.linux['resources'] = { devices: [{ allow: false, access: 'rwm' }] }
+/**
+ * In the container: make /dev/k (c 1:11, /dev/kmsg) and open it write-only (a read open would
+ * also need CAP_SYSLOG under dmesg_restrict, and fail whatever the device rules said).
+ */
+const KMSG = 'mknod /dev/k c 1 11 && { (exec 3>/dev/k) 2>/dev/null && echo kmsg-open || echo kmsg-denied; }'
+const DENY_ALL = { allow: false, access: 'rwm' }
+const KMSG_WRITE = { allow: true, type: 'c', major: 1, minor: 11, access: 'w' }
+
+function withDevices(devices: object[]): (c: TestConfig) => void {
+  return (c) => {
+    c.linux['resources'] = { devices }
     const caps = c.process.capabilities
     for (const k of ['bounding', 'effective', 'permitted'] as const) caps[k].push('CAP_MKNOD')
-  })
+  }
+}
+
+h.it('cgroup v2 host: the container works under the filter (/dev/null, /dev/zero, mknod) and opens only what it allows', async (t) => {
+  const b = h.bundle(['sh', '-c', `echo x >/dev/null && head -c 3 /dev/zero | wc -c && mknod /dev/n c 1 3 && echo made && ${KMSG}`], withDevices([DENY_ALL]))
   const r = await h.cli(['run', '--bundle', b.dir, b.id], v2)
+  t.teardown(() => h.cli(['delete', '--force', b.id], v2))
   t.is(r.code, 0, describe(r))
   t.regex(r.stdout, /3\s+made\s+kmsg-denied/)
+  const allowed = h.bundle(['sh', '-c', KMSG], withDevices([DENY_ALL, KMSG_WRITE]))
+  const a = await h.cli(['run', '--bundle', allowed.dir, allowed.id], v2)
+  t.teardown(() => h.cli(['delete', '--force', allowed.id], v2))
+  t.is(a.code, 0, describe(a))
+  t.is(a.stdout.trim(), 'kmsg-open', 'the same open with c 1:11 w allowed')
 })
 
-h.it('hybrid host: the v1 controller alone denies (as runc); no program on the container\'s cgroup2 dir', async (t) => {
-  const b = h.bundle(['sh', '-c', 'mknod /dev/k c 1 11 && { (exec 3</dev/k) 2>/dev/null && echo kmsg-open || echo kmsg-denied; }; sleep 1000'], (c) => {
-    c.linux['resources'] = { devices: [{ allow: false, access: 'rwm' }] }
-    const caps = c.process.capabilities
-    for (const k of ['bounding', 'effective', 'permitted'] as const) caps[k].push('CAP_MKNOD')
-  })
+h.it('hybrid host: the v1 controller alone decides (as runc); no program on the container\'s cgroup2 dir', async (t) => {
+  const mounts = cgroupMounts()
+  if (!mounts.some((m) => m.version === 2) || !mounts.some((m) => m.version === 1 && m.path.endsWith('/devices'))) {
+    t.pass('not a hybrid host with a v1 devices hierarchy')
+    return
+  }
+  const b = h.bundle(['sh', '-c', `${KMSG}; sleep 1000`], withDevices([DENY_ALL]))
   const r = await h.cli(['run', '-d', '--bundle', b.dir, b.id])
   t.is(r.code, 0, describe(r))
   const dir = v2dir(b.id)
@@ -92,4 +113,8 @@ h.it('hybrid host: the v1 controller alone denies (as runc); no program on the c
   })
   t.is(said?.trim(), 'kmsg-denied', 'the container itself is refused by the v1 controller')
   t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+  const allowed = h.bundle(['sh', '-c', KMSG], withDevices([DENY_ALL, KMSG_WRITE]))
+  const a = await h.cli(['run', '--bundle', allowed.dir, allowed.id])
+  t.is(a.code, 0, describe(a))
+  t.is(a.stdout.trim(), 'kmsg-open', 'the same open with c 1:11 w allowed')
 })

@@ -127,6 +127,10 @@ h.it('a new cgroup namespace is rooted at the container own group in every hiera
 
 for (const cgroupns of [false, true]) {
   h.it(`a type cgroup mount on this v1/hybrid host shows the container's own groups${cgroupns ? ', in a new cgroup namespace too' : ''}`, async (t) => {
+    if (!cgroupMounts().some((m) => m.version === 1 && m.path.endsWith('/memory'))) {
+      t.pass('no v1 memory hierarchy: a cgroup v2 host mounts cgroup2 there')
+      return
+    }
     const r = await inside(t, sh('ls /sys/fs/cgroup | tr "\\n" " "; echo; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'), (c) => {
       if (cgroupns) c.linux.namespaces.push({ type: 'cgroup' })
       c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] })

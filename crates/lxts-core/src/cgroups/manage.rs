@@ -214,7 +214,7 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
                 }
                 leaf_created = true;
                 if cpuset {
-                    inherit_cpuset(&parent, &dir).map_err(Walk::Failed)?;
+                    inherit_cpuset(&parent, &dir).map_err(|e| vanished_or_failed(e, &dir))?;
                 }
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {
@@ -222,7 +222,7 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
                 // A parent made by someone else (`mkdir` by hand, another tool) may have
                 // empty values too, and no task could join below it: fill them as runc does.
                 if cpuset {
-                    inherit_cpuset(&parent, &dir).map_err(Walk::Failed)?;
+                    inherit_cpuset(&parent, &dir).map_err(|e| vanished_or_failed(e, &dir))?;
                 }
             }
             // EEXIST but gone now, or ENOENT because the parent went: retry from the top.
@@ -233,6 +233,16 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
         }
     }
     Ok((dir, leaf_created))
+}
+
+/// A cpuset level that failed: worth another pass when a concurrent `delete` removed it
+/// meanwhile (its files went with it: ENOENT, or ENODEV on an fd already open), else the error.
+fn vanished_or_failed(e: Error, dir: &Path) -> Walk {
+    if !dir.is_dir() {
+        Walk::Vanished(e)
+    } else {
+        Walk::Failed(e)
+    }
 }
 
 /// A new v1 cpuset group starts with empty `cpus`/`mems`, and attaching a task then

@@ -60,20 +60,23 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     // No mount namespace of its own (none listed, or a path naming the one it is in): the
     // rootfs is set up in the caller's, which must be left as it is (rootfs::setup).
     let caller_mnt = (!ctx.ns.creates(libc::CLONE_NEWNS as u64)).then(|| super::namespaces::own_id(&ctx.proc_fd, "mnt")).flatten();
+    // The hierarchies a `type: cgroup` mount binds, as seen outside a new cgroup namespace (in
+    // one, mountinfo gives each hierarchy's root relative to the container's group: `/..`):
+    // the helper's view, as the mount namespace is a copy of its own, unless one is joined;
+    // then read right after joining it.
+    let cgroup_mount = plan.config.mounts.iter().any(|m| m.kind.as_deref() == Some("cgroup"));
+    let mut own_host = None;
     for (kind, f, path) in ctx.ns.in_child() {
         super::namespaces::join(kind, *f, path)?;
+        if cgroup_mount && *f == libc::CLONE_NEWNS as u64 {
+            own_host = Some(crate::cgroups::detect()?);
+        }
     }
     let host_mnt = caller_mnt.is_some() && caller_mnt == super::namespaces::own_id(&ctx.proc_fd, "mnt");
-    // The hierarchies a `type: cgroup` mount binds, as seen before a new cgroup namespace: in
-    // one, mountinfo gives each hierarchy's root relative to the container's group (`/..`).
-    // The helper's view holds unless a mount namespace was joined; then it is read here.
-    let joined_mnt = ctx.ns.join.iter().any(|j| j.1 == libc::CLONE_NEWNS as u64);
-    let mut own_host = None;
-    let cgroup_host = match ctx.host {
-        _ if !plan.config.mounts.iter().any(|m| m.kind.as_deref() == Some("cgroup")) => None,
-        Some(h) if !joined_mnt => Some(h),
-        _ => Some(&*own_host.insert(crate::cgroups::detect()?)),
-    };
+    if cgroup_mount && own_host.is_none() && ctx.host.is_none() {
+        own_host = Some(crate::cgroups::detect()?);
+    }
+    let cgroup_host = if cgroup_mount { own_host.as_ref().or(ctx.host) } else { None };
     if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {
         user::become_ns_root()?;
     }

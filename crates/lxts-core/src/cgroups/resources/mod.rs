@@ -145,16 +145,16 @@ pub(crate) fn max_or(v: i64) -> String {
 }
 
 /// `update`: apply `res` to a running container's cgroups. On a hybrid host, a device filter
-/// that an lxts from before 2026-11 attached to the container's cgroup2 directory is detached
-/// first: the kernel would go on enforcing its old rules next to the new v1 ones.
+/// that an lxts from before 2026-11 attached to the container's cgroup2 directory is then
+/// detached: the kernel would go on enforcing its old rules next to the new v1 ones. (After
+/// the v1 writes: until then both enforce, which is only stricter.)
 pub fn apply_update(t: &Target, res: &Resources) -> Result<Vec<Warning>> {
-    let mut warn = Vec::new();
+    let mut warn = apply(t, res)?;
     if let (false, Some(u), false) = (t.v2, &t.unified, res.devices.is_empty()) {
         if let Err(e) = devices_bpf::clear(u) {
             warn.push(format!("{e} (a device filter an older lxts attached may still apply)"));
         }
     }
-    warn.extend(apply(t, res)?);
     Ok(warn)
 }
 
