@@ -1,13 +1,17 @@
 /** Read and JSON-parse a bundle's `config.json`. Shape checks live in `validate.ts`. */
-import { readFile } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { LxtsError, errnoCode } from '../errors.js'
 import type { OciConfig } from './types.js'
 
-/** `fs.readFile` as a promise: `node:fs/promises` would cost every `run` ~1.5 ms to load. */
-function readText(file: string): Promise<string> {
-  return new Promise((resolve, reject) => readFile(file, 'utf8', (err, text) => (err === null ? resolve(text) : reject(err))))
+/**
+ * The file's text, read on this thread: a config is a few KiB, and `readFile` would start
+ * libuv's thread pool (four threads) in a CLI that otherwise never needs it, then wait for
+ * the round trip. Like state files, locks and `exec.fifo` (see lifecycle/state-store.ts).
+ */
+function readText(file: string): string {
+  return readFileSync(file, 'utf8')
 }
 
 /** Line and column (1-based) of a character offset in `text`. */
@@ -48,7 +52,7 @@ export async function parseConfig(bundle: string): Promise<OciConfig> {
   const file = join(bundle, 'config.json')
   let text: string
   try {
-    text = await readText(file)
+    text = readText(file)
   } catch (err) {
     const code = errnoCode(err)
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message

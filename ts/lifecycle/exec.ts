@@ -6,6 +6,7 @@
  * process gets a pty from the container's devpts whose master goes to a console socket:
  * the caller's, or one lxts listens on (the master is then `ExecHandle.terminal`).
  */
+import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { join, resolve } from 'node:path'
 import type { Duplex, Readable, Writable } from 'node:stream'
@@ -21,7 +22,7 @@ import { liveStatus } from './live-status.js'
 import type { StateStore } from './state-store.js'
 import { listenConsole, resizeTerminal, terminalStream, type ConsoleReceiver } from './terminal.js'
 import type { ExitStatus } from './types.js'
-import { fsPromises, nodeCrypto } from '../lazy-builtins.js'
+import { nodeCrypto } from '../lazy-builtins.js'
 
 /** What to run: fields given replace the container's own process settings. */
 export type ExecProcess = Partial<OciProcess> & { args: string[] }
@@ -127,7 +128,7 @@ export function execProcess(base: OciProcess | undefined, p: ExecProcess, o: Exe
 export async function readProcessFile(file: string): Promise<ExecProcess> {
   let v: unknown
   try {
-    v = JSON.parse(await fsPromises().readFile(file, 'utf8'))
+    v = JSON.parse(readFileSync(file, 'utf8'))
   } catch (err) {
     throw new LxtsError('ERR_LXTS_INVALID_CONFIG', `--process ${file}: ${(err as Error).message}`, { path: file, cause: err })
   }
@@ -145,7 +146,8 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     throw new LxtsError('ERR_LXTS_INVALID_STATE', `cannot exec in container "${id}": it is ${status}`)
   }
   if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${id}" has no pid`)
-  const config = JSON.parse(await fsPromises().readFile(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown; personality?: unknown } }
+  // Read on this thread (a few KiB): readFile would start libuv's pool in a one-shot CLI.
+  const config = JSON.parse(readFileSync(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown; personality?: unknown } }
   const process_ = execProcess(config.process, p, o)
   const preserveFds = o.preserveFds ?? 0
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
