@@ -82,39 +82,31 @@ export function makeBundle(name, args, cgroupsPath, memoryLimit) {
   return dir
 }
 
-/** Every cgroup hierarchy: its mount point and whether it is cgroup2. */
+/** The mount point of every cgroup hierarchy (v1 and cgroup2). */
 function cgroupMountPoints() {
   const points = []
   for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ')
     const sep = fields.indexOf('-')
-    if (sep >= 0 && (fields[sep + 1] === 'cgroup' || fields[sep + 1] === 'cgroup2')) points.push({ point: fields[4], v2: fields[sep + 1] === 'cgroup2' })
+    if (sep >= 0 && (fields[sep + 1] === 'cgroup' || fields[sep + 1] === 'cgroup2')) points.push(fields[4])
   }
   return points
 }
 
 /**
- * Makes the benchmark cgroup parent in every hierarchy (a v1 cpuset one with its parent's
- * cpus and mems), as a service has the group its containers go under. Both runtimes then do
- * the same work per container, the leaf's mkdir and rmdir: runc leaves a parent it made, lxts
- * removes what it made, so without this lxts would make and remove the parent every time.
+ * Makes the benchmark cgroup parent in every hierarchy, as a service has the group its
+ * containers go under (an empty v1 cpuset is filled by whichever runtime runs first, as both
+ * do for a parent someone else made). Both runtimes then do the same work per container, the
+ * leaf's mkdir and rmdir: runc leaves a parent it made, lxts removes what it made, so without
+ * this lxts would make and remove the parent every time.
  */
 export function ensureCgroupParent() {
-  for (const { point, v2 } of cgroupMountPoints()) {
-    const dir = join(point, CGROUP_PARENT)
-    mkdirSync(dir, { recursive: true })
-    // v1 only: an empty cgroup2 cpuset means "the parent's", and its root has no such files
-    if (v2) continue
-    for (const name of ['cpuset.cpus', 'cpuset.mems']) {
-      const mine = join(dir, name)
-      if (existsSync(mine) && readFileSync(mine, 'utf8').trim() === '') writeFileSync(mine, readFileSync(join(point, name)))
-    }
-  }
+  for (const point of cgroupMountPoints()) mkdirSync(join(point, CGROUP_PARENT), { recursive: true })
 }
 
 /** Removes the benchmark cgroup parent (and any leftover children) from every hierarchy. */
 export function removeCgroupParent() {
-  for (const { point } of cgroupMountPoints()) {
+  for (const point of cgroupMountPoints()) {
     const dir = join(point, CGROUP_PARENT)
     if (!existsSync(dir)) continue
     // children first (they are empty once their containers are gone), then the parent

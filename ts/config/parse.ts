@@ -5,15 +5,6 @@ import { join } from 'node:path'
 import { LxtsError, errnoCode } from '../errors.js'
 import type { OciConfig } from './types.js'
 
-/**
- * The file's text, read on this thread: a config is a few KiB, and `readFile` would start
- * libuv's thread pool (four threads) in a CLI that otherwise never needs it, then wait for
- * the round trip. Like state files, locks and `exec.fifo` (see lifecycle/state-store.ts).
- */
-function readText(file: string): string {
-  return readFileSync(file, 'utf8')
-}
-
 /** Line and column (1-based) of a character offset in `text`. */
 function position(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset)
@@ -52,7 +43,9 @@ export async function parseConfig(bundle: string): Promise<OciConfig> {
   const file = join(bundle, 'config.json')
   let text: string
   try {
-    text = readText(file)
+    // On this thread: a config is a few KiB, and `readFile` would start libuv's thread pool
+    // (four threads) in a CLI that otherwise never needs it, then wait for the round trip.
+    text = readFileSync(file, 'utf8')
   } catch (err) {
     const code = errnoCode(err)
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message
