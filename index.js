@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, releaseRootMount, sealedCopy, signalHelper, signalProcess, tryLockFile, tryReapHelper, ttyGetSize, ttySetSize, waitHelper, waitProcessExit } = nativeBinding
+const { NativeOomWatcher, cgroupApplyResources, cgroupAttach, cgroupCreate, cgroupDelete, cgroupFreeze, cgroupFrozen, cgroupGet, cgroupHost, cgroupIsOwned, cgroupKillAll, cgroupMount, cgroupOomKills, cgroupPids, cgroupPidsRecursive, cgroupRemove, cgroupSet, cgroupSetReleaseAgent, cgroupShow, cgroupStats, cgroupSubsystems, cgroupUmount, cgroupWaitOom, consoleCancel, consoleListen, consoleReceive, isSealedFd, launchHelper, lockFile, processInfo, readToEnd, releaseRootMount, sealedImage, signalHelper, signalProcess, tryLockFile, tryReapHelper, ttyGetSize, ttySetSize, waitHelper, waitProcessExit } = nativeBinding
 export { NativeOomWatcher }
 export { cgroupApplyResources }
 export { cgroupAttach }
@@ -806,7 +806,7 @@ export { lockFile }
 export { processInfo }
 export { readToEnd }
 export { releaseRootMount }
-export { sealedCopy }
+export { sealedImage }
 export { signalHelper }
 export { signalProcess }
 export { tryLockFile }

@@ -43,7 +43,7 @@ export interface NativeBinding {
   cgroupHost(): NativeCgroupHost
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
-  sealedCopy(path: string): number
+  sealedImage(path: string): number
   isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
@@ -200,16 +200,19 @@ export async function cgroupRemove(dirs: string[]): Promise<void> {
   wrap(() => n.cgroupRemove(dirs))
 }
 
-/** Whether `fd` is still an open sealed memfd. */
+/** Whether `fd` is still an open sealed image (a file on a read-only overlayfs, or a sealed memfd). */
 export async function isSealedFd(fd: number): Promise<boolean> {
   const n = await loadNative()
   return wrap(() => n.isSealedFd(fd))
 }
 
-/** A sealed memfd copy of the file at `path`; the fd stays open for the life of the process. */
-export async function sealedCopy(path: string): Promise<number> {
+/**
+ * A sealed image of the file at `path` (an `O_PATH` fd through a lower-only overlay, else a
+ * sealed memfd copy); the fd stays open for the life of the process.
+ */
+export async function sealedImage(path: string): Promise<number> {
   const n = await loadNative()
-  return wrap(() => n.sealedCopy(path))
+  return wrap(() => n.sealedImage(path))
 }
 
 /**

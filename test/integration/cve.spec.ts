@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -65,6 +65,16 @@ async function stopRacer(child: ChildProcess): Promise<void> {
 
 // ---------- CVE-2019-5736: /proc/self/exe ----------
 
+/** `OVERLAYFS_SUPER_MAGIC`: the helper runs from lxts's lower-only overlay (Linux 6.15, root). */
+const OVERLAYFS = 0x794c7630
+
+/** `pid` runs from the helper's lower-only overlay, which not even host root can open for writing. */
+function assertSealedImage(t: ExecutionContext, pid: number, what: string): void {
+  const exe = `/proc/${pid}/exe`
+  t.is(statfsSync(exe).type, OVERLAYFS, `${what} runs from the overlay image, not the host file (${readlinkSync(exe)})`)
+  t.throws(() => openSync(exe, 'r+'), { code: 'EROFS' }, `${what}: its image refuses writes`)
+}
+
 h.it('CVE-2019-5736: /proc/self/exe as entrypoint, via exec, and /proc/1/exe of a created init opened for writing: host binaries unchanged', async (t) => {
   const helper = join(REPO, 'lxts-helper')
   const before = { helper: sha(helper), node: sha(process.execPath) }
@@ -75,7 +85,7 @@ h.it('CVE-2019-5736: /proc/self/exe as entrypoint, via exec, and /proc/1/exe of 
   const c = h.bundle(['sleep', '1000'])
   t.is((await h.cli(['create', '-b', c.dir, c.id])).code, 0)
   const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
-  t.regex(readlinkSync(`/proc/${pid}/exe`), /^\/memfd:|\(deleted\)$/, 'the init runs from a memfd copy, not the host file')
+  assertSealedImage(t, pid, 'the created init')
   const x = await h.cli(['exec', c.id, '--', '/proc/self/exe'], { timeout: 20_000 })
   t.false(x.timedOut, describe(x))
   const attack = await h.cli(['exec', c.id, '--', 'sh', '-c',
@@ -84,6 +94,15 @@ h.it('CVE-2019-5736: /proc/self/exe as entrypoint, via exec, and /proc/1/exe of 
   t.regex(attack.stdout, /Permission denied|Text file busy|Operation not permitted|Read-only/i, `writes fail with EACCES/ETXTBSY/EPERM: ${describe(attack)}`)
   t.is((await h.cli(['delete', '--force', c.id])).code, 0)
   t.deepEqual({ helper: sha(helper), node: sha(process.execPath) }, before, 'the host lxts-helper and node binaries are unchanged')
+})
+
+h.it('CVE-2019-5736: a helper started from its file on disk ($LXTS_HELPER) seals itself before anything else', async (t) => {
+  const c = h.bundle(['sleep', '1000'])
+  const env = { ...process.env, LXTS_HELPER: join(REPO, 'lxts-helper') }
+  t.is((await h.cli(['create', '-b', c.dir, c.id], { env })).code, 0)
+  const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
+  assertSealedImage(t, pid, 'the init of a helper spawned from disk')
+  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
 })
 
 // ---------- CVE-2024-21626: cwd through a leaked fd ----------

@@ -9,7 +9,7 @@ import type { Stream } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 import { LxtsError, fromNative } from '../errors.js'
-import { isSealedFd, loadNative, loadedNative, sealedCopy } from '../native.js'
+import { isSealedFd, loadNative, loadedNative, sealedImage } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
 import { childProcess } from '../lazy-builtins.js'
@@ -47,11 +47,12 @@ export function helperPath(): string {
 let sealed: Promise<number> | undefined
 
 /**
- * What to spawn as the helper: `/proc/self/fd/N`, a sealed memfd copy of it that the binding
- * makes once per process, so each helper skips making its own copy and re-exec'ing from it
- * (the CVE-2019-5736 defence, ~1 ms). The fd is checked to be that sealed memfd still before
- * each use (were it closed behind lxts's back, its number could name anything). `$LXTS_HELPER`
- * (a wrapper, perhaps a script) is spawned as it is and copies itself as before.
+ * What to spawn as the helper: `/proc/self/fd/N`, a sealed image of it that the binding makes
+ * once per process (the CVE-2019-5736 defence: the file through a lower-only overlay, else a
+ * memfd copy), so each helper skips making its own and re-exec'ing from it. The fd is checked
+ * to be a sealed image still before each use (were it closed behind lxts's back, its number
+ * could name anything). `$LXTS_HELPER` (a wrapper, perhaps a script) is spawned as it is and
+ * seals itself.
  */
 export async function helperExecutable(): Promise<string> {
   // Loaded here so startHelper, which is synchronous, can use the binding's spawn (launch.ts).
@@ -62,17 +63,17 @@ export async function helperExecutable(): Promise<string> {
     // Closed behind lxts's back (its number perhaps reused): one new copy.
     sealed = undefined
     fd = await sealedFd()
-    if (!(await isSealedFd(fd))) throw new LxtsError('ERR_LXTS_HELPER', `the sealed copy of ${helperPath()} (fd ${fd}) is not a sealed memfd`)
+    if (!(await isSealedFd(fd))) throw new LxtsError('ERR_LXTS_HELPER', `the sealed image of ${helperPath()} (fd ${fd}) is not sealed`)
   }
   return `/proc/self/fd/${fd}`
 }
 
 /**
- * The cached copy's fd, made on first use from {@link helperPath} (which is looked up only
- * then: ~0.17 ms a container otherwise); a failed copy is not cached.
+ * The cached image's fd, made on first use from {@link helperPath} (which is looked up only
+ * then: ~0.17 ms a container otherwise); a failed one is not cached.
  */
 async function sealedFd(): Promise<number> {
-  sealed ??= sealedCopy(helperPath())
+  sealed ??= sealedImage(helperPath())
   try {
     return await sealed
   } catch (err) {

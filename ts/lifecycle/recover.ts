@@ -9,8 +9,8 @@
  * - the processes: every pid in those groups. Membership is what proves that a pid is the
  *   container's, so each is signalled through a pidfd with a start time read now (`killAll`:
  *   freeze, scan, pidfd per pid, thaw), which also kills the init without its recorded start time;
- * - the monitor (`run -d`): a parent of a killed process that runs the sealed helper image
- *   (`/proc/<pid>/exe` is the `lxts-helper` memfd) is waited for, so it cannot write
+ * - the monitor (`run -d`): a parent of a killed process that is an lxts helper (its
+ *   `/proc/<pid>/comm` is the `lxts-helper` it names itself) is waited for, so it cannot write
  *   `exit.json` into a directory being removed.
  *
  * Only the container's own leaf groups are removed (with the child groups a process inside
@@ -66,10 +66,13 @@ async function parentOf(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Whether `pid` runs the sealed lxts-helper image (a monitor), not some engine's shim. */
+/**
+ * Whether `pid` is an lxts helper (a monitor), not some engine's shim: named `lxts-helper`
+ * (it runs from a sealed image, `/proc/self/fd/N` to the kernel, and names itself).
+ */
 async function isHelper(pid: number): Promise<boolean> {
-  const exe = await fsPromises().readlink(`/proc/${pid}/exe`).catch(() => '')
-  return exe.startsWith('/memfd:lxts-helper')
+  const comm = await fsPromises().readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')
+  return comm === 'lxts-helper\n'
 }
 
 /** Kill everything in `dirs` and wait for it to go; returns the monitors (pid, start time) seen. */

@@ -1,5 +1,6 @@
-//! CVE-2019-5736: run from a sealed memfd copy of our own binary, so that a
-//! container reopening `/proc/self/exe` can never write to the helper on disk.
+//! CVE-2019-5736: run from a sealed image of our own binary (a lower-only overlay, else a
+//! memfd copy: `lxts_core::container::sealed`), so that a container reopening
+//! `/proc/self/exe` can never write to the helper on disk.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -8,18 +9,18 @@ use lxts_core::container::{sealed, sys};
 use lxts_core::{Code, Error, Result};
 use nix::errno::Errno;
 
-/// Re-exec from a sealed copy unless already running from one (as when Node spawned
-/// the binding's copy). Returns only when sealed.
+/// Re-exec from a sealed image unless already running from one (as when Node spawned
+/// the binding's). Returns only when sealed.
 pub fn ensure() -> Result<()> {
     let exe = sys::open("/proc/self/exe", libc::O_RDONLY, Code::Syscall)?;
     if sealed::is_sealed(&exe) {
         return Ok(());
     }
     drop(exe);
-    exec_fd(&sealed::copy("/proc/self/exe")?)
+    exec_fd(&sealed::image("/proc/self/exe")?)
 }
 
-fn exec_fd(memfd: &OwnedFd) -> Result<()> {
+fn exec_fd(image: &OwnedFd) -> Result<()> {
     let args: Vec<CString> = std::env::args_os()
         .map(|a| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())))
         .collect::<std::result::Result<_, _>>()
@@ -37,7 +38,7 @@ fn exec_fd(memfd: &OwnedFd) -> Result<()> {
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
     envp.push(std::ptr::null());
     let empty = CString::default();
-    // SAFETY: execveat(AT_EMPTY_PATH) of an ELF memfd with NUL-terminated argv/envp.
-    unsafe { libc::syscall(libc::SYS_execveat, memfd.as_raw_fd(), empty.as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH) };
-    Err(Error::sys(Code::Syscall, "execveat", Some("sealed memfd"), Errno::last()))
+    // SAFETY: execveat(AT_EMPTY_PATH) of our ELF image (O_PATH or memfd) with NUL-terminated argv/envp.
+    unsafe { libc::syscall(libc::SYS_execveat, image.as_raw_fd(), empty.as_ptr(), argv.as_ptr(), envp.as_ptr(), libc::AT_EMPTY_PATH) };
+    Err(Error::sys(Code::Syscall, "execveat", Some("sealed image"), Errno::last()))
 }

@@ -1,4 +1,4 @@
-//! The helper executable as a sealed memfd, made once per Node process.
+//! The helper executable as a sealed image, made once per Node process.
 
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 
@@ -7,21 +7,26 @@ use napi_derive::napi;
 
 use crate::error::to_js;
 
-/// A sealed, close-on-exec memfd copy of the file at `path` (the helper binary). The fd
-/// stays open for the life of the process: spawning `/proc/self/fd/<fd>` runs the copy,
-/// which no container can write through `/proc/self/exe` (CVE-2019-5736).
+/// A sealed, close-on-exec image of the file at `path` (the helper binary): an `O_PATH` fd
+/// through a lower-only overlay, else a sealed memfd copy. The fd stays open for the life of
+/// the process: spawning `/proc/self/fd/<fd>` runs the image, which no container can write
+/// through `/proc/self/exe` (CVE-2019-5736).
 #[napi]
-pub fn sealed_copy(env: Env, path: String) -> napi::Result<i32> {
-    lxts_core::container::sealed::copy(&path).map(IntoRawFd::into_raw_fd).map_err(|e| to_js(&env, e))
+pub fn sealed_image(env: Env, path: String) -> napi::Result<i32> {
+    lxts_core::container::sealed::image(&path).map(IntoRawFd::into_raw_fd).map_err(|e| to_js(&env, e))
 }
 
-/// Whether `fd` is still an open sealed memfd (the copy made by `sealedCopy`): checked before
-/// each spawn, so an fd number closed behind lxts's back and reused is never executed.
+/// Whether `fd` is still an open sealed image (as `sealedImage` makes): checked before each
+/// spawn, so an fd number closed behind lxts's back and reused is never executed.
 #[napi]
 pub fn is_sealed_fd(fd: i32) -> bool {
-    // SAFETY: F_GET_SEALS on an arbitrary fd number only reads; a closed or non-memfd fd fails.
-    let seals = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
-    seals >= 0 && seals & lxts_core::container::sealed::SEALS == lxts_core::container::sealed::SEALS
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: a non-negative fd number only borrowed for the checks (fcntl, fstatfs, which fail
+    // on a closed one), never closed: ManuallyDrop.
+    let fd = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd) });
+    lxts_core::container::sealed::is_sealed(&fd)
 }
 
 /// A helper started by [`launch_helper`]: its pid, a pidfd and Node's end of the control socket.

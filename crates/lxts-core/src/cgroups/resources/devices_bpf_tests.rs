@@ -327,7 +327,8 @@ mod real {
             r#"{"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":1,"minor":11,"access":"w"}]}"#,
         )
         .unwrap();
-        let hybrid = crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
+        let hybrid =
+            crate::cgroups::resources::Target { v2: false, v1: vec![(vec!["devices".into()], fake.clone())], unified: Some(dir.clone()) };
         assert!(crate::cgroups::resources::apply(&hybrid, &res).unwrap().is_empty());
         assert_eq!(std::fs::read_to_string(fake.join("devices.allow")).unwrap(), "c 136:* rwm", "v1 written (last default)");
         assert_eq!(probe(&dir, "read kmsg"), 0, "hybrid: no program on the cgroup2 dir");
