@@ -4,7 +4,10 @@
  *  1. host-side resident memory lxts keeps per running container: the monitor helper's
  *     VmRSS and Pss (/proc/<pid>/status, /proc/<pid>/smaps_rollup) for containers started by
  *     the library (monitor mode; engine-mode `create` keeps no process: 0), next to the
- *     `runc run` process a foreground runc keeps (a detached runc keeps none).
+ *     `runc run` process a foreground runc keeps (a detached runc keeps none). For the CLI,
+ *     `lxts run -d` and `lxts create` from the shell: the monitor's VmRSS and the growth of the
+ *     host's Shmem (/proc/meminfo) each container keeps (a helper image copied into a memfd
+ *     would show here; state files on a tmpfs count too), median of k.
  *  2. the smallest `linux.resources.memory.limit` under which /bin/true runs, bisected
  *     between 16 MiB and 256 KiB (64 KiB steps) for both runtimes. If lxts does not write
  *     the limit into the memory cgroup yet, its row is "pending".
@@ -14,7 +17,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH_DIR, STATE_BASE, CGROUP_PARENT, benchConfig, ensureCgroupParent, makeBundle, removeCgroupParent } from './lib/setup.mjs'
-import { REPO, exec, loadLibrary, median, options, save } from './lib/stats.mjs'
+import { LXTS_CLI, exec, loadLibrary, median, options, save } from './lib/stats.mjs'
 
 const opts = options({ k: 5, quick: false })
 const k = opts.quick ? 2 : opts.k
@@ -52,6 +55,36 @@ async function monitorMemory() {
     for (const id of ids) await (await runtime.get(id)).delete({ force: true })
   }
   return { rssKiB: median(samples.map((s) => s.rssKiB)), pssKiB: median(samples.map((s) => s.pssKiB)), samples }
+}
+
+/** Host Shmem in KiB (/proc/meminfo). */
+const shmemKiB = () => Number(/^Shmem:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? NaN)
+
+/** `lxts run -d` (monitor) or `lxts create` from the shell, k times: what each keeps on the host. */
+async function cliMemory(verb) {
+  const cliRoot = join(STATE_BASE, 'state-mem-cli')
+  const lxts = (...args) => exec(LXTS_CLI[0], [...LXTS_CLI.slice(1), '--root', cliRoot, ...args])
+  const bundle = makeBundle('mem-cli-sleep', ['/bin/sleep', '1000'], `${CGROUP_PARENT}/mem-cli`)
+  const samples = []
+  const ids = []
+  try {
+    for (let i = 0; i < k; i++) {
+      const id = `mem-cli-${verb}-${i}`
+      const before = shmemKiB()
+      ids.push(id)
+      await lxts(...(verb === 'run' ? ['run', '-d'] : ['create']), '-b', bundle, id)
+      await sleep(100)
+      const state = JSON.parse(readFileSync(join(cliRoot, id, 'state.json'), 'utf8'))
+      samples.push({ shmemKiB: shmemKiB() - before, ...(state.monitorPid ? memoryOf(state.monitorPid) : {}) })
+      await lxts('delete', '--force', id)
+      ids.pop()
+    }
+  } finally {
+    for (const id of ids) await lxts('delete', '--force', id).catch(() => {})
+    rmSync(cliRoot, { recursive: true, force: true })
+  }
+  const pick = (key) => (samples[0][key] === undefined ? undefined : median(samples.map((s) => s[key])))
+  return { shmemKiB: pick('shmemKiB'), rssKiB: pick('rssKiB'), pssKiB: pick('pssKiB'), samples }
 }
 
 async function runcForegroundMemory() {
@@ -127,6 +160,8 @@ ensureCgroupParent()
 try {
   results.monitor = await monitorMemory()
   results.runcForeground = await runcForegroundMemory()
+  results.cliRunDetached = await cliMemory('run')
+  results.cliCreate = await cliMemory('create')
   results.engineCreate = { rssKiB: 0, pssKiB: 0, note: 'create without a monitor keeps no lxts process (as runc create)' }
   results.limitLxts = await bisect(lxtsRunsUnder)
   results.limitRunc = await bisect(runcRunsUnder)
@@ -137,5 +172,7 @@ try {
 const fmt = (r) => (r.status === 'ok' ? `${(r.smallestBytes / KiB).toFixed(0)} KiB` : r.status)
 console.log(`lxts monitor helper per running container: VmRSS ${results.monitor.rssKiB} KiB, Pss ${results.monitor.pssKiB} KiB (median of ${k})`)
 console.log(`runc foreground run process:               VmRSS ${results.runcForeground.rssKiB} KiB, Pss ${results.runcForeground.pssKiB} KiB`)
+console.log(`lxts run -d from the shell:                 monitor VmRSS ${results.cliRunDetached.rssKiB} KiB; host Shmem +${results.cliRunDetached.shmemKiB} KiB a container`)
+console.log(`lxts create from the shell (not started):  host Shmem +${results.cliCreate.shmemKiB} KiB a container`)
 console.log(`smallest memory limit running /bin/true:   lxts ${fmt(results.limitLxts)}, runc ${fmt(results.limitRunc)}`)
 console.log(`wrote ${save('memory', { k, results })}`)
