@@ -126,8 +126,9 @@ export interface HelperEnded {
 }
 
 /**
- * Whether `fd` is still an open sealed image (as `sealedImage` makes): checked before each
- * spawn, so an fd number closed behind lxts's back and reused is never executed.
+ * Whether `fd` is still the open sealed image [`sealed_image`] made under that number (the
+ * same file, still sealed): checked before each spawn, so an fd number closed behind lxts's
+ * back and reused is never executed.
  */
 export declare function isSealedFd(fd: number): boolean
 
@@ -230,11 +231,11 @@ export declare function releaseRootMount(stateDir: string): void
 
 /**
  * A sealed, close-on-exec image of the file at `path` (the helper binary): an `O_PATH` fd
- * through a lower-only overlay, else a sealed memfd copy. The fd stays open for the life of
- * the process: spawning `/proc/self/fd/<fd>` runs the image, which no container can write
- * through `/proc/self/exe` (CVE-2019-5736).
+ * through a lower-only overlay, else (or with `memfd`) a sealed memfd copy. The fd stays open
+ * for the life of the process: spawning `/proc/self/fd/<fd>` runs the image, which no
+ * container can write through `/proc/self/exe` (CVE-2019-5736).
  */
-export declare function sealedImage(path: string): number
+export declare function sealedImage(path: string, memfd: boolean): number
 
 /**
  * Signal the helper behind `pidfd`; false once it has exited (ESRCH): a pidfd never reaches

@@ -43,7 +43,7 @@ export interface NativeBinding {
   cgroupHost(): NativeCgroupHost
   cgroupPids(dirs: string[]): number[]
   cgroupRemove(dirs: string[]): void
-  sealedImage(path: string): number
+  sealedImage(path: string, memfd: boolean): number
   isSealedFd(fd: number): boolean
   readToEnd(path: string): Promise<Buffer>
   releaseRootMount(stateDir: string): void
@@ -200,19 +200,19 @@ export async function cgroupRemove(dirs: string[]): Promise<void> {
   wrap(() => n.cgroupRemove(dirs))
 }
 
-/** Whether `fd` is still an open sealed image (a file on a read-only overlayfs, or a sealed memfd). */
+/** Whether `fd` is still the open sealed image {@link sealedImage} made under that number. */
 export async function isSealedFd(fd: number): Promise<boolean> {
   const n = await loadNative()
   return wrap(() => n.isSealedFd(fd))
 }
 
 /**
- * A sealed image of the file at `path` (an `O_PATH` fd through a lower-only overlay, else a
- * sealed memfd copy); the fd stays open for the life of the process.
+ * A sealed image of the file at `path` (an `O_PATH` fd through a lower-only overlay, else or
+ * with `memfd` a sealed memfd copy); the fd stays open for the life of the process.
  */
-export async function sealedImage(path: string): Promise<number> {
+export async function sealedImage(path: string, memfd: boolean): Promise<number> {
   const n = await loadNative()
-  return wrap(() => n.sealedImage(path))
+  return wrap(() => n.sealedImage(path, memfd))
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, statfsSync, symlinkSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -68,42 +68,65 @@ async function stopRacer(child: ChildProcess): Promise<void> {
 /** `OVERLAYFS_SUPER_MAGIC`: the helper runs from lxts's lower-only overlay (Linux 6.15, root). */
 const OVERLAYFS = 0x794c7630
 
-/** `pid` runs from the helper's lower-only overlay, which not even host root can open for writing. */
-function assertSealedImage(t: ExecutionContext, pid: number, what: string): void {
+type Image = 'overlay' | 'memfd'
+
+/**
+ * `pid` runs from the helper's sealed `image`, which not even host root can write: the
+ * lower-only overlay refuses to open it for writing, the sealed memfd refuses the write.
+ */
+function assertSealedImage(t: ExecutionContext, pid: number, image: Image, what: string): void {
   const exe = `/proc/${pid}/exe`
-  t.is(statfsSync(exe).type, OVERLAYFS, `${what} runs from the overlay image, not the host file (${readlinkSync(exe)})`)
-  t.throws(() => openSync(exe, 'r+'), { code: 'EROFS' }, `${what}: its image refuses writes`)
+  if (image === 'overlay') {
+    t.is(statfsSync(exe).type, OVERLAYFS, `${what} runs from the overlay image, not the host file (${readlinkSync(exe)})`)
+    t.throws(() => openSync(exe, 'r+'), { code: 'EROFS' }, `${what}: its image refuses writes`)
+    return
+  }
+  t.regex(readlinkSync(exe), /^\/memfd:lxts-helper/, `${what} runs from the sealed memfd copy`)
+  const error = t.throws(() => {
+    const fd = openSync(exe, 'r+')
+    try {
+      writeSync(fd, 'x')
+    } finally {
+      closeSync(fd)
+    }
+  })
+  t.true(['ETXTBSY', 'EPERM'].includes((error as NodeJS.ErrnoException | undefined)?.code ?? ''), `${what}: its image refuses writes (${String(error)})`)
 }
 
-h.it('CVE-2019-5736: /proc/self/exe as entrypoint, via exec, and /proc/1/exe of a created init opened for writing: host binaries unchanged', async (t) => {
-  const helper = join(REPO, 'lxts-helper')
-  const before = { helper: sha(helper), node: sha(process.execPath) }
-  const b = h.bundle(['/proc/self/exe'])
-  const r = await run(b)
-  t.false(r.timedOut, describe(r))
-  // the created init is the sealed helper image (non-dumpable) until start: attack it from an exec'd process
-  const c = h.bundle(['sleep', '1000'])
-  t.is((await h.cli(['create', '-b', c.dir, c.id])).code, 0)
-  const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
-  assertSealedImage(t, pid, 'the created init')
-  const x = await h.cli(['exec', c.id, '--', '/proc/self/exe'], { timeout: 20_000 })
-  t.false(x.timedOut, describe(x))
-  const attack = await h.cli(['exec', c.id, '--', 'sh', '-c',
-    'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /proc/1/exe /proc/[0-9]*/exe; do (printf x >> $p) 2>>/dev/shm/err && echo WROTE $p; done; done; sort -u /dev/shm/err'])
-  t.notRegex(attack.stdout, /WROTE/, describe(attack))
-  t.regex(attack.stdout, /Permission denied|Text file busy|Operation not permitted|Read-only/i, `writes fail with EACCES/ETXTBSY/EPERM: ${describe(attack)}`)
-  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
-  t.deepEqual({ helper: sha(helper), node: sha(process.execPath) }, before, 'the host lxts-helper and node binaries are unchanged')
-})
+// The overlay is what this host (Linux >= 6.15, root) gets; `LXTS_HELPER_IMAGE=memfd` asks for
+// the copy, which is also what a kernel without layers-as-fds gets.
+for (const image of ['overlay', 'memfd'] as const) {
+  const env = { ...process.env, LXTS_HELPER_IMAGE: image === 'memfd' ? 'memfd' : '' }
 
-h.it('CVE-2019-5736: a helper started from its file on disk ($LXTS_HELPER) seals itself before anything else', async (t) => {
-  const c = h.bundle(['sleep', '1000'])
-  const env = { ...process.env, LXTS_HELPER: join(REPO, 'lxts-helper') }
-  t.is((await h.cli(['create', '-b', c.dir, c.id], { env })).code, 0)
-  const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
-  assertSealedImage(t, pid, 'the init of a helper spawned from disk')
-  t.is((await h.cli(['delete', '--force', c.id])).code, 0)
-})
+  h.it(`CVE-2019-5736 (${image}): /proc/self/exe as entrypoint, via exec, and /proc/1/exe of a created init opened for writing: host binaries unchanged`, async (t) => {
+    const helper = join(REPO, 'lxts-helper')
+    const before = { helper: sha(helper), node: sha(process.execPath) }
+    const b = h.bundle(['/proc/self/exe'])
+    const r = await h.cli(['run', '--rm', '-b', b.dir, b.id], { timeout: 20_000, env })
+    t.false(r.timedOut, describe(r))
+    // the created init is the sealed helper image (non-dumpable) until start: attack it from an exec'd process
+    const c = h.bundle(['sleep', '1000'])
+    t.is((await h.cli(['create', '-b', c.dir, c.id], { env })).code, 0)
+    const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
+    assertSealedImage(t, pid, image, 'the created init')
+    const x = await h.cli(['exec', c.id, '--', '/proc/self/exe'], { timeout: 20_000, env })
+    t.false(x.timedOut, describe(x))
+    const attack = await h.cli(['exec', c.id, '--', 'sh', '-c',
+      'for i in 1 2 3 4 5 6 7 8 9 10; do for p in /proc/1/exe /proc/[0-9]*/exe; do (printf x >> $p) 2>>/dev/shm/err && echo WROTE $p; done; done; sort -u /dev/shm/err'], { env })
+    t.notRegex(attack.stdout, /WROTE/, describe(attack))
+    t.regex(attack.stdout, /Permission denied|Text file busy|Operation not permitted|Read-only/i, `writes fail with EACCES/ETXTBSY/EPERM/EROFS: ${describe(attack)}`)
+    t.is((await h.cli(['delete', '--force', c.id])).code, 0)
+    t.deepEqual({ helper: sha(helper), node: sha(process.execPath) }, before, 'the host lxts-helper and node binaries are unchanged')
+  })
+
+  h.it(`CVE-2019-5736 (${image}): a helper started from its file on disk ($LXTS_HELPER) seals itself before anything else`, async (t) => {
+    const c = h.bundle(['sleep', '1000'])
+    t.is((await h.cli(['create', '-b', c.dir, c.id], { env: { ...env, LXTS_HELPER: join(REPO, 'lxts-helper') } })).code, 0)
+    const pid = (JSON.parse((await h.cli(['state', c.id])).stdout) as { pid: number }).pid
+    assertSealedImage(t, pid, image, 'the init of a helper spawned from disk')
+    t.is((await h.cli(['delete', '--force', c.id])).code, 0)
+  })
+}
 
 // ---------- CVE-2024-21626: cwd through a leaked fd ----------
 

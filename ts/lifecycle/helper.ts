@@ -49,10 +49,10 @@ let sealed: Promise<number> | undefined
 /**
  * What to spawn as the helper: `/proc/self/fd/N`, a sealed image of it that the binding makes
  * once per process (the CVE-2019-5736 defence: the file through a lower-only overlay, else a
- * memfd copy), so each helper skips making its own and re-exec'ing from it. The fd is checked
- * to be a sealed image still before each use (were it closed behind lxts's back, its number
- * could name anything). `$LXTS_HELPER` (a wrapper, perhaps a script) is spawned as it is and
- * seals itself.
+ * memfd copy; `$LXTS_HELPER_IMAGE=memfd` asks for the copy), so each helper skips making its own
+ * and re-exec'ing from it. The fd is checked to be that image still before each use (were it
+ * closed behind lxts's back, its number could name anything). `$LXTS_HELPER` (a wrapper,
+ * perhaps a script) is spawned as it is and seals itself.
  */
 export async function helperExecutable(): Promise<string> {
   // Loaded here so startHelper, which is synchronous, can use the binding's spawn (launch.ts).
@@ -73,7 +73,7 @@ export async function helperExecutable(): Promise<string> {
  * then: ~0.17 ms a container otherwise); a failed one is not cached.
  */
 async function sealedFd(): Promise<number> {
-  sealed ??= sealedImage(helperPath())
+  sealed ??= sealedImage(helperPath(), process.env['LXTS_HELPER_IMAGE'] === 'memfd')
   try {
     return await sealed
   } catch (err) {

@@ -86,6 +86,12 @@ pub fn mount_id(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
     Ok(st.stx_mnt_id)
 }
 
+/// Whether the mount `fd` lies on is in the caller's mount namespace (`false`: a detached
+/// mount, or one of another namespace). Linux 6.8 (`statx` unique ids, `statmount`).
+pub fn mounted_here(fd: BorrowedFd<'_>) -> Result<bool> {
+    Ok(parent_of(mount_id(fd, "fd")?)?.is_some())
+}
+
 /// The parent of mount `id` in the caller's mount namespace, `None` when `id` is not mounted there.
 fn parent_of(id: u64) -> Result<Option<u64>> {
     let req = MntIdReq { size: std::mem::size_of::<MntIdReq>() as u32, spare: 0, mnt_id: id, param: STATMOUNT_MNT_BASIC };

@@ -131,7 +131,7 @@ fn main() {
     blocking_stdio();
     // SAFETY: ignoring SIGPIPE so a closed control channel is an error, not death.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    // Spawned as /proc/self/fd/N or re-exec'd from a memfd, the kernel names us after the fd.
+    // Spawned as /proc/self/fd/N or re-exec'd from a sealed image, the kernel names us after the fd.
     let _ = lxts_core::container::sys::prctl(libc::PR_SET_NAME, c"lxts-helper".as_ptr() as libc::c_ulong, "PR_SET_NAME");
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!("lxts-helper {}", env!("CARGO_PKG_VERSION"));

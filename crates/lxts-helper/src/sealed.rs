@@ -3,7 +3,7 @@
 //! `/proc/self/exe` can never write to the helper on disk.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use lxts_core::container::{sealed, sys};
 use lxts_core::{Code, Error, Result};
@@ -13,11 +13,12 @@ use nix::errno::Errno;
 /// the binding's). Returns only when sealed.
 pub fn ensure() -> Result<()> {
     let exe = sys::open("/proc/self/exe", libc::O_RDONLY, Code::Syscall)?;
-    if sealed::is_sealed(&exe) {
+    if sealed::is_sealed(exe.as_fd()) {
         return Ok(());
     }
     drop(exe);
-    exec_fd(&sealed::image("/proc/self/exe")?)
+    let kind = sealed::Kind::from_env(std::env::var_os("LXTS_HELPER_IMAGE").as_deref());
+    exec_fd(&sealed::image("/proc/self/exe", kind)?)
 }
 
 fn exec_fd(image: &OwnedFd) -> Result<()> {

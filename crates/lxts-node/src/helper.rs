@@ -1,32 +1,45 @@
 //! The helper executable as a sealed image, made once per Node process.
 
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 
 use napi::Env;
 use napi_derive::napi;
 
 use crate::error::to_js;
 
+/// The images [`sealed_image`] made: fd number, device and inode.
+static IMAGES: std::sync::Mutex<Vec<(i32, u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
 /// A sealed, close-on-exec image of the file at `path` (the helper binary): an `O_PATH` fd
-/// through a lower-only overlay, else a sealed memfd copy. The fd stays open for the life of
-/// the process: spawning `/proc/self/fd/<fd>` runs the image, which no container can write
-/// through `/proc/self/exe` (CVE-2019-5736).
+/// through a lower-only overlay, else (or with `memfd`) a sealed memfd copy. The fd stays open
+/// for the life of the process: spawning `/proc/self/fd/<fd>` runs the image, which no
+/// container can write through `/proc/self/exe` (CVE-2019-5736).
 #[napi]
-pub fn sealed_image(env: Env, path: String) -> napi::Result<i32> {
-    lxts_core::container::sealed::image(&path).map(IntoRawFd::into_raw_fd).map_err(|e| to_js(&env, e))
+pub fn sealed_image(env: Env, path: String, memfd: bool) -> napi::Result<i32> {
+    use lxts_core::container::{sealed, sys};
+    let kind = if memfd { sealed::Kind::Memfd } else { sealed::Kind::Overlay };
+    let fd = sealed::image(&path, kind).map_err(|e| to_js(&env, e))?;
+    let st = sys::fstat(fd.as_fd(), &path).map_err(|e| to_js(&env, e))?;
+    let fd = fd.into_raw_fd();
+    IMAGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((fd, st.st_dev, st.st_ino));
+    Ok(fd)
 }
 
-/// Whether `fd` is still an open sealed image (as `sealedImage` makes): checked before each
-/// spawn, so an fd number closed behind lxts's back and reused is never executed.
+/// Whether `fd` is still the open sealed image [`sealed_image`] made under that number (the
+/// same file, still sealed): checked before each spawn, so an fd number closed behind lxts's
+/// back and reused is never executed.
 #[napi]
 pub fn is_sealed_fd(fd: i32) -> bool {
-    if fd < 0 {
+    // SAFETY: F_GETFD only reads the fd's flags; a closed or negative number fails.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return false;
     }
-    // SAFETY: a non-negative fd number only borrowed for the checks (fcntl, fstatfs, which fail
-    // on a closed one), never closed: ManuallyDrop.
-    let fd = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd) });
-    lxts_core::container::sealed::is_sealed(&fd)
+    // SAFETY: the number is open (just checked) and names lxts's image or an fd lxts must not
+    // run: only borrowed for fstat/fstatfs/statx, never closed.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let Ok(st) = lxts_core::container::sys::fstat(borrowed, "image") else { return false };
+    let made = IMAGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&(fd, st.st_dev, st.st_ino));
+    made && lxts_core::container::sealed::is_sealed(borrowed)
 }
 
 /// A helper started by [`launch_helper`]: its pid, a pidfd and Node's end of the control socket.
