@@ -19,9 +19,10 @@ pub fn loopback_up() -> Result<()> {
         req.ifr_name[i] = *b as libc::c_char;
     }
     // SAFETY: `req` is a valid ifreq naming "lo".
-    sys::cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) }, Code::Syscall, "ioctl", Some("SIOCGIFFLAGS lo"))?;
+    sys::cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) }, Code::Syscall, "ioctl", Some("SIOCGIFFLAGS lo"))?;
     // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
     unsafe { req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short };
     // SAFETY: `req` is a valid ifreq with the new flags.
-    sys::cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS, &req) }, Code::Syscall, "ioctl", Some("SIOCSIFFLAGS lo")).map(|_| ())
+    sys::cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) }, Code::Syscall, "ioctl", Some("SIOCSIFFLAGS lo"))
+        .map(|_| ())
 }

@@ -114,8 +114,12 @@ pub fn shed_clean_pages() {
         }
     }
     drop(smaps);
-    // SAFETY: malloc_trim only returns free heap pages to the kernel.
-    unsafe { libc::malloc_trim(0) };
+    // SAFETY: malloc_trim only returns free heap pages to the kernel (glibc; musl's malloc
+    // returns them itself).
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }
 
 /// Show PID 1 as `lxts-init` in the container's `ps`: its argv still names the

@@ -94,7 +94,13 @@ pub fn set_rlimits(limits: &[crate::plan::Rlimit]) -> Result<()> {
     Ok(())
 }
 
-fn rlimit_number(name: &str) -> Option<libc::__rlimit_resource_t> {
+/// `setrlimit`'s resource type: glibc's enum, musl's int.
+#[cfg(target_env = "gnu")]
+type Resource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type Resource = libc::c_int;
+
+fn rlimit_number(name: &str) -> Option<Resource> {
     Some(match name {
         "RLIMIT_CPU" => libc::RLIMIT_CPU,
         "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,

@@ -11,6 +11,9 @@ use crate::container::sys::{self, fd_path};
 use crate::plan::Mount;
 use crate::{Code, Error, Result};
 
+/// `ST_RELATIME` (the kernel's statfs flag, as glibc names it; musl does not).
+const ST_RELATIME: u64 = 0x1000;
+
 /// Flags that `MS_REMOUNT|MS_BIND` may change and that must be carried over
 /// from the existing mount (the kernel refuses to drop locked ones in a userns,
 /// and dropping `nosuid`/`nodev` silently would weaken a bind).
@@ -22,7 +25,7 @@ fn carried_flags(statvfs_flags: u64) -> u64 {
         (libc::ST_NOEXEC, libc::MS_NOEXEC),
         (libc::ST_NOATIME, libc::MS_NOATIME),
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (libc::ST_RELATIME, libc::MS_RELATIME),
+        (ST_RELATIME, libc::MS_RELATIME),
     ] {
         if statvfs_flags & st != 0 {
             f |= ms;
@@ -163,6 +166,6 @@ mod tests {
     #[test]
     fn carried_flags_map_statvfs_bits() {
         assert_eq!(carried_flags(libc::ST_NOSUID | libc::ST_NODEV | libc::ST_RDONLY), libc::MS_NOSUID | libc::MS_NODEV);
-        assert_eq!(carried_flags(libc::ST_RELATIME), libc::MS_RELATIME);
+        assert_eq!(carried_flags(ST_RELATIME), libc::MS_RELATIME);
     }
 }
