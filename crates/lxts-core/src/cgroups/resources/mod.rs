@@ -166,8 +166,20 @@ pub fn apply_new(host: &Host, cg: &super::ContainerCgroup, res: &Resources) -> R
 /// While a helper waits for its plan: on a cgroup v2 host, load the device filter of the
 /// usual config (runc's default spec), so a container with those rules only attaches it.
 /// Best effort. v1 and hybrid hosts enforce device rules through the v1 controller alone.
+/// A v2 host is told by `/sys/fs/cgroup` being cgroup2 (one `statfs`, where reading
+/// mountinfo costs ~0.07 ms of CPU every spare): where that guess is wrong, a filter is either
+/// loaded and dropped unused or not loaded ahead, and the create decides from mountinfo.
 pub fn preload_device_filter() {
-    if super::detect().is_ok_and(|h| h.mode == HostMode::V2) {
+    if is_cgroup2(c"/sys/fs/cgroup") {
         let _ = devices::preload_usual_filter();
     }
+}
+
+/// Whether `path` is on a cgroup2 filesystem.
+fn is_cgroup2(path: &std::ffi::CStr) -> bool {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    // SAFETY: an all-zero statfs is valid; the kernel fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a writable statfs buffer.
+    unsafe { libc::statfs(path.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC }
 }

@@ -304,3 +304,19 @@ fn v2_fake_tree_stats_and_oom_counter() {
     fs::remove_dir_all(&d).unwrap();
     assert!(w.wait(std::time::Duration::from_millis(500)).unwrap().gone);
 }
+
+/// The spare's guess of a v2 host, against the real mounts: on this kind of machine
+/// (`/sys/fs/cgroup` a tmpfs of v1 hierarchies, cgroup2 at `/sys/fs/cgroup/unified`) the
+/// unified mount is cgroup2 and the root is not; wherever cgroups are mounted at all, the
+/// answer for the root agrees with mountinfo's host mode.
+#[test]
+fn the_v2_guess_agrees_with_mountinfo() {
+    let Ok(host) = crate::cgroups::detect() else { return };
+    assert_eq!(super::is_cgroup2(c"/sys/fs/cgroup"), host.mode == HostMode::V2, "{host:?}");
+    if host.mode == HostMode::Hybrid {
+        let unified = host.hierarchies.iter().find(|h| h.v2).expect("a hybrid host has a cgroup2 mount");
+        let path = std::ffi::CString::new(unified.mount_point.to_str().unwrap()).unwrap();
+        assert!(super::is_cgroup2(&path), "{}", unified.mount_point.display());
+    }
+    assert!(!super::is_cgroup2(c"/proc"));
+}
