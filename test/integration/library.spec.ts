@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, processAlive, processesOf } from '../helpers/bundle.js'
@@ -31,6 +31,10 @@ h.it('library lifecycle: create → start → kill → stopped → delete', asyn
   const created = await c.state()
   t.is(created.status, 'created')
   t.is(created.bundle, b.dir)
+  t.is(created.owner, userInfo().username, 'owner: the creating user, as runc')
+  const second = h.bundle(['true'])
+  t.is((await (await rt().create(second.id, { bundle: second.dir })).state()).owner, userInfo().username, 'also for the next create (looked up once)')
+  await (await rt().get(second.id)).delete({ force: true })
   const pid = created.pid ?? 0
   t.true(pid > 0 && processAlive(pid), `pid ${created.pid}`)
 

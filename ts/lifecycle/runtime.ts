@@ -69,12 +69,21 @@ export interface CreateOptions {
 /** Signals `run` forwards to the container while it runs in the foreground. */
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
+/** The name `os.userInfo()` gave for the effective uid last asked about (it reads the passwd database). */
+let ownerOf: { uid: number | undefined; name: string } | undefined
+
+/** `state.json`'s `owner`: the user creating the container, looked up once per effective uid. */
 function owner(): string {
+  const uid = process.geteuid?.()
+  if (ownerOf !== undefined && ownerOf.uid === uid) return ownerOf.name
+  let name: string
   try {
-    return os().userInfo().username
+    name = os().userInfo().username
   } catch {
-    return String(process.geteuid?.() ?? '')
+    name = String(uid ?? '')
   }
+  ownerOf = { uid, name }
+  return name
 }
 
 /** `config` with `LISTEN_FDS=n` and `LISTEN_PID=1` in `process.env` (replacing any given), not mutated. */
