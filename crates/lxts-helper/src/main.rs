@@ -1,5 +1,6 @@
 //! lxts-helper: re-exec from a sealed copy, read one plan from fd 3, create the container.
 
+mod abort;
 mod sealed;
 mod tool_modes;
 
