@@ -70,13 +70,7 @@ fn open_path(path: &str) -> std::result::Result<OwnedFd, Errno> {
 
 /// The unique id of the mount `fd` lies on.
 pub fn mount_id(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
-    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
-    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &mut st) };
-    if ret < 0 {
-        return Err(Error::sys(Code::Mount, "statx", Some(what), Errno::last()));
-    }
+    let st = crate::container::sys::statx(fd, STATX_MNT_ID_UNIQUE).map_err(|e| Error::sys(Code::Mount, "statx", Some(what), e))?;
     if st.stx_mask & STATX_MNT_ID_UNIQUE == 0 {
         return Err(Error::new(
             Code::Mount,
@@ -222,11 +216,8 @@ pub fn release_recorded(state_dir: &str) -> Result<()> {
 /// mount ids (< 6.8) has no records to match. One lookup of the root's index link.
 pub fn rootfs_owner(state_dir: &str, root_path: &str) -> Option<String> {
     let fd = open_path(root_path).ok()?;
-    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
-    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &mut st) };
-    if ret < 0 || st.stx_mask & STATX_MNT_ID_UNIQUE == 0 || st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 == 0 {
+    let st = crate::container::sys::statx(fd.as_fd(), STATX_MNT_ID_UNIQUE).ok()?;
+    if st.stx_mask & STATX_MNT_ID_UNIQUE == 0 || st.stx_attributes & libc::STATX_ATTR_MOUNT_ROOT as u64 == 0 {
         return None;
     }
     let (root, own) = split(state_dir).ok()?;

@@ -84,6 +84,21 @@ pub fn fstat(fd: BorrowedFd<'_>, what: &str) -> Result<libc::stat> {
     Ok(st)
 }
 
+/// `statx(fd, "", AT_EMPTY_PATH, mask)` by raw syscall: musl added the wrapper only in 1.2.5,
+/// which older Rust toolchains do not bundle for the helper's static musl build.
+pub fn statx(fd: BorrowedFd<'_>, mask: libc::c_uint) -> std::result::Result<libc::statx, Errno> {
+    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open, the path an empty C string with AT_EMPTY_PATH, `st` writable.
+    let ret =
+        unsafe { libc::syscall(libc::SYS_statx, fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, mask, &mut st as *mut libc::statx) };
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(st)
+    }
+}
+
 /// `fstatvfs` flags (`ST_RDONLY`, `ST_NOSUID`, …) of the mount holding `fd`.
 pub fn mount_flags_of(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
     // SAFETY: an all-zero `statvfs` is valid; the kernel fills it.

@@ -189,13 +189,7 @@ fn open_root_of(proc_fd: &OwnedFd, pid: i32, start_time: u64) -> Result<OwnedFd>
 
 /// (mount id, inode) of a directory fd: two fds name the same root only when both match.
 fn dir_identity(fd: BorrowedFd<'_>, what: &str) -> Result<(u64, u64)> {
-    // SAFETY: an all-zero statx is a valid value; the kernel fills it.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open, the path is an empty C string with AT_EMPTY_PATH, `st` is writable.
-    let ret = unsafe { libc::statx(fd.as_raw_fd(), c"".as_ptr(), libc::AT_EMPTY_PATH, libc::STATX_INO | libc::STATX_MNT_ID, &mut st) };
-    if ret < 0 {
-        return Err(Error::sys(Code::Mount, "statx", Some(what), nix::errno::Errno::last()));
-    }
+    let st = sys::statx(fd, libc::STATX_INO | libc::STATX_MNT_ID).map_err(|e| Error::sys(Code::Mount, "statx", Some(what), e))?;
     Ok((st.stx_mnt_id, st.stx_ino))
 }
 
