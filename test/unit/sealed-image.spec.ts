@@ -43,6 +43,10 @@ test('the guard refuses negative, closed and foreign fd numbers, and a number re
   const other = await sealedImage('/bin/true', true)
   t.teardown(() => closeSync(other))
   t.true(await isSealedFd(other), 'an image of another file passes under its own number')
+  // The same sealed file under a number the binding did not hand out (is_sealed alone would pass it).
+  const again = openSync(`/proc/self/fd/${other}`, 'r')
+  t.teardown(() => closeSync(again))
+  t.false(await isSealedFd(again), 'a second fd of the image, not made by sealedImage')
 })
 
 test('a missing file is an error naming it', async (t) => {

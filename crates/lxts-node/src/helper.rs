@@ -34,8 +34,9 @@ pub fn is_sealed_fd(fd: i32) -> bool {
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return false;
     }
-    // SAFETY: the number is open (just checked) and names lxts's image or an fd lxts must not
-    // run: only borrowed for fstat/fstatfs/statx, never closed.
+    // SAFETY: the number was open just now and is only borrowed for fstat/fstatfs/statx, never
+    // closed; were another thread to close it meanwhile, those fail with EBADF (or read
+    // whatever took the number, which the identity check then refuses).
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let Ok(st) = lxts_core::container::sys::fstat(borrowed, "image") else { return false };
     let made = IMAGES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&(fd, st.st_dev, st.st_ino));

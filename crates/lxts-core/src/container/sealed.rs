@@ -54,7 +54,9 @@ impl Kind {
 /// Whether `fd` is a sealed image: a memfd carrying every seal of [`SEALS`], or a regular
 /// file on a read-only overlayfs mounted nowhere in the caller's mount namespace (detached,
 /// as lxts's own; one mounted here, perhaps read-only only by its mount flag over a writable
-/// upper layer, is not trusted).
+/// upper layer, is not trusted). `ST_RDONLY` does not tell the superblock's read-only state
+/// from the mount's, so a detached overlay with an upper layer would pass: only whoever
+/// spawns the helper chooses its executable, and lxts's own has no upper layer.
 pub fn is_sealed(fd: BorrowedFd<'_>) -> bool {
     // SAFETY: F_GET_SEALS on an open fd; anything but a memfd answers EINVAL (O_PATH: EBADF).
     let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
@@ -161,8 +163,15 @@ fn fs_mount(fstype: &str, fds: &[(&str, libc::c_int)], what: &str) -> Result<Own
 /// A sealed, close-on-exec memfd holding a copy of `from` (opened at `path`).
 fn copy(mut from: std::fs::File, path: &str) -> Result<OwnedFd> {
     let name = sys::cstr("lxts-helper")?;
+    // MFD_EXEC (Linux 6.3): executable even where vm.memfd_noexec makes memfds noexec by
+    // default; kernels before it refuse the flag (EINVAL) and have no such default.
+    const MFD_EXEC: libc::c_uint = 0x10;
     // SAFETY: memfd_create with a valid name; the fd is ours.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let mut fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | MFD_EXEC) };
+    if fd < 0 && nix::errno::Errno::last() == nix::errno::Errno::EINVAL {
+        // SAFETY: as above.
+        fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    }
     let memfd = sys::owned(sys::cvt(fd, Code::Syscall, "memfd_create", None)?);
     // SAFETY: a File over a close-on-exec dup of the memfd (Node may spawn from another
     // thread meanwhile: a writable copy must never reach a child), so `memfd` stays ours.
@@ -296,6 +305,9 @@ mod tests {
             let (a, b) = (dir.join("a"), dir.join("b"));
             std::fs::write(&a, b"the file under the mount").unwrap();
             std::fs::write(&b, b"the file bound on it").unwrap();
+            let unbound = image(b.to_str().unwrap(), Kind::Overlay).unwrap();
+            assert!(!is_memfd(&unbound), "control: the overlay of a file that is no mount point is made here");
+            drop(unbound);
             let cstr = |p: &std::path::Path| std::ffi::CString::new(p.to_str().unwrap()).unwrap();
             // SAFETY: a bind mount between two files of ours, in our private namespace.
             let bound = unsafe { libc::mount(cstr(&b).as_ptr(), cstr(&a).as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) };
