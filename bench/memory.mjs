@@ -172,7 +172,8 @@ try {
 const fmt = (r) => (r.status === 'ok' ? `${(r.smallestBytes / KiB).toFixed(0)} KiB` : r.status)
 console.log(`lxts monitor helper per running container: VmRSS ${results.monitor.rssKiB} KiB, Pss ${results.monitor.pssKiB} KiB (median of ${k})`)
 console.log(`runc foreground run process:               VmRSS ${results.runcForeground.rssKiB} KiB, Pss ${results.runcForeground.pssKiB} KiB`)
-console.log(`lxts run -d from the shell:                 monitor VmRSS ${results.cliRunDetached.rssKiB} KiB; host Shmem +${results.cliRunDetached.shmemKiB} KiB a container`)
-console.log(`lxts create from the shell (not started):  host Shmem +${results.cliCreate.shmemKiB} KiB a container`)
+const signed = (n) => `${n >= 0 ? '+' : ''}${n}`
+console.log(`lxts run -d from the shell:                 monitor VmRSS ${results.cliRunDetached.rssKiB} KiB; host Shmem ${signed(results.cliRunDetached.shmemKiB)} KiB a container`)
+console.log(`lxts create from the shell (not started):  host Shmem ${signed(results.cliCreate.shmemKiB)} KiB a container`)
 console.log(`smallest memory limit running /bin/true:   lxts ${fmt(results.limitLxts)}, runc ${fmt(results.limitRunc)}`)
 console.log(`wrote ${save('memory', { k, results })}`)

@@ -98,9 +98,10 @@ if (memory !== undefined) {
   lines.push(`| host process kept per foreground/monitored container, VmRSS KiB | ${r.monitor?.rssKiB} (monitor helper) | ${r.runcForeground?.rssKiB} (runc run) |`)
   lines.push(`| same, Pss KiB | ${r.monitor?.pssKiB} | ${r.runcForeground?.pssKiB} |`)
   lines.push(`| engine-mode create (no process kept) | 0 | 0 |`)
-  if (r.cliRunDetached !== undefined) {
-    lines.push(`| \`lxts run -d\` from the shell: monitor VmRSS KiB; host Shmem kept per container, KiB | ${r.cliRunDetached.rssKiB}; +${r.cliRunDetached.shmemKiB} | |`)
-    lines.push(`| \`lxts create\` from the shell, not started: host Shmem kept per container, KiB | +${r.cliCreate?.shmemKiB} | |`)
+  if (r.cliRunDetached !== undefined && r.cliCreate !== undefined) {
+    const signed = (n) => `${n >= 0 ? '+' : ''}${n}`
+    lines.push(`| \`lxts run -d\` from the shell: monitor VmRSS KiB; host Shmem kept per container, KiB | ${r.cliRunDetached.rssKiB}; ${signed(r.cliRunDetached.shmemKiB)} | |`)
+    lines.push(`| \`lxts create\` from the shell, not started: host Shmem kept per container, KiB | ${signed(r.cliCreate.shmemKiB)} | |`)
   }
   lines.push(`| smallest linux.resources.memory.limit running /bin/true | ${limit(r.limitLxts)} | ${limit(r.limitRunc)} |`, '')
 }

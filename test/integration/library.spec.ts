@@ -33,7 +33,7 @@ h.it('library lifecycle: create → start → kill → stopped → delete', asyn
   t.is(created.bundle, b.dir)
   t.is(created.owner, userInfo().username, 'owner: the creating user, as runc')
   const second = h.bundle(['true'])
-  t.is((await (await rt().create(second.id, { bundle: second.dir })).state()).owner, userInfo().username, 'also for the next create (looked up once)')
+  t.is((await (await rt().create(second.id, { bundle: second.dir })).state()).owner, userInfo().username, 'and for the next create')
   await (await rt().get(second.id)).delete({ force: true })
   const pid = created.pid ?? 0
   t.true(pid > 0 && processAlive(pid), `pid ${created.pid}`)

@@ -72,18 +72,19 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SI
 /** The name `os.userInfo()` gave for the effective uid last asked about (it reads the passwd database). */
 let ownerOf: { uid: number | undefined; name: string } | undefined
 
-/** `state.json`'s `owner`: the user creating the container, looked up once per effective uid. */
+/**
+ * `state.json`'s `owner`: the user creating the container, looked up once per effective uid
+ * (a failed lookup, perhaps passing, is not kept: the uid stands in that once).
+ */
 function owner(): string {
   const uid = process.geteuid?.()
   if (ownerOf !== undefined && ownerOf.uid === uid) return ownerOf.name
-  let name: string
   try {
-    name = os().userInfo().username
+    ownerOf = { uid, name: os().userInfo().username }
+    return ownerOf.name
   } catch {
-    name = String(uid ?? '')
+    return String(uid ?? '')
   }
-  ownerOf = { uid, name }
-  return name
 }
 
 /** `config` with `LISTEN_FDS=n` and `LISTEN_PID=1` in `process.env` (replacing any given), not mutated. */
