@@ -3,11 +3,12 @@
 //! parent's: an abort in the init before `execve` (a double panic, an allocation failing under
 //! a low `RLIMIT_AS`, a stack overflow) would send SIGABRT to the helper that made it, where
 //! the container shares its pid namespace, or to whatever has that number in the container's
-//! (glibc 2.34 and later ask the kernel). Defined in this binary, it is linked ahead of
-//! libc.a's; the napi module, which links lxts-core into Node, never gets it.
+//! (glibc asks the kernel for the ids). Defined in this binary (x86_64 and aarch64, the
+//! architectures lxts ships for), it is linked ahead of libc.a's; the napi module, which links
+//! lxts-core into Node, never gets it.
 
-/// `struct sigaction` as `rt_sigaction(2)` takes it (x86_64, aarch64).
-#[cfg(target_env = "musl")]
+/// `struct sigaction` as `rt_sigaction(2)` takes it on x86_64 and aarch64.
+#[cfg(all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[repr(C)]
 struct KernelSigaction {
     handler: usize,
@@ -17,20 +18,27 @@ struct KernelSigaction {
 }
 
 /// SIGABRT to the calling thread of the calling process, by ids asked of the kernel, with its
-/// default action restored and unblocked first; `exit_group(134)` should it ever return.
-#[cfg(target_env = "musl")]
+/// default action restored and unblocked first. A container's init (PID 1 of its pid
+/// namespace) ignores a default-action signal it sends itself, so there it ends by
+/// `exit_group(134)`; should even that fail (a seccomp filter), a trapping instruction.
+#[cfg(all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[no_mangle]
 pub extern "C" fn abort() -> ! {
     let default = KernelSigaction { handler: 0, flags: 0, restorer: 0, mask: 0 };
     let abrt: u64 = 1 << (libc::SIGABRT - 1);
     // SAFETY: raw syscalls on this process with valid, sized arguments; none allocates or locks.
+    // The trap instruction ends the process by SIGILL/SIGTRAP, which the kernel forces.
     unsafe {
         libc::syscall(libc::SYS_rt_sigaction, libc::SIGABRT, &default, std::ptr::null_mut::<KernelSigaction>(), 8usize);
         libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_UNBLOCK, &abrt, std::ptr::null_mut::<u64>(), 8usize);
         let (pid, tid) = (libc::syscall(libc::SYS_getpid), libc::syscall(libc::SYS_gettid));
         libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGABRT);
+        libc::syscall(libc::SYS_exit_group, 134);
         loop {
-            libc::syscall(libc::SYS_exit_group, 134);
+            #[cfg(target_arch = "x86_64")]
+            std::arch::asm!("ud2");
+            #[cfg(target_arch = "aarch64")]
+            std::arch::asm!("brk #0");
         }
     }
 }
@@ -38,19 +46,52 @@ pub extern "C" fn abort() -> ! {
 #[cfg(test)]
 mod tests {
     /// A child made by a raw clone (as the init is) aborts: it dies of SIGABRT and the parent,
-    /// this test process, is not signalled (with musl's own abort it would be: run with
-    /// `--target x86_64-unknown-linux-musl`, as .ci/run does).
+    /// this test process, is not signalled. Built for musl (`scripts/test-rust.sh`) this tests
+    /// the override, and without it kills the test process; built for glibc, glibc's abort.
     #[test]
     fn an_abort_in_a_raw_clone_child_kills_the_child_only() {
-        // SAFETY: clone(SIGCHLD) without CLONE_VM acts like fork; the child only aborts.
+        // SAFETY: clone(SIGCHLD) without CLONE_VM acts like fork; the child only sets its core
+        // limit to 0 (no core file from the test) and aborts.
         let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
         assert!(pid >= 0, "clone: {}", std::io::Error::last_os_error());
         if pid == 0 {
+            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: setrlimit with a valid rlimit.
+            unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
             std::process::abort();
         }
         let mut status = 0;
         // SAFETY: waiting for our own child.
         assert_eq!(unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) }, pid as libc::pid_t);
         assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGABRT, "status {status:#x}");
+    }
+
+    /// As root: the init of a new pid namespace, which ignores the SIGABRT it sends itself,
+    /// still ends: with the override by `exit_group(134)`, with glibc by its trap.
+    #[test]
+    fn an_abort_in_a_pid_namespace_init_ends_it() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: CLONE_NEWPID needs root");
+            return;
+        }
+        let flags = (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong;
+        // SAFETY: as above, into a new pid namespace: the child is its PID 1.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+        assert!(pid >= 0, "clone: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: setrlimit with a valid rlimit.
+            unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+            std::process::abort();
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) }, pid as libc::pid_t);
+        if cfg!(all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64"))) {
+            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 134, "status {status:#x}");
+        } else {
+            assert!(libc::WIFSIGNALED(status) || libc::WIFEXITED(status), "status {status:#x}");
+        }
     }
 }
