@@ -3,8 +3,8 @@
 # .github/workflows): musl's start-up does no CPU feature probing, where a static glibc's
 # issues dozens of CPUID instructions, each a VM exit under a hypervisor (~0.37 ms of CPU of
 # every helper start measured on the machine of the README). A missing musl target is added
-# with rustup (once; LXTS_HELPER_LIBC=glibc skips that); without it, a static glibc build
-# instead, with a notice.
+# with rustup (tried on each build until it is there; LXTS_HELPER_LIBC=glibc skips that);
+# without it, a static glibc build instead, with a notice.
 #
 # Installed at the package root by rename, never by rewriting the file in place: helpers run
 # from a read-only overlay of this very file (the CVE-2019-5736 defence,
@@ -19,7 +19,8 @@ if [ "${LXTS_HELPER_LIBC:-}" != glibc ] && ! scripts/musl-target.sh --installed 
   rustup target add "$target" >&2 || true
 fi
 if [ "${LXTS_HELPER_LIBC:-}" != glibc ] && scripts/musl-target.sh --installed >/dev/null; then
-  cargo build --release -p lxts-helper --bin lxts-helper --target "$target"
+  # crt-static: the default for Rust's musl targets, but not for a musl host's own (Alpine).
+  cargo rustc --release -p lxts-helper --bin lxts-helper --target "$target" -- -C target-feature=+crt-static
   built="$out/$target/release/lxts-helper"
 else
   echo "build-helper: building a static glibc helper (the released one is musl: $target)" >&2

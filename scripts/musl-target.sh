@@ -3,8 +3,13 @@
 # armv7-unknown-linux-musleabihf, …), the helper's target (scripts/build-helper.sh). With
 # --installed, exit 1 unless its Rust standard library is installed.
 set -eu
-target=$(rustc -vV | sed -n 's/^host: //p' | sed 's/-gnu/-musl/')
-if [ "${1:-}" = --installed ] && [ ! -d "$(rustc --print target-libdir --target "$target" 2>/dev/null)" ]; then
+host=$(${RUSTC:-rustc} -vV | sed -n 's/^host: //p')
+if [ -z "$host" ]; then
+  echo "musl-target: cannot tell the host triple from \`${RUSTC:-rustc} -vV\`" >&2
+  exit 1
+fi
+target=$(echo "$host" | sed 's/-gnu/-musl/')
+if [ "${1:-}" = --installed ] && [ ! -d "$(${RUSTC:-rustc} --print target-libdir --target "$target" 2>/dev/null)" ]; then
   exit 1
 fi
 echo "$target"
