@@ -115,6 +115,9 @@ if (scale !== undefined) {
   row('per container, ms', 'perContainerMs', 1)
   row('create+start, first 10 (median ms)', 'first10MedianMs', 1)
   row(`create+start, last 10 (median ms)`, 'last10MedianMs', 1)
+  // The steadier measure of the 500th against the 1st: medians of ${scale.n / 10} each, not of 10.
+  const tenths = (x) => (x?.perTenthMedianMs === undefined ? '–' : `${(x.perTenthMedianMs[9] / x.perTenthMedianMs[0]).toFixed(2)}×`)
+  lines.push(`| create+start, last tenth against first tenth (medians of ${scale.n / 10}) | ${tenths(r.lxts)} | ${tenths(r.runc)} | |`)
   row(`list with ${scale.n}, ms (CLI)`, 'listMs', 1)
   row('delete all, ms', 'deleteAllMs')
   lines.push('', 'lxts starts and deletes through the library (one Node process); runc through its CLI; `list` is the CLI for both.', '')
