@@ -14,6 +14,7 @@ import { cgroupDirsOf, makeBundle, processAlive, processesOf, removeBundle } fro
 import { describe, lxts, type CliResult } from '../helpers/cli.js'
 import { harness } from '../helpers/harness.js'
 import { waitFor } from '../helpers/wait.js'
+import { isHelper } from '../../ts/lifecycle/recover.js'
 
 const h = harness(test)
 
@@ -128,6 +129,19 @@ h.it('a state.json cut short: ERR_LXTS_STATE_CORRUPT naming the file', async (t)
   const l = await h.cli(['list'])
   t.is(l.code, 0, `list survives one corrupt entry: ${describe(l)}`)
   writeFileSync(file, good)
+  await assertCleanAfterForceDelete(t, b.id)
+})
+
+// Recovery waits for a run -d container's monitor, which it tells from an engine's shim by
+// its name (the helper runs from a sealed image, so its exe names no file to go by).
+h.it('recovery tells a run -d monitor (and nothing else) for an lxts helper', async (t) => {
+  const b = h.bundle(['sleep', '1000'])
+  t.is((await h.cli(['run', '-d', '-b', b.dir, b.id])).code, 0)
+  const st = JSON.parse(readFileSync(join(h.root(), b.id, 'state.json'), 'utf8')) as { monitorPid?: number; pid: number }
+  t.true(await isHelper(st.monitorPid ?? 0), 'the monitor')
+  t.false(await isHelper(st.pid), 'the container process (sleep)')
+  t.false(await isHelper(process.pid), 'a Node process')
+  t.false(await isHelper(1), 'the host init')
   await assertCleanAfterForceDelete(t, b.id)
 })
 

@@ -70,7 +70,7 @@ async function parentOf(pid: number): Promise<number | undefined> {
  * Whether `pid` is an lxts helper (a monitor), not some engine's shim: named `lxts-helper`
  * (it runs from a sealed image, `/proc/self/fd/N` to the kernel, and names itself).
  */
-async function isHelper(pid: number): Promise<boolean> {
+export async function isHelper(pid: number): Promise<boolean> {
   const comm = await fsPromises().readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')
   return comm === 'lxts-helper\n'
 }
