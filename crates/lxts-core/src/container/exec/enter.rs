@@ -188,18 +188,23 @@ fn open_root_of(proc_fd: &OwnedFd, pid: i32, start_time: u64) -> Result<OwnedFd>
 }
 
 /// (mount id, inode) of a directory fd: two fds name the same root only when both match.
-fn dir_identity(fd: BorrowedFd<'_>, what: &str) -> Result<(u64, u64)> {
+/// `None` where the kernel gives no mount id (before Linux 5.8): inodes alone would take the
+/// roots of two filesystems (inode 2 on ext4) for one.
+fn dir_identity(fd: BorrowedFd<'_>, what: &str) -> Result<Option<(u64, u64)>> {
     let st = sys::statx(fd, libc::STATX_INO | libc::STATX_MNT_ID).map_err(|e| Error::sys(Code::Mount, "statx", Some(what), e))?;
-    Ok((st.stx_mnt_id, st.stx_ino))
+    Ok((st.stx_mask & libc::STATX_MNT_ID != 0).then_some((st.stx_mnt_id, st.stx_ino)))
 }
 
 /// After the joins, enter the init's root unless it already is ours: a container without a
 /// mount namespace of its own lives in a chroot of the namespace it was created in, which
-/// `setns` (from this or any other mount namespace) does not enter.
+/// `setns` (from this or any other mount namespace) does not enter. Without mount ids to tell,
+/// the root is entered (a chroot into the root we already have changes nothing).
 fn enter_root_of(root: &OwnedFd) -> Result<()> {
     let ours = sys::open("/", libc::O_PATH | libc::O_DIRECTORY, Code::Mount)?;
-    if dir_identity(root.as_fd(), "the init's root")? == dir_identity(ours.as_fd(), "/")? {
-        return Ok(());
+    if let (Some(theirs), Some(here)) = (dir_identity(root.as_fd(), "the init's root")?, dir_identity(ours.as_fd(), "/")?) {
+        if theirs == here {
+            return Ok(());
+        }
     }
     super::super::rootfs::pivot::chroot_into(root.as_fd()).map_err(|e| e.context("enter the container's root"))
 }
