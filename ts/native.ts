@@ -61,7 +61,7 @@ export interface NativeBinding {
 }
 
 /** The C library suffixes of napi-rs' platform file names, glibc's first, per `process.arch`. */
-const LIBC_SUFFIXES: Readonly<Record<string, readonly [string, string]>> = {
+export const LIBC_SUFFIXES: Readonly<Record<string, readonly [string, string]>> = {
   x64: ['gnu', 'musl'],
   arm64: ['gnu', 'musl'],
   arm: ['gnueabihf', 'musleabihf'],

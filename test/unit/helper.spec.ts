@@ -1,8 +1,9 @@
 /** The control protocol against fake helpers (shell scripts speaking on fd 3). */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import test from 'ava'
+import { pathToFileURL } from 'node:url'
+import test, { type ExecutionContext } from 'ava'
 
 import type { Plan } from '../../ts/config/plan.js'
 import { LxtsError } from '../../ts/errors.js'
@@ -105,4 +106,43 @@ test.serial('helper path: LXTS_HELPER wins, else next to the package root', (t) 
   } catch (e) {
     t.is((e as LxtsError).code, 'ERR_LXTS_NATIVE_UNAVAILABLE')
   }
+})
+
+/** A package installed from the registry: no helper at its root, the platform package has it. */
+function installedLayout(t: ExecutionContext, withOwn: boolean): { base: URL; own: string; platform: string } {
+  const root = mkdtempSync(join(tmpdir(), 'lxts-installed-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const pkg = join(root, 'node_modules', 'lxts')
+  mkdirSync(join(pkg, 'dist', 'lifecycle'), { recursive: true })
+  const libc = process.arch === 'arm' ? 'gnueabihf' : 'gnu'
+  const platformDir = join(root, 'node_modules', `lxts-linux-${process.arch}-${libc}`)
+  mkdirSync(platformDir, { recursive: true })
+  writeFileSync(join(platformDir, 'package.json'), JSON.stringify({ name: `lxts-linux-${process.arch}-${libc}`, version: '0.0.0' }))
+  const platform = join(platformDir, 'lxts-helper')
+  writeFileSync(platform, '#!/bin/sh\n')
+  chmodSync(platform, 0o755)
+  const own = join(pkg, 'lxts-helper')
+  if (withOwn) {
+    writeFileSync(own, '#!/bin/sh\n')
+    chmodSync(own, 0o755)
+  }
+  return { base: pathToFileURL(join(pkg, 'dist', 'lifecycle', 'helper.js')), own, platform }
+}
+
+test.serial('an installed package finds the helper in its platform package', (t) => {
+  const { base, platform } = installedLayout(t, false)
+  t.is(withHelper('', () => helperPath(base)), platform)
+})
+
+test.serial('a helper at the package root (a checkout build) comes first', (t) => {
+  const { base, own } = installedLayout(t, true)
+  t.is(withHelper('', () => helperPath(base)), own)
+})
+
+test.serial('no helper anywhere: ERR_LXTS_NATIVE_UNAVAILABLE naming where it looked', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'lxts-nohelper-'))
+  t.teardown(() => rmSync(root, { recursive: true, force: true }))
+  const base = pathToFileURL(join(root, 'dist', 'lifecycle', 'helper.js'))
+  const e = t.throws(() => withHelper('', () => helperPath(base)), { code: 'ERR_LXTS_NATIVE_UNAVAILABLE' })
+  t.true(e?.message.includes(join(root, 'lxts-helper')), e?.message)
 })

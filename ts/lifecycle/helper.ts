@@ -6,10 +6,12 @@ import type { StdioNull, StdioPipe } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import type { Socket } from 'node:net'
 import type { Stream } from 'node:stream'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { LxtsError, fromNative } from '../errors.js'
-import { isSealedFd, loadNative, loadedNative, sealedImage } from '../native.js'
+import { LIBC_SUFFIXES, isSealedFd, loadNative, loadedNative, sealedImage } from '../native.js'
 import type { Plan } from '../config/plan.js'
 import type { ExitStatus } from './types.js'
 import { childProcess } from '../lazy-builtins.js'
@@ -27,21 +29,44 @@ export interface CreatedReport {
   createdCgroups: string[]
 }
 
-/** Where the helper binary is: `$LXTS_HELPER`, else `<package root>/lxts-helper`. */
-export function helperPath(): string {
+/**
+ * Where the helper binary is: `$LXTS_HELPER`; else `<package root>/lxts-helper` (a checkout's
+ * build); else the one in the installed platform package, `lxts-linux-<arch>-<libc>` (the
+ * release puts the static musl helper next to each platform's `.node`). `base` is this
+ * module's URL (two levels below the package root, as the CLI bundle is).
+ */
+export function helperPath(base: URL = new URL(import.meta.url)): string {
   const env = process.env['LXTS_HELPER']
   if (env !== undefined && env !== '') return env
-  // ts/lifecycle/helper.ts and dist/lifecycle/helper.js are both two levels below the root.
-  const path = fileURLToPath(new URL('../../lxts-helper', import.meta.url))
+  const own = fileURLToPath(new URL('../../lxts-helper', base))
+  if (executable(own)) return own
+  const installed = platformHelpers(base)
+  const found = installed.find(executable)
+  if (found !== undefined) return found
+  throw new LxtsError('ERR_LXTS_NATIVE_UNAVAILABLE', `lxts-helper not found at ${[own, ...installed].join(' or ')} (run \`npm run build:native\` or set LXTS_HELPER)`, {
+    path: own,
+  })
+}
+
+function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK)
-  } catch (err) {
-    throw new LxtsError('ERR_LXTS_NATIVE_UNAVAILABLE', `lxts-helper not found at ${path} (run \`npm run build:native\` or set LXTS_HELPER)`, {
-      path,
-      cause: err,
-    })
+    return true
+  } catch {
+    return false
   }
-  return path
+}
+
+/** `lxts-helper` in each platform package of this arch that resolves from `base`, glibc's first. */
+function platformHelpers(base: URL): string[] {
+  const require = createRequire(base)
+  return (LIBC_SUFFIXES[process.arch] ?? []).flatMap((libc) => {
+    try {
+      return [join(dirname(require.resolve(`lxts-linux-${process.arch}-${libc}/package.json`)), 'lxts-helper')]
+    } catch {
+      return []
+    }
+  })
 }
 
 let sealed: Promise<number> | undefined
