@@ -77,6 +77,31 @@ h.it('library: bad input gets stable codes and leaves nothing', async (t) => {
   await t.throwsAsync(rt().create(missing.id, { bundle: missing.dir }), { instanceOf: LxtsError, code: 'ERR_LXTS_EXEC_NOT_FOUND' })
   t.false(existsSync(join(h.root(), missing.id)))
   t.deepEqual(cgroupDirsOf(missing.id), [])
+
+  // stdio as a JS caller of child_process would write it: a shorthand works, anything else is named.
+  const ok = h.bundle(['true'])
+  for (const stdio of ['bogus', ['ignore'], 7]) {
+    const bad = await t.throwsAsync(rt().create(ok.id, { bundle: ok.dir, stdio: stdio as never }), { instanceOf: LxtsError, code: 'ERR_LXTS_USAGE' })
+    t.is((bad as LxtsError | undefined)?.field, 'stdio')
+    t.false(existsSync(join(h.root(), ok.id)))
+  }
+})
+
+h.it(`library: stdio 'ignore' / 'pipe' stand for all three, as with child_process`, async (t) => {
+  const b = h.bundle(['sh', '-c', 'echo out; echo err >&2; exit 3'])
+  t.is((await rt().run(b.id, { bundle: b.dir, stdio: 'ignore' })).exitCode, 3)
+  const p = h.bundle(['sh', '-c', 'read x; echo "got $x"; echo err >&2'])
+  const c = await rt().create(p.id, { bundle: p.dir, monitor: true, stdio: 'pipe' })
+  const [i, o, e] = c.stdio
+  t.truthy(i && o && e, 'three pipes')
+  const out = readAll(o)
+  const err = readAll(e)
+  i?.end('in\n')
+  await c.start()
+  t.is((await c.wait()).exitCode, 0)
+  t.is((await out).trim(), 'got in')
+  t.is((await err).trim(), 'err')
+  await c.delete()
 })
 
 h.it('library: wait() returns the exit status of a monitored container', async (t) => {

@@ -15,7 +15,7 @@ import { CAPABILITIES } from '../config/validate.js'
 import type { OciCapabilities, OciProcess } from '../config/types.js'
 import { LxtsError, fromNative } from '../errors.js'
 import { processInfo, waitProcessExit } from '../native.js'
-import { exitOf, helperExecutable, onReports, spawnWithPlan, type StdioSpec } from './helper.js'
+import { exitOf, helperExecutable, onReports, spawnWithPlan, stdioTriple, type StdioOption } from './helper.js'
 import type { HelperChild } from './launch.js'
 import { hookState } from './hooks.js'
 import { liveStatus } from './live-status.js'
@@ -37,8 +37,8 @@ export interface ExecOptions {
   addCapabilities?: readonly string[] | undefined
   /** Pass fds 3 … 3+N-1 of this process on. */
   preserveFds?: number | undefined
-  /** The process's stdio (default: this process's own). Unused by the process with a terminal. */
-  stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+  /** The process's stdio (default: this process's own), or one shorthand for all three. Unused by the process with a terminal. */
+  stdio?: StdioOption | undefined
   /**
    * Give the process a terminal (sets `process.terminal`). Without `consoleSocket` lxts owns
    * it: the pty master is {@link ExecHandle.terminal} (not with `detach`: ERR_LXTS_USAGE).
@@ -181,7 +181,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     personality: config.linux?.personality ?? null,
   }
   const receiver: ConsoleReceiver | undefined = ownSocket === undefined ? undefined : await listenConsole(ownSocket)
-  const [i, out, err] = o.stdio ?? ['inherit', 'inherit', 'inherit']
+  const [i, out, err] = stdioTriple(o.stdio) ?? ['inherit', 'inherit', 'inherit']
   // fd 3 is the control channel; this process's fds 3… become the helper's 4…
   const extra = Array.from({ length: preserveFds }, (_, k) => 3 + k)
   let child: HelperChild

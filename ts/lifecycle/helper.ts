@@ -20,6 +20,18 @@ import { LaunchedHelper, nativeStdio, type HelperChild } from './launch.js'
 /** One of the container's stdio: inherited, ignored, piped, an fd or a stream with an fd. */
 export type StdioSpec = StdioNull | StdioPipe | number | Stream
 
+/** The `stdio` option: stdin, stdout and stderr, or one of child_process's shorthands for all three. */
+export type StdioOption = [StdioSpec, StdioSpec, StdioSpec] | 'ignore' | 'inherit' | 'pipe'
+
+/** The `stdio` option as three entries (undefined stays undefined); ERR_LXTS_USAGE for anything else. */
+export function stdioTriple(stdio: unknown): [StdioSpec, StdioSpec, StdioSpec] | undefined {
+  if (stdio === undefined) return undefined
+  if (stdio === 'ignore' || stdio === 'inherit' || stdio === 'pipe') return [stdio, stdio, stdio]
+  if (Array.isArray(stdio) && stdio.length === 3) return stdio as [StdioSpec, StdioSpec, StdioSpec]
+  const shown = typeof stdio === 'string' ? `'${stdio}'` : Array.isArray(stdio) ? `an array of ${stdio.length}` : typeof stdio
+  throw new LxtsError('ERR_LXTS_USAGE', `stdio must be 'ignore', 'inherit', 'pipe' or [stdin, stdout, stderr], not ${shown}`, { field: 'stdio' })
+}
+
 /** `{"type":"created",…}`. */
 export interface CreatedReport {
   pid: number

@@ -10,7 +10,7 @@ import { LxtsError, errnoCode } from '../errors.js'
 import { cgroupRemove, processInfo, releaseRootMount } from '../native.js'
 import { Container, killAndWait } from './container.js'
 import { hookState, runHooks } from './hooks.js'
-import { helperExecutable, startHelper, type CreatedReport, type Helper, type StdioSpec } from './helper.js'
+import { helperExecutable, startHelper, stdioTriple, type CreatedReport, type Helper, type StdioOption } from './helper.js'
 import { liveState } from './live-status.js'
 import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
 import { withLock } from './lock.js'
@@ -54,8 +54,8 @@ export interface CreateOptions {
   listenFds?: number | undefined
   /** Keep a helper as the init's parent to record how it exits (default true; runc-style `create` passes false). */
   monitor?: boolean | undefined
-  /** The container's stdio (default: this process's own). */
-  stdio?: [StdioSpec, StdioSpec, StdioSpec] | undefined
+  /** The container's stdio (default: this process's own), or `'ignore'`/`'inherit'`/`'pipe'` for all three. */
+  stdio?: StdioOption | undefined
   /** PID 1 is a tiny init (reaps zombies, forwards signals) and the process its child (`--init`). */
   init?: boolean | undefined
   /** With `init`: forward signals to the process's group instead of the process. */
@@ -131,6 +131,7 @@ export class Runtime {
       throw new LxtsError('ERR_LXTS_USAGE', `listenFds must be a non-negative integer, not ${listenFds}`, { field: 'listenFds' })
     }
     const config = listenFds === 0 || valid.process === undefined ? valid : withListenEnv(valid, listenFds)
+    const stdio = stdioTriple(o.stdio)
     const preserveFds = listenFds + (o.preserveFds ?? 0)
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
       throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${o.preserveFds}`, { field: 'preserveFds' })
@@ -178,7 +179,7 @@ export class Runtime {
           // createRuntime hooks run while the init is paused before pivot_root, so the
           // createContainer hooks it runs next come after them (runtime-spec order).
           const onHooks = (pid: number): Promise<void> => runHooks('createRuntime', config.hooks, hookState({ ...base, pid }, 'creating'))
-          helper = startHelper(executable, plan, { stdio: logFd === undefined ? o.stdio : ['ignore', logFd, logFd], onHooks })
+          helper = startHelper(executable, plan, { stdio: logFd === undefined ? stdio : ['ignore', logFd, logFd], onHooks })
         } finally {
           if (logFd !== undefined) closeSync(logFd)
         }
