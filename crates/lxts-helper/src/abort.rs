@@ -45,14 +45,12 @@ pub extern "C" fn abort() -> ! {
 
 #[cfg(test)]
 mod tests {
-    /// A child made by a raw clone (as the init is) aborts: it dies of SIGABRT and the parent,
-    /// this test process, is not signalled. Built for musl (`scripts/test-rust.sh`) this tests
-    /// the override, and without it kills the test process; built for glibc, glibc's abort.
-    #[test]
-    fn an_abort_in_a_raw_clone_child_kills_the_child_only() {
-        // SAFETY: clone(SIGCHLD) without CLONE_VM acts like fork; the child only sets its core
-        // limit to 0 (no core file from the test) and aborts.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    /// The wait status of a child made by a raw clone with `flags` (as the init is) that sets
+    /// its core limit to 0 (no core file from the test) and aborts.
+    fn abort_in_child(flags: libc::c_int) -> libc::c_int {
+        // SAFETY: clone(flags | SIGCHLD) without CLONE_VM acts like fork; the child only
+        // calls setrlimit and aborts.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, (flags | libc::SIGCHLD) as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
         assert!(pid >= 0, "clone: {}", std::io::Error::last_os_error());
         if pid == 0 {
             let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -63,6 +61,15 @@ mod tests {
         let mut status = 0;
         // SAFETY: waiting for our own child.
         assert_eq!(unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) }, pid as libc::pid_t);
+        status
+    }
+
+    /// The child dies of SIGABRT and the parent, this test process, is not signalled. Built for
+    /// musl (`scripts/test-rust.sh`) this tests the override, and without it kills the test
+    /// process; built for glibc, glibc's abort.
+    #[test]
+    fn an_abort_in_a_raw_clone_child_kills_the_child_only() {
+        let status = abort_in_child(0);
         assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGABRT, "status {status:#x}");
     }
 
@@ -75,19 +82,7 @@ mod tests {
             eprintln!("skipped: CLONE_NEWPID needs root");
             return;
         }
-        let flags = (libc::CLONE_NEWPID | libc::SIGCHLD) as libc::c_ulong;
-        // SAFETY: as above, into a new pid namespace: the child is its PID 1.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-        assert!(pid >= 0, "clone: {}", std::io::Error::last_os_error());
-        if pid == 0 {
-            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            // SAFETY: setrlimit with a valid rlimit.
-            unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
-            std::process::abort();
-        }
-        let mut status = 0;
-        // SAFETY: waiting for our own child.
-        assert_eq!(unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) }, pid as libc::pid_t);
+        let status = abort_in_child(libc::CLONE_NEWPID);
         if cfg!(all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64"))) {
             assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 134, "status {status:#x}");
         } else {
