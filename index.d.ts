@@ -127,8 +127,9 @@ export interface HelperEnded {
 
 /**
  * Whether `fd` is still the open sealed image [`sealed_image`] made under that number (the
- * same file, still sealed): checked before each spawn, so an fd number closed behind lxts's
- * back and reused is never executed.
+ * same device and inode): checked before each spawn, so an fd number closed behind lxts's
+ * back and reused is never executed. Being that file is enough: a memfd's seals cannot be
+ * removed (`F_SEAL_SEAL`), nor an overlay without an upper layer made writable.
  */
 export declare function isSealedFd(fd: number): boolean
 

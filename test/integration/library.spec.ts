@@ -12,7 +12,7 @@ import { REPO } from '../helpers/env.js'
 import { harness } from '../helpers/harness.js'
 import { readAll } from '../helpers/stream.js'
 import { waitFor } from '../helpers/wait.js'
-import { defaultSpec, LxtsError, Runtime } from '../../ts/index.js'
+import { defaultSpec, LxtsError, Runtime, type StdioOption } from '../../ts/index.js'
 
 const h = harness(test)
 const rt = (): Runtime => new Runtime({ root: h.root() })
@@ -90,18 +90,7 @@ h.it('library: bad input gets stable codes and leaves nothing', async (t) => {
 h.it(`library: stdio 'ignore' / 'pipe' stand for all three, as with child_process`, async (t) => {
   const b = h.bundle(['sh', '-c', 'echo out; echo err >&2; exit 3'])
   t.is((await rt().run(b.id, { bundle: b.dir, stdio: 'ignore' })).exitCode, 3)
-  const p = h.bundle(['sh', '-c', 'read x; echo "got $x"; echo err >&2'])
-  const c = await rt().create(p.id, { bundle: p.dir, monitor: true, stdio: 'pipe' })
-  const [i, o, e] = c.stdio
-  t.truthy(i && o && e, 'three pipes')
-  const out = readAll(o)
-  const err = readAll(e)
-  i?.end('in\n')
-  await c.start()
-  t.is((await c.wait()).exitCode, 0)
-  t.is((await out).trim(), 'got in')
-  t.is((await err).trim(), 'err')
-  await c.delete()
+  await pipedRoundTrip(t, 'pipe')
 })
 
 h.it('library: wait() returns the exit status of a monitored container', async (t) => {
@@ -149,9 +138,10 @@ h.it('library: create from an in-memory config', async (t) => {
   if (s !== undefined) await s.delete({ force: true })
 })
 
-h.it('library: piped stdio reaches the container and comes back separated', async (t) => {
+/** stdin reaches a monitored container's process through a pipe; stdout and stderr come back separated. */
+async function pipedRoundTrip(t: ExecutionContext, stdio: StdioOption): Promise<void> {
   const b = h.bundle(['sh', '-c', 'read x; echo "got-$x"; echo "err-$x" >&2; exit 3'])
-  const c = await rt().create(b.id, { bundle: b.dir, monitor: true, stdio: ['pipe', 'pipe', 'pipe'] })
+  const c = await rt().create(b.id, { bundle: b.dir, monitor: true, stdio })
   const [stdin, stdout, stderr] = c.stdio
   t.truthy(stdin && stdout && stderr, 'all three pipes exist')
   const out = readAll(stdout)
@@ -163,6 +153,10 @@ h.it('library: piped stdio reaches the container and comes back separated', asyn
   t.is(await out, 'got-hi\n')
   t.is(await err, 'err-hi\n')
   await c.delete()
+}
+
+h.it('library: piped stdio reaches the container and comes back separated', async (t) => {
+  await pipedRoundTrip(t, ['pipe', 'pipe', 'pipe'])
 })
 
 h.it('library: defaultSpec() (made non-interactive) runs on this machine', async (t) => {

@@ -213,23 +213,18 @@ fn walk_create(h: &Hierarchy, rel: &[&str], cpuset: bool, cg: &mut ContainerCgro
                     cg.created.push(dir.clone());
                 }
                 leaf_created = true;
-                if cpuset {
-                    inherit_cpuset(&parent, &dir).map_err(|e| vanished_or_failed(e, &dir))?;
-                }
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => {
-                leaf_created = false;
-                // A parent made by someone else (`mkdir` by hand, another tool) may have
-                // empty values too, and no task could join below it: fill them as runc does.
-                if cpuset {
-                    inherit_cpuset(&parent, &dir).map_err(|e| vanished_or_failed(e, &dir))?;
-                }
-            }
+            // A level made by someone else (`mkdir` by hand, another tool) may have empty
+            // cpuset values too, and no task could join below it: filled as runc does.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && dir.is_dir() => leaf_created = false,
             // EEXIST but gone now, or ENOENT because the parent went: retry from the top.
             Err(e) if e.kind() == ErrorKind::AlreadyExists || e.kind() == ErrorKind::NotFound => {
                 return Err(Walk::Vanished(io_error("mkdir", &dir, &e)));
             }
             Err(e) => return Err(Walk::Failed(io_error("mkdir", &dir, &e))),
+        }
+        if cpuset {
+            inherit_cpuset(&parent, &dir).map_err(|e| vanished_or_failed(e, &dir))?;
         }
     }
     Ok((dir, leaf_created))

@@ -64,13 +64,18 @@ fn create_makes_every_hierarchy_and_records_what_it_made() {
     assert!(t.0.join("memory/lxts").is_dir(), "only created dirs are removed");
 }
 
+/// A cpuset parent `lxts` made beforehand (not by lxts) with these file contents.
+fn premade_cpuset_parent(t: &TempDir, cpus: &str, mems: &str) {
+    fs::create_dir(t.0.join("cpuset/lxts")).unwrap();
+    fs::write(t.0.join("cpuset/lxts/cpuset.cpus"), cpus).unwrap();
+    fs::write(t.0.join("cpuset/lxts/cpuset.mems"), mems).unwrap();
+}
+
 #[test]
 fn cpuset_values_already_set_are_kept() {
     let t = TempDir::new("cpuset");
     let host = fake_hybrid(&t);
-    fs::create_dir(t.0.join("cpuset/lxts")).unwrap();
-    fs::write(t.0.join("cpuset/lxts/cpuset.cpus"), "1\n").unwrap();
-    fs::write(t.0.join("cpuset/lxts/cpuset.mems"), "0\n").unwrap();
+    premade_cpuset_parent(&t, "1\n", "0\n");
     let cg = create(&host, "/lxts/c2").unwrap();
     assert_eq!(fs::read_to_string(t.0.join("cpuset/lxts/c2/cpuset.cpus")).unwrap(), "1");
     assert!(!cg.created.contains(&t.0.join("cpuset/lxts")));
@@ -81,9 +86,7 @@ fn an_existing_cpuset_parent_with_empty_values_gets_its_parents() {
     let t = TempDir::new("cpuset-empty");
     let host = fake_hybrid(&t);
     // as after `mkdir /sys/fs/cgroup/cpuset/lxts` by hand: the files exist, empty
-    fs::create_dir(t.0.join("cpuset/lxts")).unwrap();
-    fs::write(t.0.join("cpuset/lxts/cpuset.cpus"), "\n").unwrap();
-    fs::write(t.0.join("cpuset/lxts/cpuset.mems"), "\n").unwrap();
+    premade_cpuset_parent(&t, "\n", "\n");
     let cg = create(&host, "/lxts/c3").unwrap();
     for d in ["cpuset/lxts", "cpuset/lxts/c3"] {
         assert_eq!(fs::read_to_string(t.0.join(d).join("cpuset.cpus")).unwrap(), "0-1", "{d}");

@@ -6,7 +6,7 @@
 //! module refuses file names that could leave the group directory.
 
 use std::io::ErrorKind;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -260,57 +260,15 @@ fn release_lingering(controllers: &[String], name: &str) {
 
 /// A detached mount of the v1 hierarchy `name` (with `controllers`) through the new mount API.
 fn detached_mount(controllers: &[String], name: &str) -> Result<OwnedFd> {
-    const FSOPEN_CLOEXEC: libc::c_uint = 1;
-    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
-    const FSCONFIG_SET_STRING: libc::c_uint = 1;
-    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-    let fail = |call: &'static str| Error::sys(Code::Mount, call, Some(name), Errno::last());
+    use crate::container::sys::{fs_mount, FsParam};
     let cstr =
         |v: &str| std::ffi::CString::new(v).map_err(|_| Error::new(Code::InvalidConfig, format!("cgroup option {v:?} has a NUL byte")));
-    // SAFETY: fsopen with a valid C string; the fd is ours.
-    let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"cgroup".as_ptr(), FSOPEN_CLOEXEC) } as libc::c_int;
-    if fs < 0 {
-        return Err(fail("fsopen"));
-    }
-    // SAFETY: a fresh fd we own.
-    let fs = unsafe { OwnedFd::from_raw_fd(fs) };
     let none = vec!["none".to_owned()];
-    for flag in if controllers.is_empty() { &none } else { controllers } {
-        let key = cstr(flag)?;
-        // SAFETY: fsconfig(SET_FLAG, key, NULL, 0) on our fs context.
-        if unsafe {
-            libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_FLAG, key.as_ptr(), std::ptr::null::<libc::c_char>(), 0)
-        } < 0
-        {
-            return Err(fail("fsconfig"));
-        }
-    }
+    let flags = (if controllers.is_empty() { &none } else { controllers }).iter().map(|c| cstr(c)).collect::<Result<Vec<_>>>()?;
     let value = cstr(name)?;
-    // SAFETY: fsconfig(SET_STRING, "name", value, 0), then CMD_CREATE, on our fs context.
-    unsafe {
-        if libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), FSCONFIG_SET_STRING, c"name".as_ptr(), value.as_ptr(), 0) < 0 {
-            return Err(fail("fsconfig"));
-        }
-        if libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_char>(),
-            0,
-        ) < 0
-        {
-            return Err(fail("fsconfig"));
-        }
-    }
-    // SAFETY: fsmount of our configured context; the mount fd is ours.
-    let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0 as libc::c_uint) } as libc::c_int;
-    if m < 0 {
-        return Err(fail("fsmount"));
-    }
-    // SAFETY: a fresh fd we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(m) })
+    let mut params: Vec<FsParam<'_>> = flags.iter().map(|f| FsParam::Flag(f)).collect();
+    params.push(FsParam::Str(c"name", &value));
+    fs_mount(c"cgroup", &params, 0, Code::Mount, name)
 }
 
 /// What a group holds.

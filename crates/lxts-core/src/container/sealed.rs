@@ -28,9 +28,6 @@ use crate::{Code, Error, Result};
 /// The seals that make a memfd immutable.
 pub const SEALS: libc::c_int = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
 
-/// `OVERLAYFS_SUPER_MAGIC` from `<linux/magic.h>`.
-const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
-
 /// Which image [`image`] makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -63,10 +60,7 @@ pub fn is_sealed(fd: BorrowedFd<'_>) -> bool {
     if seals >= 0 {
         return seals & SEALS == SEALS;
     }
-    // SAFETY: an all-zero `statfs` is valid; the kernel fills it (O_PATH fds are accepted).
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open and `st` a writable statfs buffer.
-    if unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } != 0 || st.f_type as i64 != OVERLAYFS_SUPER_MAGIC {
+    if sys::fs_magic(fd, Code::Syscall, "image").ok() != Some(sys::OVERLAYFS_SUPER_MAGIC) {
         return false;
     }
     sys::fstat(fd, "image").is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFREG)
@@ -86,15 +80,6 @@ pub fn image(path: &str, kind: Kind) -> Result<OwnedFd> {
     }
     copy(src, path)
 }
-
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSCONFIG_SET_STRING: libc::c_uint = 1;
-const FSCONFIG_SET_FD: libc::c_uint = 5;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
-const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
-const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
 
 /// The file at `path` (symlinks resolved: overlayfs needs the real directory) through a
 /// detached, read-only overlay whose layers are its directory and an empty detached tmpfs
@@ -120,44 +105,13 @@ fn overlay(path: &str, src: &std::fs::File) -> Result<OwnedFd> {
     Ok(file)
 }
 
-/// A detached, read-only overlay of the directory `dir` over an empty detached tmpfs.
+/// A detached, read-only overlay of the directory `dir` over an empty detached tmpfs. Layers on
+/// different filesystems turn `xino` on by default, which only logs about it: off.
 fn lower_only(dir: BorrowedFd<'_>, what: &str) -> Result<OwnedFd> {
-    let empty = fs_mount("tmpfs", &[], what)?;
-    fs_mount("overlay", &[("lowerdir+", dir.as_raw_fd()), ("lowerdir+", empty.as_raw_fd())], what)
-}
-
-/// A detached mount of a new `fstype` superblock with `fds` set as `(key, fd)` options,
-/// read-only, nosuid and nodev.
-fn fs_mount(fstype: &str, fds: &[(&str, libc::c_int)], what: &str) -> Result<OwnedFd> {
-    let fail = |call: &'static str| Error::sys(Code::Syscall, call, Some(what), nix::errno::Errno::last()).context(fstype.to_owned());
-    let ty = sys::cstr(fstype)?;
-    // SAFETY: fsopen with a valid C string; the fd is ours.
-    let ctx = unsafe { libc::syscall(libc::SYS_fsopen, ty.as_ptr(), FSOPEN_CLOEXEC) } as libc::c_int;
-    let ctx = sys::owned(sys::cvt(ctx, Code::Syscall, "fsopen", Some(what)).map_err(|e| e.context(fstype.to_owned()))?);
-    for (key, fd) in fds {
-        let key = sys::cstr(key)?;
-        // SAFETY: fsconfig(SET_FD, key, NULL, fd) on our context; `fd` is open for the call.
-        if unsafe { libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_FD, key.as_ptr(), std::ptr::null::<u8>(), *fd) } < 0 {
-            return Err(fail("fsconfig"));
-        }
-    }
-    if fstype == "overlay" {
-        // Layers on different filesystems turn xino on by default, which only logs about it.
-        // SAFETY: fsconfig(SET_STRING) with valid C strings on our context; a refusal is harmless.
-        unsafe { libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_STRING, c"xino".as_ptr(), c"off".as_ptr(), 0) };
-    }
-    let null = std::ptr::null::<u8>();
-    // SAFETY: fsconfig(CMD_CREATE) on our context.
-    if unsafe { libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_CMD_CREATE, null, null, 0) } < 0 {
-        return Err(fail("fsconfig"));
-    }
-    let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-    // SAFETY: fsmount of our configured context; the mount fd is ours.
-    let m = unsafe { libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) } as libc::c_int;
-    if m < 0 {
-        return Err(fail("fsmount"));
-    }
-    Ok(sys::owned(m))
+    use sys::FsParam::{Fd, Str};
+    let empty = sys::fs_mount(c"tmpfs", &[], 0, Code::Syscall, what)?;
+    let layers = [Fd(c"lowerdir+", dir), Fd(c"lowerdir+", empty.as_fd()), Str(c"xino", c"off")];
+    sys::fs_mount(c"overlay", &layers, sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV, Code::Syscall, what)
 }
 
 /// A sealed, close-on-exec memfd holding a copy of `from` (opened at `path`).
@@ -250,7 +204,7 @@ mod tests {
             propagation: u64,
             userns: u64,
         }
-        let attr = MountAttr { set: 0, clr: u64::from(MOUNT_ATTR_RDONLY), propagation: 0, userns: 0 };
+        let attr = MountAttr { set: 0, clr: u64::from(sys::MOUNT_ATTR_RDONLY), propagation: 0, userns: 0 };
         // SAFETY: mount_setattr on our detached mount fd with a valid, sized mount_attr.
         let r = unsafe {
             libc::syscall(

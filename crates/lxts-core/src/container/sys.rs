@@ -1,15 +1,17 @@
 //! Thin wrappers over raw syscalls used by the container side: errno capture,
 //! `openat2`, procfs checks and C strings. Every error names its syscall and path.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
 use crate::{Code, Error, Result};
 
-/// `PROC_SUPER_MAGIC` from `<linux/magic.h>`.
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+/// Filesystem types (`statfs` `f_type`) from `<linux/magic.h>`.
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+pub const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+pub const OVERLAYFS_SUPER_MAGIC: i64 = 0x794c_7630;
 
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
@@ -99,6 +101,79 @@ pub fn statx(fd: BorrowedFd<'_>, mask: libc::c_uint) -> std::result::Result<libc
     }
 }
 
+/// One `fsconfig(2)` parameter of [`fs_mount`].
+pub enum FsParam<'a> {
+    /// `FSCONFIG_SET_FLAG key`.
+    Flag(&'a CStr),
+    /// `FSCONFIG_SET_STRING key=value`.
+    Str(&'a CStr, &'a CStr),
+    /// `FSCONFIG_SET_FD key=fd`.
+    Fd(&'a CStr, BorrowedFd<'a>),
+}
+
+/// `MOUNT_ATTR_*` of `fsmount(2)` and `mount_setattr(2)`.
+pub const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
+pub const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
+pub const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
+
+/// A detached mount (`fsopen`, `fsconfig`, `fsmount`: attached nowhere, so no path is
+/// followed) of a new `fstype` superblock with `params`, mount attributes `attrs`, close-on-exec.
+/// Errors carry `code`, the call, `what` and the filesystem type.
+pub fn fs_mount(fstype: &CStr, params: &[FsParam<'_>], attrs: libc::c_uint, code: Code, what: &str) -> Result<OwnedFd> {
+    const FSOPEN_CLOEXEC: libc::c_uint = 1;
+    const FSCONFIG_SET_FLAG: libc::c_uint = 0;
+    const FSCONFIG_SET_STRING: libc::c_uint = 1;
+    const FSCONFIG_SET_FD: libc::c_uint = 5;
+    const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+    const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+    let ty = fstype.to_string_lossy();
+    let fail = |call: &'static str| Error::sys(code, call, Some(what), Errno::last()).context(ty.clone());
+    // SAFETY: fsopen with a valid C string; the fd is ours.
+    let ctx = unsafe { libc::syscall(libc::SYS_fsopen, fstype.as_ptr(), FSOPEN_CLOEXEC) } as libc::c_int;
+    if ctx < 0 {
+        return Err(fail("fsopen"));
+    }
+    let ctx = owned(ctx);
+    let null = std::ptr::null::<libc::c_char>();
+    for param in params {
+        // SAFETY: fsconfig on our context with valid C strings and, for SET_FD, an fd open
+        // for the call.
+        let ret = unsafe {
+            match param {
+                FsParam::Flag(key) => libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_FLAG, key.as_ptr(), null, 0),
+                FsParam::Str(key, value) => {
+                    libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0)
+                }
+                FsParam::Fd(key, fd) => {
+                    libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_SET_FD, key.as_ptr(), null, fd.as_raw_fd())
+                }
+            }
+        };
+        if ret < 0 {
+            return Err(fail("fsconfig"));
+        }
+    }
+    // SAFETY: fsconfig(CMD_CREATE) on our context.
+    if unsafe { libc::syscall(libc::SYS_fsconfig, ctx.as_raw_fd(), FSCONFIG_CMD_CREATE, null, null, 0) } < 0 {
+        return Err(fail("fsconfig"));
+    }
+    // SAFETY: fsmount of our configured context; the mount fd is ours.
+    let m = unsafe { libc::syscall(libc::SYS_fsmount, ctx.as_raw_fd(), FSMOUNT_CLOEXEC, attrs) } as libc::c_int;
+    if m < 0 {
+        return Err(fail("fsmount"));
+    }
+    Ok(owned(m))
+}
+
+/// The filesystem type (`f_type`, a `*_SUPER_MAGIC`) of the file `fd` names.
+pub fn fs_magic(fd: BorrowedFd<'_>, code: Code, what: &str) -> Result<i64> {
+    // SAFETY: an all-zero statfs is valid; the kernel fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` writable.
+    cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, code, "fstatfs", Some(what))?;
+    Ok(st.f_type as i64)
+}
+
 /// `fstatvfs` flags (`ST_RDONLY`, `ST_NOSUID`, …) of the mount holding `fd`.
 pub fn mount_flags_of(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
     // SAFETY: an all-zero `statvfs` is valid; the kernel fills it.
@@ -111,11 +186,7 @@ pub fn mount_flags_of(fd: BorrowedFd<'_>, what: &str) -> Result<u64> {
 /// Open `/proc` of the current mount namespace and check that it really is procfs.
 pub fn open_host_proc() -> Result<OwnedFd> {
     let fd = open("/proc", libc::O_PATH | libc::O_DIRECTORY, Code::Mount)?;
-    // SAFETY: an all-zero `statfs` is valid; the kernel fills it.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open and `st` is a writable statfs buffer.
-    cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::Mount, "fstatfs", Some("/proc"))?;
-    if st.f_type as i64 != PROC_SUPER_MAGIC {
+    if fs_magic(std::os::fd::AsFd::as_fd(&fd), Code::Mount, "/proc")? != PROC_SUPER_MAGIC {
         return Err(Error::new(Code::UnsafePath, "/proc on the host is not procfs").context("fstatfs /proc"));
     }
     Ok(fd)

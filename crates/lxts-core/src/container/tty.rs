@@ -49,14 +49,6 @@ pub fn connect(path: &str) -> Result<OwnedFd> {
     }
 }
 
-fn fstatfs_type(fd: BorrowedFd<'_>, what: &str) -> Result<i64> {
-    // SAFETY: an all-zero statfs is valid; the kernel fills it.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `fd` is open and `st` writable.
-    sys::cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::UnsafePath, "fstatfs", Some(what))?;
-    Ok(st.f_type as i64)
-}
-
 fn unsafe_tty(what: &str, why: &str) -> Error {
     let mut e = Error::new(Code::UnsafePath, format!("process.terminal: {what} {why}"));
     e.path = Some(what.to_owned());
@@ -65,7 +57,7 @@ fn unsafe_tty(what: &str, why: &str) -> Error {
 
 /// Check that `fd` is a character device on a devpts mount with a major in `majors`.
 fn check_devpts(fd: BorrowedFd<'_>, what: &str, ok: impl Fn(u32, u32) -> bool) -> Result<()> {
-    if fstatfs_type(fd, what)? != DEVPTS_SUPER_MAGIC {
+    if sys::fs_magic(fd, Code::UnsafePath, what)? != DEVPTS_SUPER_MAGIC {
         return Err(unsafe_tty(what, "is not on a devpts mount (mount devpts at /dev/pts)"));
     }
     let st = sys::fstat(fd, what)?;

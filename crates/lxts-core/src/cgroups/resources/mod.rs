@@ -177,9 +177,8 @@ pub fn preload_device_filter() {
 
 /// Whether `path` is on a cgroup2 filesystem.
 fn is_cgroup2(path: &std::ffi::CStr) -> bool {
-    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     // SAFETY: an all-zero statfs is valid; the kernel fills it.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
     // SAFETY: a valid C string and a writable statfs buffer.
-    unsafe { libc::statfs(path.as_ptr(), &mut st) == 0 && st.f_type as i64 == CGROUP2_SUPER_MAGIC }
+    unsafe { libc::statfs(path.as_ptr(), &mut st) == 0 && st.f_type as i64 == crate::container::sys::CGROUP2_SUPER_MAGIC }
 }

@@ -24,9 +24,6 @@ use super::super::{monitor, seccomp, spawn, sync, sys, write_report};
 use crate::plan::{Process, Seccomp};
 use crate::{Code, Error, Result};
 
-/// `CGROUP2_SUPER_MAGIC` from `<linux/magic.h>`.
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-
 /// The plan of `mode: "exec"` (one line on fd 3, as for `create`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,11 +117,7 @@ fn open_cgroups(dirs: &[String]) -> Result<Cgroups> {
     let mut cg = Cgroups { tasks: Vec::new(), v2: None };
     for dir in dirs {
         let fd = sys::open(dir, libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup).map_err(|e| e.context("join the container's cgroup"))?;
-        // SAFETY: an all-zero statfs is valid; the kernel fills it.
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `fd` is open and `st` writable.
-        sys::cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::Cgroup, "fstatfs", Some(dir))?;
-        if st.f_type as i64 == CGROUP2_SUPER_MAGIC {
+        if sys::fs_magic(fd.as_fd(), Code::Cgroup, dir)? == sys::CGROUP2_SUPER_MAGIC {
             cg.v2 = Some(fd);
             continue;
         }

@@ -8,8 +8,6 @@ use super::resolve;
 use crate::container::sys;
 use crate::{Code, Error, Result};
 
-const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-
 /// `net.ipv4.ip_forward` → `/proc/sys/net/ipv4/ip_forward`. Refuses keys that
 /// would climb out of `/proc/sys`.
 pub fn key_path(key: &str) -> Result<String> {
@@ -25,11 +23,7 @@ pub fn apply(root: BorrowedFd<'_>, sysctl: &HashMap<String, String>) -> Result<(
     for key in keys {
         let path = key_path(key)?;
         let fd = resolve::open_existing(root, &path, libc::O_WRONLY).map_err(|e| e.context(format!("linux.sysctl[{key}]")))?;
-        // SAFETY: an all-zero statfs is valid; the kernel fills it.
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: `fd` is open and `st` writable.
-        sys::cvt(unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) }, Code::Mount, "fstatfs", Some(&path))?;
-        if st.f_type as i64 != PROC_SUPER_MAGIC {
+        if sys::fs_magic(fd.as_fd(), Code::Mount, &path)? != sys::PROC_SUPER_MAGIC {
             return Err(Error::new(Code::UnsafePath, format!("linux.sysctl[{key}]: {path} is not on procfs")));
         }
         let value = &sysctl[key];
