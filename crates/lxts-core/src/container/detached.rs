@@ -56,12 +56,8 @@ pub fn write_exit(state_dir: &str, exit: &monitor::Exit, oom_killed: bool) -> Re
         serde_json::json!({ "exitCode": exit.code(), "status": exit.status, "signal": exit.signal, "oomKilled": oom_killed }).to_string();
     let tmp = format!("{state_dir}/exit.json.tmp");
     let fin = format!("{state_dir}/exit.json");
-    std::fs::write(&tmp, body + "\n").map_err(|e| io(e, "write", &tmp))?;
-    std::fs::rename(&tmp, &fin).map_err(|e| io(e, "rename", &fin))
-}
-
-fn io(e: std::io::Error, syscall: &'static str, p: &str) -> Error {
-    Error::io(Code::Syscall, syscall, Some(p), &e)
+    std::fs::write(&tmp, body + "\n").map_err(|e| Error::io(Code::Syscall, "write", Some(&tmp), &e))?;
+    std::fs::rename(&tmp, &fin).map_err(|e| Error::io(Code::Syscall, "rename", Some(&fin), &e))
 }
 
 /// `run -d --rm`: under the container's lock, remove its cgroups (retrying while
@@ -92,26 +88,26 @@ fn remove(plan: &Plan, cg: Option<&ContainerCgroup>) -> Result<()> {
     // Without a mount namespace: the rootfs bind (and every mount below it) left in ours.
     crate::hostmount::release_recorded(&plan.state_dir)?;
     let dir = Path::new(&plan.state_dir);
-    let dev = std::fs::symlink_metadata(dir).map_err(|e| io(e, "lstat", &plan.state_dir))?;
+    let dev = std::fs::symlink_metadata(dir).map_err(|e| Error::io(Code::Syscall, "lstat", Some(&plan.state_dir), &e))?;
     remove_tree(dir, std::os::unix::fs::MetadataExt::dev(&dev))
 }
 
 fn remove_tree(dir: &Path, dev: u64) -> Result<()> {
     let shown = dir.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir(dir).map_err(|e| io(e, "opendir", &shown))? {
-        let entry = entry.map_err(|e| io(e, "readdir", &shown))?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(Code::Syscall, "opendir", Some(&shown), &e))? {
+        let entry = entry.map_err(|e| Error::io(Code::Syscall, "readdir", Some(&shown), &e))?;
         let p = entry.path();
-        let md = std::fs::symlink_metadata(&p).map_err(|e| io(e, "lstat", &p.to_string_lossy()))?;
+        let md = std::fs::symlink_metadata(&p).map_err(|e| Error::io(Code::Syscall, "lstat", Some(&p.to_string_lossy()), &e))?;
         if md.is_dir() {
             if std::os::unix::fs::MetadataExt::dev(&md) != dev {
                 return Err(Error::new(Code::UnsafePath, format!("refusing to remove {}: it is a mount point", p.display())));
             }
             remove_tree(&p, dev)?;
         } else {
-            std::fs::remove_file(&p).map_err(|e| io(e, "unlink", &p.to_string_lossy()))?;
+            std::fs::remove_file(&p).map_err(|e| Error::io(Code::Syscall, "unlink", Some(&p.to_string_lossy()), &e))?;
         }
     }
-    std::fs::remove_dir(dir).map_err(|e| io(e, "rmdir", &shown))
+    std::fs::remove_dir(dir).map_err(|e| Error::io(Code::Syscall, "rmdir", Some(&shown), &e))
 }
 
 #[cfg(test)]

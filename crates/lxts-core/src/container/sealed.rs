@@ -72,7 +72,7 @@ pub fn is_sealed(fd: BorrowedFd<'_>) -> bool {
 /// for `/proc/self/exe`, the running binary): an `O_PATH` fd of it through a lower-only
 /// overlay, else (or with [`Kind::Memfd`]) a sealed memfd copy.
 pub fn image(path: &str, kind: Kind) -> Result<OwnedFd> {
-    let src = std::fs::File::open(path).map_err(|e| io(e, "open", path))?;
+    let src = std::fs::File::open(path).map_err(|e| Error::io(Code::Syscall, "open", Some(path), &e))?;
     if kind == Kind::Overlay {
         if let Ok(fd) = overlay(path, &src) {
             return Ok(fd);
@@ -86,11 +86,11 @@ pub fn image(path: &str, kind: Kind) -> Result<OwnedFd> {
 /// (overlayfs wants two layers when it has no upper one; the binary's directory is on top),
 /// provided it is `src`, the file open at `path`.
 fn overlay(path: &str, src: &std::fs::File) -> Result<OwnedFd> {
-    let real = std::fs::canonicalize(path).map_err(|e| io(e, "realpath", path))?;
+    let real = std::fs::canonicalize(path).map_err(|e| Error::io(Code::Syscall, "realpath", Some(path), &e))?;
     let (Some(dir), Some(name)) = (real.parent(), real.file_name()) else {
         return Err(Error::new(Code::Syscall, format!("{path} names no file in a directory")));
     };
-    let dir = std::fs::File::open(dir).map_err(|e| io(e, "open", path))?;
+    let dir = std::fs::File::open(dir).map_err(|e| Error::io(Code::Syscall, "open", Some(path), &e))?;
     let mnt = lower_only(dir.as_fd(), path)?;
     let name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name))
         .map_err(|_| Error::new(Code::Syscall, format!("{path}: a NUL byte in its name")))?;
@@ -132,15 +132,11 @@ fn copy(mut from: std::fs::File, path: &str) -> Result<OwnedFd> {
     let dup = unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
     // SAFETY: as above; the fd is fresh and owned by the File.
     let mut to = unsafe { std::fs::File::from_raw_fd(sys::cvt(dup, Code::Syscall, "fcntl", Some("F_DUPFD_CLOEXEC memfd"))?) };
-    std::io::copy(&mut from, &mut to).map_err(|e| io(e, "copy", path))?;
+    std::io::copy(&mut from, &mut to).map_err(|e| Error::io(Code::Syscall, "copy", Some(path), &e))?;
     drop(to);
     // SAFETY: F_ADD_SEALS on our memfd.
     sys::cvt(unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, SEALS) }, Code::Syscall, "fcntl", Some("F_ADD_SEALS"))?;
     Ok(memfd)
-}
-
-fn io(e: std::io::Error, syscall: &'static str, path: &str) -> Error {
-    Error::io(Code::Syscall, syscall, Some(path), &e)
 }
 
 #[cfg(test)]

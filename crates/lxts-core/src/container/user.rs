@@ -15,12 +15,8 @@ pub fn map_text(maps: &[IdMapping]) -> String {
 
 fn write_proc(pid: i32, file: &str, text: &str) -> Result<()> {
     let path = format!("/proc/{pid}/{file}");
-    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| io_err(e, "open", &path))?;
-    f.write_all(text.as_bytes()).map_err(|e| io_err(e, "write", &path))
-}
-
-fn io_err(e: std::io::Error, syscall: &'static str, path: &str) -> Error {
-    Error::io(Code::Namespace, syscall, Some(path), &e)
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(Code::Namespace, "open", Some(&path), &e))?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::io(Code::Namespace, "write", Some(&path), &e))
 }
 
 /// Write the id maps of `pid`'s new user namespace. As root in the parent user

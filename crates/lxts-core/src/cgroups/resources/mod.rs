@@ -150,9 +150,11 @@ pub(crate) fn max_or(v: i64) -> String {
 /// the v1 writes: until then both enforce, which is only stricter.)
 pub fn apply_update(t: &Target, res: &Resources) -> Result<Vec<Warning>> {
     let mut warn = apply(t, res)?;
-    if let (false, Some(u), false) = (t.v2, &t.unified, res.devices.is_empty()) {
-        if let Err(e) = devices_bpf::clear(u) {
-            warn.push(format!("{e} (a device filter an older lxts attached may still apply)"));
+    if !t.v2 && !res.devices.is_empty() {
+        if let Some(u) = &t.unified {
+            if let Err(e) = devices_bpf::clear(u) {
+                warn.push(format!("{e} (a device filter an older lxts attached may still apply)"));
+            }
         }
     }
     Ok(warn)
