@@ -74,7 +74,13 @@ mod tests {
     }
 
     /// As root: the init of a new pid namespace, which ignores the SIGABRT it sends itself,
-    /// still ends: with the override by `exit_group(134)`, with glibc by its trap.
+    /// still ends: with the override by `exit_group(134)`; with glibc on x86_64 by SIGSEGV, the
+    /// fault of the privileged `hlt` its abort falls back to (elsewhere glibc's abort has no
+    /// such instruction and ends by `_exit(127)`, untested here: the test is left out there).
+    #[cfg(any(
+        all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64")),
+        all(target_env = "gnu", target_arch = "x86_64")
+    ))]
     #[test]
     fn an_abort_in_a_pid_namespace_init_ends_it() {
         // SAFETY: geteuid has no preconditions.
@@ -83,10 +89,9 @@ mod tests {
             return;
         }
         let status = abort_in_child(libc::CLONE_NEWPID);
-        if cfg!(all(target_env = "musl", any(target_arch = "x86_64", target_arch = "aarch64"))) {
-            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 134, "status {status:#x}");
-        } else {
-            assert!(libc::WIFSIGNALED(status) || libc::WIFEXITED(status), "status {status:#x}");
-        }
+        #[cfg(target_env = "musl")]
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 134, "status {status:#x}");
+        #[cfg(target_env = "gnu")]
+        assert!(libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSEGV, "status {status:#x}");
     }
 }
