@@ -27,7 +27,7 @@ if [ "$view" = 1 ] && [ -z "${LXTS_BENCH_CGROUP2_VIEW:-}" ]; then
   # namespace (and every mount made in it) ends with this script.
   grep -q ' cgroup2 ' /proc/self/mounts || { echo "run-all.sh: --cgroup2-view needs a cgroup2 mount" >&2; exit 1; }
   export LXTS_BENCH_CGROUP2_VIEW=1 RESULTS=${RESULTS:-$here/results/cgroup2-view}
-  exec unshare -m --propagation private bash -c 'umount -l /sys/fs/cgroup && mount -t cgroup2 lxts-bench-cgroup2 /sys/fs/cgroup && exec "$0" "$@"' "$0" "${args[@]}"
+  exec "$here/../scripts/cgroup2-view.sh" "$0" "${args[@]}"
 fi
 for tool in hyperfine runc unshare; do
   command -v "$tool" >/dev/null || { echo "run-all.sh: $tool is missing (apt-get install -y hyperfine runc busybox-static)" >&2; exit 1; }

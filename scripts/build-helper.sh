@@ -13,12 +13,18 @@
 set -eu
 cd "$(dirname "$0")/.."
 out=${CARGO_TARGET_DIR:-target}
-target=$(scripts/musl-target.sh)
-if [ "${LXTS_HELPER_LIBC:-}" != glibc ] && ! scripts/musl-target.sh --installed >/dev/null && command -v rustup >/dev/null 2>&1; then
-  echo "build-helper: adding the Rust target $target (rustup target add)" >&2
-  rustup target add "$target" >&2 || true
+target=$(scripts/musl-target.sh) # the one `rustc -vV`: later checks are given the triple
+musl=
+if [ "${LXTS_HELPER_LIBC:-}" != glibc ]; then
+  if scripts/musl-target.sh --installed "$target" >/dev/null; then
+    musl=1
+  elif command -v rustup >/dev/null 2>&1; then
+    echo "build-helper: adding the Rust target $target (rustup target add)" >&2
+    rustup target add "$target" >&2 || true
+    if scripts/musl-target.sh --installed "$target" >/dev/null; then musl=1; fi
+  fi
 fi
-if [ "${LXTS_HELPER_LIBC:-}" != glibc ] && scripts/musl-target.sh --installed >/dev/null; then
+if [ -n "$musl" ]; then
   # crt-static: the default for Rust's musl targets, but not for a musl host's own (Alpine).
   cargo rustc --release -p lxts-helper --bin lxts-helper --target "$target" -- -C target-feature=+crt-static
   built="$out/$target/release/lxts-helper"

@@ -44,18 +44,9 @@ export interface CliOptions {
  * Run the CLI as on a cgroup v2 host: in a private mount namespace whose /sys/fs/cgroup is the
  * host's cgroup2 hierarchy alone (the v1 mounts are hidden there; the host's stay as they are).
  * A container made in this view is seen there as /sys/fs/cgroup/…, so every later command on
- * it must run in the view too.
+ * it must run in the view too. The view is scripts/cgroup2-view.sh, as for the benchmarks.
  */
-export const CGROUP2_VIEW = [
-  'unshare',
-  '-m',
-  '--propagation',
-  'private',
-  'sh',
-  '-c',
-  'umount -l /sys/fs/cgroup && mount -t cgroup2 lxts-test-cgroup2 /sys/fs/cgroup && exec "$@"',
-  'cgroup2-view',
-]
+export const CGROUP2_VIEW = [join(REPO, 'scripts', 'cgroup2-view.sh')]
 
 /** Path of the CLI entry. */
 export const CLI: string = join(REPO, 'bin', 'lxts.js')
