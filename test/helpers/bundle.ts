@@ -11,6 +11,13 @@ import { copyRootfs } from './rootfs.js'
 /** Parent of every test container's cgroup, the same under every hierarchy. */
 export const CGROUP_PARENT = '/lxts-test'
 
+/** An id mapping (`linux.uidMappings[]`, `mounts[].uidMappings[]`). */
+export interface IdMap {
+  containerID: number
+  hostID: number
+  size: number
+}
+
 /** The subset of an OCI config the tests build and tweak. Anything else passes through. */
 export interface TestConfig {
   ociVersion: string
@@ -26,7 +33,7 @@ export interface TestConfig {
   }
   root: { path: string; readonly: boolean }
   hostname: string
-  mounts: { destination: string; type: string; source: string; options?: string[] }[]
+  mounts: { destination: string; type: string; source: string; options?: string[]; uidMappings?: IdMap[]; gidMappings?: IdMap[] }[]
   linux: {
     cgroupsPath: string
     namespaces: { type: string; path?: string }[]

@@ -127,6 +127,24 @@ test('bad id mappings: zero size, overlap, overflow', (t) => {
   t.deepEqual(fieldsOf((c) => c.linux.namespaces.push({ type: 'user' })), ['linux.uidMappings'])
 })
 
+test('idmapped mounts: mappings checked as linux.uidMappings, bind only, in pairs, idmap alone needs a new user namespace', (t) => {
+  const map = [{ containerID: 0, hostID: 1000, size: 1 }]
+  const bind = (m: Record<string, unknown>) => (c: any) => c.mounts.push({ destination: '/data', type: 'bind', source: '/srv', options: ['rbind'], ...m })
+  const i = 7 // the default config has seven mounts
+  t.deepEqual(fieldsOf(bind({ options: ['rbind', 'ridmap'], uidMappings: map, gidMappings: map })), [])
+  t.deepEqual(fieldsOf(bind({ uidMappings: map, gidMappings: map })), [], 'mappings without the option: idmap')
+  t.deepEqual(fieldsOf(bind({ uidMappings: map })), [`mounts[${i}].gidMappings`])
+  t.deepEqual(fieldsOf(bind({ uidMappings: [{ containerID: 0, hostID: 1000, size: 0 }], gidMappings: map })), [`mounts[${i}].uidMappings[0].size`])
+  t.deepEqual(fieldsOf(bind({ type: 'tmpfs', options: ['idmap'] })), [`mounts[${i}]`])
+  t.deepEqual(fieldsOf(bind({ options: ['bind', 'idmap'] })), [`mounts[${i}].options`], 'idmap alone without a user namespace')
+  const userns = (c: any): void => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
+  }
+  t.deepEqual(fieldsOf((c) => (userns(c), bind({ options: ['bind', 'idmap'] })(c))), [], "idmap alone: the user namespace's mappings")
+})
+
 test('all issues are collected, not just the first', (t) => {
   const fields = fieldsOf((c) => {
     c.process.args = []

@@ -33,13 +33,14 @@ export const SPEC_VERSION = '1.2.0'
 
 /**
  * Mount options that map onto mount(2) flags and propagation types, which the helper
- * applies. Not listed (not implemented): the recursive `mount_setattr` forms (`rro`, `rrw`,
- * `rnosuid`…), `idmap`/`ridmap`, `tmpcopyup`, `nosymfollow`, `lazytime`, `acl`, `iversion`.
+ * applies, and `idmap`/`ridmap` (idmapped binds: crates/lxts-core/src/container/rootfs/idmap.rs).
+ * Not listed (not implemented): the recursive `mount_setattr` forms (`rro`, `rrw`, `rnosuid`…),
+ * `tmpcopyup`, `nosymfollow`, `lazytime`, `acl`, `iversion`.
  */
 const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'mand',
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'mand',
   'noatime', 'nodev', 'nodiratime', 'noexec', 'nomand', 'norelatime', 'nostrictatime', 'nosuid',
-  'private', 'rbind', 'relatime', 'remount', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
+  'private', 'rbind', 'relatime', 'remount', 'ridmap', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
   'rw', 'shared', 'slave', 'strictatime', 'suid', 'sync', 'unbindable',
 ]
 
@@ -69,7 +70,8 @@ export const FEATURES: Features = {
     apparmor: { enabled: false },
     selinux: { enabled: false },
     intelRdt: { enabled: false },
-    mountExtensions: { idmap: { enabled: false } },
+    // Idmapped binds (mount_setattr MOUNT_ATTR_IDMAP, Linux 5.12; the source's filesystem must allow it).
+    mountExtensions: { idmap: { enabled: true } },
   },
   annotations: { 'org.lxts.version': LXTS_VERSION },
 }

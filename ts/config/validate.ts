@@ -181,7 +181,32 @@ function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
   }
 }
 
-function checkMounts(is: Issues, v: unknown): void {
+/**
+ * Idmapped binds (`uidMappings`/`gidMappings`, options `idmap`/`ridmap`): mappings as
+ * linux.uidMappings' (both or neither), bind mounts only, and `idmap` alone only with a new user
+ * namespace whose mappings it then uses (runtime-spec config.md: otherwise an error).
+ */
+function checkIdmap(is: Issues, f: string, m: Obj, c: Obj): void {
+  const options = Array.isArray(m['options']) ? m['options'] : []
+  const asked = options.includes('idmap') || options.includes('ridmap')
+  const [uids, gids] = [!isEmpty(m['uidMappings']), !isEmpty(m['gidMappings'])]
+  if (uids) checkMappings(is, `${f}.uidMappings`, m['uidMappings'])
+  if (gids) checkMappings(is, `${f}.gidMappings`, m['gidMappings'])
+  if (!asked && !uids && !gids) return
+  if (m['type'] !== 'bind' && !options.includes('bind') && !options.includes('rbind')) {
+    return is.invalid(f, 'an idmapped mount (uidMappings, gidMappings, idmap or ridmap) must be a bind mount (options bind or rbind)')
+  }
+  if (uids !== gids) return is.invalid(uids ? `${f}.gidMappings` : `${f}.uidMappings`, 'uidMappings and gidMappings go together')
+  if (uids) return
+  const l = isObj(c['linux']) ? c['linux'] : {}
+  const ns = Array.isArray(l['namespaces']) ? l['namespaces'] : []
+  const newUserNs = ns.some((n) => isObj(n) && n['type'] === 'user' && n['path'] === undefined)
+  if (!newUserNs || isEmpty(l['uidMappings'])) {
+    is.invalid(`${f}.options`, 'idmap or ridmap without uidMappings/gidMappings needs a new user namespace, whose mappings it uses')
+  }
+}
+
+function checkMounts(is: Issues, v: unknown, c: Obj): void {
   is.array('mounts', v)?.forEach((m, i) => {
     const f = `mounts[${i}]`
     if (!isObj(m)) return is.invalid(f, 'must be an object')
@@ -190,8 +215,7 @@ function checkMounts(is: Issues, v: unknown): void {
     is.string(`${f}.type`, m['type'])
     is.string(`${f}.source`, m['source'])
     is.strings(`${f}.options`, m['options'])
-    if (!isEmpty(m['uidMappings'])) is.unsupported(`${f}.uidMappings`)
-    if (!isEmpty(m['gidMappings'])) is.unsupported(`${f}.gidMappings`)
+    checkIdmap(is, f, m, c)
   })
 }
 
@@ -521,7 +545,7 @@ export function validateConfig(config: unknown, o: ValidateOptions = {}): Config
   checkVersion(is, config['ociVersion'])
   checkRoot(is, config['root'])
   checkProcess(is, config['process'], o)
-  checkMounts(is, config['mounts'])
+  checkMounts(is, config['mounts'], config)
   checkLinux(is, config['linux'], config)
   checkHooks(is, config['hooks'])
   checkAnnotations(is, config['annotations'])

@@ -191,6 +191,11 @@ pub struct Mount {
     pub source: Option<String>,
     #[serde(default)]
     pub options: Vec<String>,
+    /// An idmapped bind mount's mappings (`container::rootfs::idmap`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gid_mappings: Vec<IdMapping>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -284,7 +289,7 @@ pub struct Namespace {
     pub path: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IdMapping {
     #[serde(rename = "containerID")]

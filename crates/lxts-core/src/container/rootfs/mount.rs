@@ -72,8 +72,9 @@ fn apply_propagation(target: &OwnedFd, opts: &MountOptions, dest: &str) -> Resul
     Ok(())
 }
 
-/// Perform one mount of the config, in order, inside the rootfs.
-pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
+/// Perform one mount of the config, in order, inside the rootfs. `idmapped`: the detached
+/// idmapped mount the helper made of this bind's source (`super::idmap`), attached instead.
+pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, idmapped: Option<BorrowedFd<'_>>) -> Result<()> {
     let dest = resolve::absolute(&m.destination);
     let kind = m.kind.as_deref().unwrap_or("");
     let mut opts = options::parse(&m.options);
@@ -84,7 +85,9 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount) -> Result<()> {
     if matches!(dest.as_str(), "/proc" | "/sys") || matches!(kind, "proc" | "sysfs") {
         check_special(root, &dest).map_err(|e| e.context(&what))?;
     }
-    if opts.is_bind() {
+    if let Some(tree) = idmapped {
+        bind_tree(root, tree, &dest, &opts).map_err(|e| e.context(&what))
+    } else if opts.is_bind() {
         bind(root, m, &dest, &opts).map_err(|e| e.context(&what))
     } else {
         let target = resolve::mkdir_all(root, &dest, 0o755).map_err(|e| e.context(&what))?;
@@ -115,6 +118,36 @@ fn bind(root: BorrowedFd<'_>, m: &Mount, dest: &str, opts: &MountOptions) -> Res
         return Err(Error::new(Code::Mount, format!("source {source} and destination {dest} differ in type (directory vs file)")));
     }
     sys::mount(Some(&fd_path(src.as_fd())), &fd_path(target.as_fd()), None, libc::MS_BIND | (opts.flags & libc::MS_REC), None, dest)?;
+    finish_bind(root, dest, opts)
+}
+
+/// Attach the detached mount `tree` (an idmapped copy of a bind's source) at `dest`, then
+/// apply the bind's other options as [`bind`] does.
+fn bind_tree(root: BorrowedFd<'_>, tree: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<()> {
+    let src_dir = resolve::is_dir(tree, dest)?;
+    let target = if src_dir { resolve::mkdir_all(root, dest, 0o755)? } else { resolve::mkfile(root, dest, 0o644)? };
+    if resolve::is_dir(&target, dest)? != src_dir {
+        return Err(Error::new(Code::Mount, format!("the idmapped source and destination {dest} differ in type (directory vs file)")));
+    }
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: move_mount between two open fds with empty paths.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    sys::cvt(ret as libc::c_int, Code::Mount, "move_mount", Some(dest))?;
+    finish_bind(root, dest, opts)
+}
+
+/// A bind's flags beyond `bind`/`rbind` (a remount), `rbind,ro` for the whole tree, propagation.
+fn finish_bind(root: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<()> {
     let rest = opts.flags & !(libc::MS_BIND | libc::MS_REC);
     if rest != 0 {
         remount_bind(root, dest, rest)?;

@@ -78,6 +78,8 @@ pub fn parse(options: &[String]) -> MountOptions {
             out.propagation.push(p);
         } else if opt == "tmpcopyup" {
             out.copy_up = true;
+        } else if opt == "idmap" || opt == "ridmap" {
+            // ours too (rootfs::idmap), never the kernel's
         } else {
             data.push(opt);
         }
