@@ -6,7 +6,7 @@
  * file events: PID 1 here is not systemd), with lxts under a private --root.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupLimits, engineTest, makeWork, removeCgroupTree, removeWork, type Run, run, runInPty, show, sq, type Work, killStragglers } from './support.js'
@@ -111,6 +111,17 @@ it('-v hostdir, --ulimit, --oom-score-adj, --sysctl, --cap-drop all, default sec
   t.is(await runOk(t, ['--sysctl', 'net.ipv4.ip_forward=1', IMAGE, 'cat', '/proc/sys/net/ipv4/ip_forward']), '1\n')
   t.is(await runOk(t, ['--cap-drop', 'all', IMAGE, 'sh', '-c', 'grep -E "^Cap(Eff|Bnd)" /proc/self/status']), 'CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n')
   t.is(await runOk(t, [IMAGE, 'sh', '-c', 'grep "^Seccomp:" /proc/self/status']), 'Seccomp:\t2\n', 'podman default seccomp profile in force')
+})
+
+it('--uidmap with an idmapped volume (-v src:dst:idmap): host 0:0 and 1:1 files are 0:0 and 1:1 inside', async (t) => {
+  const host = join(w.dir, 'idmapped')
+  mkdirSync(host)
+  writeFileSync(join(host, 'a'), 'a\n')
+  writeFileSync(join(host, 'b'), 'b\n')
+  chownSync(join(host, 'b'), 1, 1)
+  const map = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536']
+  const out = await runOk(t, [...map, '-v', `${host}:/data:idmap`, '-v', `${host}:/plain`, IMAGE, 'sh', '-c', 'stat -c %n=%u:%g /data/a /data/b /plain/a'])
+  t.is(out, '/data/a=0:0\n/data/b=1:1\n/plain/a=65534:65534\n')
 })
 
 it('-d with --memory/--pids-limit: cgroup limits, logs, exec (code, -i), stop (SIGTERM), rm', async (t) => {
