@@ -71,7 +71,7 @@ test('features: the runtime-spec shape engines read, true to what is implemented
   t.deepEqual(FEATURES.linux.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false })
   t.true(FEATURES.linux.mountExtensions.idmap.enabled, 'idmapped binds (test/integration/idmap.spec.ts): containerd may enable user namespaces')
   t.true(FEATURES.mountOptions.includes('idmap') && FEATURES.mountOptions.includes('ridmap'))
-  t.false(FEATURES.mountOptions.includes('rro'), 'no recursive read-only until mount_setattr is used')
+  t.true(FEATURES.mountOptions.includes('rro'), 'recursive read-only (test/integration/mounts.spec.ts): containerd may use it')
   t.true(FEATURES.linux.seccomp.enabled)
   t.true(FEATURES.linux.seccomp.actions?.includes('SCMP_ACT_NOTIFY'), 'seccomp user notification (listenerPath)')
   t.is(FEATURES.annotations['org.lxts.version'], '0.1.0')

@@ -2,7 +2,8 @@
  * Config features that reach the kernel: bind mounts (ro, rw, file), tmpfs over a readonly root,
  * cwd creation, oomScoreAdj, sysctl (namespaced, never the host's), extra device nodes.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -58,6 +59,51 @@ h.it('mounts with noexec/nosuid/nodev flags are applied', async (t) => {
   })
   const opts = r.stdout.split(' ')[5]?.split(',') ?? []
   for (const o of ['ro', 'nosuid', 'nodev', 'noexec']) t.true(opts.includes(o), `${o} in ${r.stdout}`)
+})
+
+/** The per-mount options of the mount at `path`, as the container's mountinfo shows them. */
+const mountOpts = (path: string): string => `awk '$5 == "${path}" { print "${path}", $6 }' /proc/self/mountinfo`
+
+h.it('recursive options (rro, rnosuid, rnodev, rnoexec, rnoatime, rnosymfollow) reach every mount of an rbind; plain ones only its top', async (t) => {
+  const src = hostDir(t)
+  const sub = join(src, 'sub')
+  mkdirSync(sub)
+  execFileSync('mount', ['-t', 'tmpfs', 'lxts-test-sub', sub])
+  t.teardown(() => execFileSync('umount', [sub]))
+  const rec = ['rbind', 'rro', 'rnosuid', 'rnodev', 'rnoexec', 'rnoatime', 'rnosymfollow']
+  const r = await inside(
+    t,
+    sh(`${mountOpts('/r')}; ${mountOpts('/r/sub')}; ${mountOpts('/p')}; ${mountOpts('/p/sub')}; touch /r/sub/x 2>&1; touch /p/sub/x && echo plain-sub-writable`),
+    (c) => {
+      c.mounts.push({ destination: '/r', type: 'bind', source: src, options: rec })
+      c.mounts.push({ destination: '/p', type: 'bind', source: src, options: ['rbind', 'nosuid', 'nodev', 'noexec', 'noatime', 'nosymfollow'] })
+    },
+  )
+  for (const path of ['/r', '/r/sub']) {
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${path} `)) ?? ''
+    t.deepEqual(['ro', 'nosuid', 'nodev', 'noexec', 'noatime', 'nosymfollow'].filter((o) => !line.split(' ')[1]?.split(',').includes(o)), [], line)
+  }
+  t.regex(r.stdout, /^\/p [^\n]*nosymfollow/m, 'the plain options on the top mount')
+  t.regex(r.stdout, /^\/p\/sub rw,relatime$/m, 'and not on its submount')
+  t.regex(r.stdout, /\/r\/sub\/x: Read-only file system/)
+  t.regex(r.stdout, /^plain-sub-writable$/m)
+})
+
+h.it('recursive options on a tmpfs, rrw undoing rbind,ro below, and the generic flags runc knows (lazytime, nosymfollow)', async (t) => {
+  const src = hostDir(t)
+  const sub = join(src, 'sub')
+  mkdirSync(sub)
+  execFileSync('mount', ['-t', 'tmpfs', 'lxts-test-sub', sub])
+  t.teardown(() => execFileSync('umount', [sub]))
+  const r = await inside(t, sh(`${mountOpts('/t')}; ${mountOpts('/w/sub')}; grep " /l " /proc/self/mountinfo`), (c) => {
+    c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rnoexec', 'rstrictatime'] })
+    c.mounts.push({ destination: '/w', type: 'bind', source: src, options: ['rbind', 'ro', 'rrw'] })
+    c.mounts.push({ destination: '/l', type: 'tmpfs', source: 'tmpfs', options: ['lazytime', 'nosymfollow', 'size=1m'] })
+  })
+  t.regex(r.stdout, /^\/t rw,noexec$/m, describe(r))
+  t.regex(r.stdout, /^\/w\/sub rw,/m, 'rrw: the submount stays writable under rbind,ro')
+  t.regex(r.stdout, / \/l [^ ]*nosymfollow/, 'nosymfollow is a mount flag, not tmpfs data')
+  t.regex(r.stdout, / - tmpfs tmpfs \S*lazytime/, 'lazytime on the superblock')
 })
 
 h.it('a missing cwd is created inside the rootfs (runc behaviour)', async (t) => {

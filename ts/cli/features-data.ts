@@ -32,16 +32,19 @@ export const LXTS_VERSION = '0.1.0'
 export const SPEC_VERSION = '1.2.0'
 
 /**
- * Mount options that map onto mount(2) flags and propagation types, which the helper
- * applies, and `idmap`/`ridmap` (idmapped binds: crates/lxts-core/src/container/rootfs/idmap.rs).
- * Not listed (not implemented): the recursive `mount_setattr` forms (`rro`, `rrw`, `rnosuid`…),
- * `tmpcopyup`, `nosymfollow`, `lazytime`, `acl`, `iversion`.
+ * Mount options lxts applies: those that map onto mount(2) flags and propagation types, the
+ * recursive forms (`rro`, `rnosuid`, `rnoatime`…: `mount_setattr` with `AT_RECURSIVE` over the
+ * whole mounted tree), `idmap`/`ridmap` (idmapped binds: crates/lxts-core/src/container/rootfs/idmap.rs)
+ * and `tmpcopyup`. Not listed (not implemented): `acl` (runc refuses to map it too).
  */
 const MOUNT_OPTIONS = [
-  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'mand',
-  'noatime', 'nodev', 'nodiratime', 'noexec', 'nomand', 'norelatime', 'nostrictatime', 'nosuid',
-  'private', 'rbind', 'relatime', 'remount', 'ridmap', 'ro', 'rprivate', 'rshared', 'rslave', 'runbindable',
-  'rw', 'shared', 'slave', 'strictatime', 'suid', 'sync', 'unbindable',
+  'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'iversion',
+  'lazytime', 'loud', 'mand', 'noatime', 'nodev', 'nodiratime', 'noexec', 'noiversion', 'nolazytime',
+  'nomand', 'norelatime', 'nostrictatime', 'nosuid', 'nosymfollow', 'private', 'ratime', 'rbind',
+  'rdev', 'rdiratime', 'relatime', 'remount', 'rexec', 'ridmap', 'rnoatime', 'rnodev', 'rnodiratime',
+  'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid', 'rnosymfollow', 'ro', 'rprivate', 'rrelatime',
+  'rro', 'rrw', 'rshared', 'rslave', 'rstrictatime', 'rsuid', 'rsymfollow', 'runbindable', 'rw',
+  'shared', 'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
 ]
 
 

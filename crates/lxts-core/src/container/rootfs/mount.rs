@@ -103,6 +103,7 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, idmapped: Option<BorrowedFd<'_
         if let Some(covered) = covered {
             copyup::copy_up(covered, mounted.as_fd(), &dest)?;
         }
+        set_recursive(&mounted, opts.rec_set, opts.rec_clr, &dest).map_err(|e| e.context(&what))?;
         apply_propagation(&mounted, &opts, &dest).map_err(|e| e.context(&what))
     }
 }
@@ -153,12 +154,14 @@ fn finish_bind(root: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<
         remount_bind(root, dest, rest)?;
     }
     let mounted = resolve::open_existing(root, dest, libc::O_PATH)?;
-    if opts.flags & libc::MS_REC != 0 && opts.flags & libc::MS_RDONLY != 0 {
+    let mut set = opts.rec_set;
+    if opts.flags & libc::MS_REC != 0 && opts.flags & libc::MS_RDONLY != 0 && opts.rec_clr & options::ATTR_RDONLY == 0 {
         // `rbind,ro`: MS_REMOUNT|MS_RDONLY covers the top mount only, every submount of the
         // source (each host cgroup hierarchy under /sys/fs/cgroup) would stay writable
-        // (CVE-2023-25809). Make the whole tree read-only.
-        recursive_readonly(&mounted, dest)?;
+        // (CVE-2023-25809). Make the whole tree read-only (unless `rrw` asks otherwise).
+        set |= options::ATTR_RDONLY;
     }
+    set_recursive(&mounted, set, opts.rec_clr, dest)?;
     apply_propagation(&mounted, opts, dest)
 }
 
@@ -171,12 +174,15 @@ struct MountAttr {
     userns_fd: u64,
 }
 
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const AT_RECURSIVE: libc::c_uint = 0x8000;
 
-/// Set `MOUNT_ATTR_RDONLY` on the mount at `fd` and every mount below it.
-fn recursive_readonly(fd: &OwnedFd, dest: &str) -> Result<()> {
-    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
+/// Set and clear `MOUNT_ATTR_*` on the mount at `fd` and every mount below it (the recursive
+/// options: `rro`, `rnosuid`…); nothing to do without any.
+fn set_recursive(fd: &OwnedFd, set: u64, clr: u64, dest: &str) -> Result<()> {
+    if set == 0 && clr == 0 {
+        return Ok(());
+    }
+    let attr = MountAttr { attr_set: set, attr_clr: clr, propagation: 0, userns_fd: 0 };
     // SAFETY: a valid fd, an empty C string with AT_EMPTY_PATH, and a pointer to a live
     // mount_attr of the size passed.
     let ret = unsafe {

@@ -11,6 +11,10 @@ pub struct MountOptions {
     pub data: String,
     /// `tmpcopyup` (runc/crun extension): fill a new tmpfs with the rootfs's content there.
     pub copy_up: bool,
+    /// The recursive options (`rro`, `rnosuid`, `rnoatime`…): `MOUNT_ATTR_*` to set and to
+    /// clear on the mount and every mount below it (`mount_setattr` with `AT_RECURSIVE`).
+    pub rec_set: u64,
+    pub rec_clr: u64,
 }
 
 impl MountOptions {
@@ -46,7 +50,56 @@ const FLAGS: &[(&str, bool, u64)] = &[
     ("nostrictatime", true, libc::MS_STRICTATIME),
     ("bind", false, libc::MS_BIND),
     ("rbind", false, libc::MS_BIND | libc::MS_REC),
+    ("iversion", false, libc::MS_I_VERSION),
+    ("noiversion", true, libc::MS_I_VERSION),
+    ("lazytime", false, libc::MS_LAZYTIME),
+    ("nolazytime", true, libc::MS_LAZYTIME),
+    ("silent", false, libc::MS_SILENT),
+    ("loud", true, libc::MS_SILENT),
+    ("remount", false, libc::MS_REMOUNT),
+    ("nosymfollow", false, libc::MS_NOSYMFOLLOW),
+    ("symfollow", true, libc::MS_NOSYMFOLLOW),
 ];
+
+/// `MOUNT_ATTR_*` of `mount_setattr(2)`.
+pub const ATTR_RDONLY: u64 = 0x1;
+pub const ATTR_NOSUID: u64 = 0x2;
+pub const ATTR_NODEV: u64 = 0x4;
+pub const ATTR_NOEXEC: u64 = 0x8;
+/// The access-time mode (one of RELATIME = 0, NOATIME, STRICTATIME): set only with this in `attr_clr`.
+pub const ATTR_ATIME_MASK: u64 = 0x70;
+pub const ATTR_NOATIME: u64 = 0x10;
+pub const ATTR_STRICTATIME: u64 = 0x20;
+pub const ATTR_NODIRATIME: u64 = 0x80;
+pub const ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+
+/// The recursive options that set or clear one attribute: (name, clear?, attribute).
+const REC_ATTRS: &[(&str, bool, u64)] = &[
+    ("rro", false, ATTR_RDONLY),
+    ("rrw", true, ATTR_RDONLY),
+    ("rnosuid", false, ATTR_NOSUID),
+    ("rsuid", true, ATTR_NOSUID),
+    ("rnodev", false, ATTR_NODEV),
+    ("rdev", true, ATTR_NODEV),
+    ("rnoexec", false, ATTR_NOEXEC),
+    ("rexec", true, ATTR_NOEXEC),
+    ("rnodiratime", false, ATTR_NODIRATIME),
+    ("rdiratime", true, ATTR_NODIRATIME),
+    ("rnosymfollow", false, ATTR_NOSYMFOLLOW),
+    ("rsymfollow", true, ATTR_NOSYMFOLLOW),
+];
+
+/// The recursive access-time options, each a mode of the whole tree (the last one wins):
+/// `ratime` and `rnostrictatime` mean the kernel's default, relatime; `rnorelatime`, the
+/// traditional update on every access, strictatime.
+fn rec_atime(name: &str) -> Option<u64> {
+    Some(match name {
+        "rnoatime" => ATTR_NOATIME,
+        "rstrictatime" | "rnorelatime" => ATTR_STRICTATIME,
+        "rrelatime" | "ratime" | "rnostrictatime" => 0,
+        _ => return None,
+    })
+}
 
 /// Map a propagation name to its flags (`rprivate` → `MS_PRIVATE|MS_REC`).
 pub fn propagation(name: &str) -> Option<u64> {
@@ -67,6 +120,7 @@ pub fn propagation(name: &str) -> Option<u64> {
 pub fn parse(options: &[String]) -> MountOptions {
     let mut out = MountOptions::default();
     let mut data: Vec<&str> = Vec::new();
+    let mut atime = None;
     for opt in options {
         if let Some(&(_, clear, flag)) = FLAGS.iter().find(|(n, _, _)| n == opt) {
             if clear {
@@ -80,9 +134,21 @@ pub fn parse(options: &[String]) -> MountOptions {
             out.copy_up = true;
         } else if opt == "idmap" || opt == "ridmap" {
             // ours too (rootfs::idmap), never the kernel's
+        } else if let Some(&(_, clear, attr)) = REC_ATTRS.iter().find(|(n, _, _)| n == opt) {
+            if clear {
+                (out.rec_set, out.rec_clr) = (out.rec_set & !attr, out.rec_clr | attr);
+            } else {
+                (out.rec_set, out.rec_clr) = (out.rec_set | attr, out.rec_clr & !attr);
+            }
+        } else if let Some(mode) = rec_atime(opt) {
+            atime = Some(mode);
         } else {
             data.push(opt);
         }
+    }
+    if let Some(mode) = atime {
+        out.rec_set = (out.rec_set & !ATTR_ATIME_MASK) | mode;
+        out.rec_clr |= ATTR_ATIME_MASK;
     }
     out.data = data.join(",");
     out
@@ -119,6 +185,27 @@ mod tests {
         assert_eq!(o.propagation, vec![libc::MS_PRIVATE | libc::MS_REC]);
         assert!(o.is_bind());
         assert_eq!(o.data, "");
+    }
+
+    #[test]
+    fn recursive_options_are_attributes_not_data() {
+        let o = opts(&["rbind", "rro", "rnosuid", "rexec", "rnoatime", "rrelatime", "rnodiratime"]);
+        assert_eq!(o.data, "");
+        assert_eq!(o.flags, libc::MS_BIND | libc::MS_REC);
+        assert_eq!(o.rec_set, ATTR_RDONLY | ATTR_NOSUID | ATTR_NODIRATIME, "rrelatime (0) replaced rnoatime");
+        assert_eq!(o.rec_clr, ATTR_NOEXEC | ATTR_ATIME_MASK);
+        let o = opts(&["rro", "rrw"]);
+        assert_eq!((o.rec_set, o.rec_clr), (0, ATTR_RDONLY), "the last of a pair wins");
+        assert_eq!(opts(&["rstrictatime"]).rec_set, ATTR_STRICTATIME);
+        assert_eq!(opts(&["nosuid"]).rec_clr, 0, "no recursive option: nothing to set");
+    }
+
+    #[test]
+    fn the_generic_flags_runc_knows_are_flags() {
+        let o = opts(&["lazytime", "iversion", "silent", "nosymfollow"]);
+        assert_eq!(o.flags, libc::MS_LAZYTIME | libc::MS_I_VERSION | libc::MS_SILENT | libc::MS_NOSYMFOLLOW);
+        assert_eq!(o.data, "");
+        assert_eq!(opts(&["lazytime", "nolazytime", "loud", "symfollow"]).flags, 0);
     }
 
     #[test]
