@@ -35,7 +35,7 @@ export const SPEC_VERSION = '1.2.0'
  * Mount options lxts applies: those that map onto mount(2) flags and propagation types, the
  * recursive forms (`rro`, `rnosuid`, `rnoatime`…: `mount_setattr` with `AT_RECURSIVE` over the
  * whole mounted tree), `idmap`/`ridmap` (idmapped binds: crates/lxts-core/src/container/rootfs/idmap.rs)
- * and `tmpcopyup`. Not listed (not implemented): `acl` (runc refuses to map it too).
+ * and `tmpcopyup`: every option of runtime-spec's table (config.md, Linux mount options).
  */
 const MOUNT_OPTIONS = [
   'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'idmap', 'iversion',
