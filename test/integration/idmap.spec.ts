@@ -5,7 +5,7 @@
  * the bind's other options still apply; a mapping that cannot be honoured is refused at create
  * with the mount named and nothing left behind.
  */
-import { chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -107,6 +107,79 @@ h.it('refused at create, naming the mount, nothing left: not a bind, half a mapp
   await h.refusedAtCreate(
     t,
     add({ destination: '/tmp/x', type: 'bind', source: '/proc/sys', options: ['rbind', 'idmap'], uidMappings: map, gidMappings: map }),
-    /mount \/tmp\/x \(idmap\).*mount_setattr/,
+    /mount \/tmp\/x \(mounts\[\d+\], idmap\).*mount_setattr/,
   )
+})
+
+/** `dir` bind-mounted onto itself and made shared, so mounts under a copy of it could propagate back. */
+function sharedMount(t: ExecutionContext, dir: string): void {
+  execFileSync('mount', ['--bind', dir, dir])
+  execFileSync('mount', ['--make-shared', dir])
+  t.teardown(() => execFileSync('umount', ['-R', dir]))
+}
+
+const hostMountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${dir}/`))
+
+h.it('the copy is private: a mount the config makes under an idmapped one never reaches a shared source on the host', async (t) => {
+  const src = source(t)
+  sharedMount(t, src)
+  const b = h.bundle(['true'], (c) => {
+    withUserns(c)
+    c.mounts.push(
+      { destination: '/tmp/own', type: 'bind', source: src, options: ['rbind', 'idmap'] },
+      { destination: '/tmp/own/nested', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+    )
+  })
+  const r = await h.cli(['create', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.deepEqual(hostMountsUnder(src), [], 'nothing mounted under the source on the host while the container exists')
+  const d = await h.cli(['delete', '--force', b.id])
+  t.is(d.code, 0, describe(d))
+})
+
+h.it("the copy keeps the host's locks: a user-namespaced root with CAP_SYS_ADMIN cannot remount a read-only source writable or unmount a submount", async (t) => {
+  const src = source(t)
+  const sub = join(src, 'sub')
+  mkdirSync(sub)
+  writeFileSync(join(sub, 'hidden'), 'under the submount\n')
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,mode=0755', 'lxts-idmap-ro', sub])
+  t.teardown(() => execFileSync('umount', [sub]))
+  const script = [
+    'mount -o remount,bind,rw /tmp/own/sub && echo REMOUNTED',
+    'touch /tmp/own/sub/x 2>/dev/null && echo WROTE',
+    'umount /tmp/own/sub && echo UNMOUNTED',
+    'cat /tmp/own/sub/hidden 2>/dev/null',
+    'echo done',
+  ].join('; ')
+  const b = h.bundle(['sh', '-c', script], (c) => {
+    withUserns(c)
+    for (const set of ['bounding', 'effective', 'permitted'] as const) c.process.capabilities[set].push('CAP_SYS_ADMIN')
+    c.mounts.push({ destination: '/tmp/own', type: 'bind', source: src, options: ['rbind', 'ridmap'] })
+  })
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.regex(r.stdout, /^done$/m, describe(r))
+  t.notRegex(r.stdout, /REMOUNTED|WROTE|UNMOUNTED|under the submount/, describe(r))
+})
+
+h.it('a file source, rbind,ro with idmap, and a container without a mount namespace', async (t) => {
+  const src = source(t)
+  const map: IdMap[] = [{ containerID: 0, hostID: 1000, size: 2 }]
+  const b = h.bundle(['sh', '-c', 'stat -c %u:%g /tmp/f; touch /tmp/ro/new 2>&1 || true'], (c) => {
+    c.mounts.push({ destination: '/tmp/f', type: 'bind', source: join(src, 'b'), options: ['bind', 'idmap'], uidMappings: map, gidMappings: map })
+    c.mounts.push({ destination: '/tmp/ro', type: 'bind', source: src, options: ['rbind', 'ro', 'idmap'], uidMappings: map, gidMappings: map })
+  })
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.regex(r.stdout, /^1001:1001$/m, 'a single file, idmapped')
+  t.regex(r.stdout, /Read-only file system/, 'rbind,ro,idmap stays read-only')
+  const noNs = h.bundle(['sh', '-c', 'stat -c %u:%g /tmp/m/a'], (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== 'mount')
+    c.mounts.push({ destination: '/tmp/m', type: 'bind', source: src, options: ['bind', 'idmap'], uidMappings: map, gidMappings: map })
+  })
+  const n = await h.cli(['run', '--rm', '-b', noNs.dir, noNs.id])
+  t.is(n.code, 0, describe(n))
+  t.regex(n.stdout, /^1000:1000$/m)
+  t.deepEqual(hostMountsUnder(noNs.rootfs), [], 'nothing left in the host mount namespace after delete')
 })

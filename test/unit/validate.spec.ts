@@ -136,6 +136,7 @@ test('idmapped mounts: mappings checked as linux.uidMappings, bind only, in pair
   t.deepEqual(fieldsOf(bind({ uidMappings: map })), [`mounts[${i}].gidMappings`])
   t.deepEqual(fieldsOf(bind({ uidMappings: [{ containerID: 0, hostID: 1000, size: 0 }], gidMappings: map })), [`mounts[${i}].uidMappings[0].size`])
   t.deepEqual(fieldsOf(bind({ type: 'tmpfs', options: ['idmap'] })), [`mounts[${i}]`])
+  t.deepEqual(fieldsOf(bind({ type: 'cgroup', options: ['rbind', 'idmap'] })), [`mounts[${i}]`], "a cgroup mount's binds are lxts's own")
   t.deepEqual(fieldsOf(bind({ options: ['bind', 'idmap'] })), [`mounts[${i}].options`], 'idmap alone without a user namespace')
   const userns = (c: any): void => {
     c.linux.namespaces.push({ type: 'user' })

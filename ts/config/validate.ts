@@ -193,14 +193,14 @@ function checkIdmap(is: Issues, f: string, m: Obj, c: Obj): void {
   if (uids) checkMappings(is, `${f}.uidMappings`, m['uidMappings'])
   if (gids) checkMappings(is, `${f}.gidMappings`, m['gidMappings'])
   if (!asked && !uids && !gids) return
-  if (m['type'] !== 'bind' && !options.includes('bind') && !options.includes('rbind')) {
+  if ((m['type'] !== 'bind' && !options.includes('bind') && !options.includes('rbind')) || m['type'] === 'cgroup') {
     return is.invalid(f, 'an idmapped mount (uidMappings, gidMappings, idmap or ridmap) must be a bind mount (options bind or rbind)')
   }
   if (uids !== gids) return is.invalid(uids ? `${f}.gidMappings` : `${f}.uidMappings`, 'uidMappings and gidMappings go together')
   if (uids) return
   const l = isObj(c['linux']) ? c['linux'] : {}
   const ns = Array.isArray(l['namespaces']) ? l['namespaces'] : []
-  const newUserNs = ns.some((n) => isObj(n) && n['type'] === 'user' && n['path'] === undefined)
+  const newUserNs = ns.some((n) => isObj(n) && n['type'] === 'user' && n['path'] == null)
   if (!newUserNs || isEmpty(l['uidMappings'])) {
     is.invalid(`${f}.options`, 'idmap or ridmap without uidMappings/gidMappings needs a new user namespace, whose mappings it uses')
   }

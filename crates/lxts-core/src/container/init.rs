@@ -29,9 +29,6 @@ pub struct InitCtx<'a> {
     pub listener: Option<OwnedFd>,
     /// The cgroup hierarchies as the helper found them, when it made the container's groups.
     pub host: Option<&'a crate::cgroups::Host>,
-    /// The detached idmapped binds the helper made, by index in `mounts` (taken and closed by
-    /// the rootfs set-up, which attaches them).
-    pub idmapped: std::cell::Cell<Vec<Option<OwnedFd>>>,
 }
 
 /// Never returns: ends in `execve` or `_exit`.
@@ -128,9 +125,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
     };
     let host_root: Option<&mut dyn FnMut(u64) -> Result<()>> = if host_mnt { Some(&mut report_root) } else { None };
-    let idmapped = ctx.idmapped.take();
-    rootfs::setup(plan, &idmapped, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, cgroup_host, &mut create_hooks)?;
-    drop(idmapped);
+    let mut idmapped = || rootfs::idmap::receive(&plan.config, &ctx.sync);
+    rootfs::setup(plan, &mut idmapped, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, cgroup_host, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;
     }

@@ -266,9 +266,9 @@ fn create(
     let console = plan.console_socket.as_deref().map(tty::connect).transpose()?;
     // The same for a notifying seccomp filter: the init sends the listener fd on it.
     let listener = seccomp::notify::connect(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
-    // Idmapped binds, detached, before any join (the mapping needs the host's CAP_SYS_ADMIN):
-    // the init attaches them where the config's order puts them.
-    let idmapped = rootfs::idmap::prepare(&plan.config)?;
+    // Idmapped binds: refused here, before the init exists, when the config cannot have them
+    // (they are made when the init asks: see `rootfs::idmap`).
+    rootfs::idmap::list(&plan.config)?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -303,21 +303,7 @@ fn create(
             close.extend(cgroups::resources::devices_bpf::preloaded_fd());
             close.extend(host_clock.as_ref().map(host_clock::HostClock::raw_fd));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
-            let idmapped = std::cell::Cell::new(idmapped);
-            init::main(init::InitCtx {
-                plan,
-                ns,
-                caps: sets,
-                sync: child_end,
-                fifo,
-                proc_fd,
-                close,
-                console,
-                listener,
-                cgroup_tasks,
-                host,
-                idmapped,
-            })
+            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks, host })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
@@ -325,7 +311,6 @@ fn create(
     drop(console);
     drop(listener);
     drop(v1_tasks);
-    drop(idmapped);
     let mut host_root = None;
     let res = (|| {
         // Before `go`: a new cgroup namespace is unshared by the init right after it.
@@ -345,6 +330,10 @@ fn create(
             host_root = Some(rm.clone());
             crate::hostmount::record(state_dir.as_fd(), &plan.state_dir, &rm)?;
             sync::send(&parent_end, sync::ROOT_RECORDED)?;
+            msg = sync::recv(&parent_end)?;
+        }
+        if msg == sync::IDMAP {
+            rootfs::idmap::serve(&plan.config, pid, &parent_end)?;
             msg = sync::recv(&parent_end)?;
         }
         if msg == sync::HOOKS {

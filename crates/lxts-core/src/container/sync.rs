@@ -17,6 +17,10 @@ pub const HOOKS: &[u8] = b"hooks";
 /// Helper → init: the createRuntime hooks succeeded, carry on.
 pub const RESUME: &[u8] = b"resume";
 
+/// Init → helper: make the idmapped mounts now, in my mount namespace (`rootfs::idmap`);
+/// the helper answers with one fd message per idmapped mount, in config order.
+pub const IDMAP: &[u8] = b"idmap";
+
 /// Init → helper, without a mount namespace: `root <id>`, the unique id of the rootfs
 /// self-bind made in the host's mount namespace ([`crate::hostmount`]).
 pub const ROOT_MOUNT: &[u8] = b"root ";

@@ -25,8 +25,13 @@ pub fn write_maps(pid: i32, uid: &[IdMapping], gid: &[IdMapping]) -> Result<()> 
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::new(Code::InvalidConfig, "linux.uidMappings and linux.gidMappings are required with a new user namespace"));
     }
-    write_proc(pid, "uid_map", &map_text(uid)).map_err(|e| e.context("linux.uidMappings"))?;
-    write_proc(pid, "gid_map", &map_text(gid)).map_err(|e| e.context("linux.gidMappings"))
+    write_map(pid, "uid_map", uid).map_err(|e| e.context("linux.uidMappings"))?;
+    write_map(pid, "gid_map", gid).map_err(|e| e.context("linux.gidMappings"))
+}
+
+/// Write `/proc/<pid>/<file>` (`uid_map` or `gid_map`) from `maps`.
+pub fn write_map(pid: i32, file: &str, maps: &[IdMapping]) -> Result<()> {
+    write_proc(pid, file, &map_text(maps))
 }
 
 /// In a fresh user namespace: become its root.

@@ -73,8 +73,9 @@ fn apply_propagation(target: &OwnedFd, opts: &MountOptions, dest: &str) -> Resul
 }
 
 /// Perform one mount of the config, in order, inside the rootfs. `idmapped`: the detached
-/// idmapped mount the helper made of this bind's source (`super::idmap`), attached instead.
-pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, idmapped: Option<BorrowedFd<'_>>) -> Result<()> {
+/// idmapped mount the helper made of this bind's source (`super::idmap`), attached instead
+/// (and closed).
+pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, idmapped: Option<OwnedFd>) -> Result<()> {
     let dest = resolve::absolute(&m.destination);
     let kind = m.kind.as_deref().unwrap_or("");
     let mut opts = options::parse(&m.options);
@@ -86,7 +87,7 @@ pub fn mount_one(root: BorrowedFd<'_>, m: &Mount, idmapped: Option<BorrowedFd<'_
         check_special(root, &dest).map_err(|e| e.context(&what))?;
     }
     if let Some(tree) = idmapped {
-        bind_tree(root, tree, &dest, &opts).map_err(|e| e.context(&what))
+        bind_tree(root, tree.as_fd(), &dest, &opts).map_err(|e| e.context(&what))
     } else if opts.is_bind() {
         bind(root, m, &dest, &opts).map_err(|e| e.context(&what))
     } else {
