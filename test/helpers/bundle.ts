@@ -30,6 +30,7 @@ export interface TestConfig {
     capabilities: Record<'bounding' | 'effective' | 'permitted', string[]> & { inheritable?: string[]; ambient?: string[] }
     rlimits?: { type: string; hard: number; soft: number }[]
     noNewPrivileges: boolean
+    [k: string]: unknown
   }
   root: { path: string; readonly: boolean }
   hostname: string

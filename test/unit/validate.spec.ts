@@ -146,6 +146,24 @@ test('idmapped mounts: mappings checked as linux.uidMappings, bind only, in pair
   t.deepEqual(fieldsOf((c) => (userns(c), bind({ options: ['bind', 'idmap'] })(c))), [], "idmap alone: the user namespace's mappings")
 })
 
+test('process.scheduler, process.ioPriority and linux.memoryPolicy: names and ranges checked, each field named', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.process.scheduler = { policy: 'SCHED_DEADLINE', runtime: 1e6, deadline: 2e6, period: 2e6, flags: ['SCHED_FLAG_RECLAIM'] })), [])
+  t.deepEqual(fieldsOf((c) => (c.process.scheduler = { policy: 'SCHED_OTHER', nice: 1.5, priority: -1, flags: ['X'] })), [
+    'process.scheduler.nice',
+    'process.scheduler.priority',
+    'process.scheduler.flags[0]',
+  ])
+  t.deepEqual(fieldsOf((c) => (c.process.scheduler = { nice: 0 })), ['process.scheduler.policy'])
+  t.deepEqual(fieldsOf((c) => (c.process.ioPriority = { class: 'IOPRIO_CLASS_RT', priority: 0 })), [])
+  t.deepEqual(fieldsOf((c) => (c.process.ioPriority = { class: 'RT' })), ['process.ioPriority.class', 'process.ioPriority.priority'])
+  t.deepEqual(fieldsOf((c) => (c.linux.memoryPolicy = { mode: 'MPOL_INTERLEAVE', nodes: '0-3, 7', flags: ['MPOL_F_STATIC_NODES'] })), [])
+  t.deepEqual(fieldsOf((c) => (c.linux.memoryPolicy = { mode: 'MPOL_X', nodes: '1-', flags: ['F'] })), [
+    'linux.memoryPolicy.mode',
+    'linux.memoryPolicy.nodes',
+    'linux.memoryPolicy.flags[0]',
+  ])
+})
+
 test('all issues are collected, not just the first', (t) => {
   const fields = fieldsOf((c) => {
     c.process.args = []

@@ -4,6 +4,7 @@
  * recursive read-only mounts only when `rro` is listed. So it lists only what is
  * implemented; widen an entry in the same change that implements it.
  */
+import { MPOL_FLAGS, MPOL_MODES } from '../config/scheduling.js'
 import { CAPABILITIES } from '../config/validate.js'
 
 /** The runtime-spec `features` document (the parts lxts fills). */
@@ -21,6 +22,8 @@ export interface Features {
     selinux: { enabled: boolean }
     intelRdt: { enabled: boolean }
     mountExtensions: { idmap: { enabled: boolean } }
+    memoryPolicy: { modes: string[]; flags: string[] }
+    netDevices: { enabled: boolean }
   }
   annotations: Record<string, string>
 }
@@ -75,6 +78,9 @@ export const FEATURES: Features = {
     intelRdt: { enabled: false },
     // Idmapped binds (mount_setattr MOUNT_ATTR_IDMAP, Linux 5.12; the source's filesystem must allow it).
     mountExtensions: { idmap: { enabled: true } },
+    // set_mempolicy(2) in every process of the container (crates/lxts-core/src/container/mempolicy.rs).
+    memoryPolicy: { modes: [...MPOL_MODES], flags: [...MPOL_FLAGS] },
+    netDevices: { enabled: false },
   },
   annotations: { 'org.lxts.version': LXTS_VERSION },
 }

@@ -5,6 +5,7 @@
  * silently dropped.
  */
 import { LxtsError, type ConfigIssue, type ErrorCode } from '../errors.js'
+import { IOPRIO_CLASSES, MPOL_FLAGS, MPOL_MODES, SCHED_FLAGS, SCHED_POLICIES } from './scheduling.js'
 import type { OciConfig } from './types.js'
 
 /** The 41 Linux capabilities, in kernel order (CAP_CHOWN = 0 … CAP_CHECKPOINT_RESTORE = 40). */
@@ -176,9 +177,53 @@ function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
   if (p['terminal'] !== true && o.consoleSocket !== undefined) {
     is.add('ERR_LXTS_USAGE', 'process.terminal', 'is false: a console socket cannot be used without a terminal')
   }
-  for (const k of ['apparmorProfile', 'selinuxLabel', 'ioPriority', 'scheduler', 'execCPUAffinity']) {
+  checkScheduler(is, p['scheduler'])
+  checkIoPriority(is, p['ioPriority'])
+  for (const k of ['apparmorProfile', 'selinuxLabel', 'execCPUAffinity']) {
     if (!isEmpty(p[k])) is.unsupported(`process.${k}`)
   }
+}
+
+const isInt32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff
+const oneOf = (is: Issues, field: string, v: unknown, names: readonly string[]): void => {
+  if (typeof v !== 'string' || !names.includes(v)) is.invalid(field, `must be one of ${names.join(', ')}, not ${JSON.stringify(v)}`)
+}
+
+/** `process.scheduler`: set with sched_setattr(2) by the process itself (crates/lxts-core/src/container/sched.rs). */
+function checkScheduler(is: Issues, v: unknown): void {
+  if (v === undefined) return
+  const s = is.object('process.scheduler', v)
+  if (s === undefined) return
+  oneOf(is, 'process.scheduler.policy', s['policy'], SCHED_POLICIES)
+  for (const k of ['nice', 'priority']) if (s[k] !== undefined && !isInt32(s[k])) is.invalid(`process.scheduler.${k}`, 'must be an integer (int32)')
+  if (isInt32(s['priority']) && s['priority'] < 0) is.invalid('process.scheduler.priority', 'must not be negative')
+  for (const k of ['runtime', 'deadline', 'period']) {
+    if (s[k] !== undefined && !(Number.isSafeInteger(s[k]) && (s[k] as number) >= 0)) is.invalid(`process.scheduler.${k}`, 'must be a non-negative integer (nanoseconds)')
+  }
+  is.strings('process.scheduler.flags', s['flags'])?.forEach((f, i) => oneOf(is, `process.scheduler.flags[${i}]`, f, SCHED_FLAGS))
+}
+
+/** `process.ioPriority`: set with ioprio_set(2) by the process itself. */
+function checkIoPriority(is: Issues, v: unknown): void {
+  if (v === undefined) return
+  const p = is.object('process.ioPriority', v)
+  if (p === undefined) return
+  oneOf(is, 'process.ioPriority.class', p['class'], IOPRIO_CLASSES)
+  const n = p['priority']
+  if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 7) is.invalid('process.ioPriority.priority', 'is required: an integer from 0 (highest) to 7 (lowest)')
+}
+
+/** `linux.memoryPolicy`: set with set_mempolicy(2) by every process of the container (crates/lxts-core/src/container/mempolicy.rs). */
+function checkMemoryPolicy(is: Issues, v: unknown): void {
+  if (v === undefined) return
+  const p = is.object('linux.memoryPolicy', v)
+  if (p === undefined) return
+  oneOf(is, 'linux.memoryPolicy.mode', p['mode'], MPOL_MODES)
+  const nodes = p['nodes']
+  if (nodes !== undefined && (typeof nodes !== 'string' || !/^\s*(\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*)?\s*$/.test(nodes))) {
+    is.invalid('linux.memoryPolicy.nodes', `must be a list of nodes such as "0-3,7", not ${JSON.stringify(nodes)}`)
+  }
+  is.strings('linux.memoryPolicy.flags', p['flags'])?.forEach((f, i) => oneOf(is, `linux.memoryPolicy.flags[${i}]`, f, MPOL_FLAGS))
 }
 
 /**
@@ -372,7 +417,8 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   checkSeccomp(is, l['seccomp'])
   checkTimeOffsets(is, l['timeOffsets'], nsList.find((n): n is Obj => isObj(n) && n['type'] === 'time'))
   checkPersonality(is, l['personality'])
-  for (const k of ['intelRdt', 'mountLabel']) {
+  checkMemoryPolicy(is, l['memoryPolicy'])
+  for (const k of ['intelRdt', 'mountLabel', 'netDevices']) {
     if (!isEmpty(l[k])) is.unsupported(`linux.${k}`)
   }
   for (const k of ['hostname', 'domainname']) {

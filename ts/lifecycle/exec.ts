@@ -147,7 +147,7 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
   }
   if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${id}" has no pid`)
   // Read on this thread (a few KiB): readFile would start libuv's pool in a one-shot CLI.
-  const config = JSON.parse(readFileSync(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown; personality?: unknown } }
+  const config = JSON.parse(readFileSync(store.file(id, 'config.json'), 'utf8')) as { process?: OciProcess; linux?: { seccomp?: unknown; personality?: unknown; memoryPolicy?: unknown } }
   const process_ = execProcess(config.process, p, o)
   const preserveFds = o.preserveFds ?? 0
   if (!Number.isInteger(preserveFds) || preserveFds < 0) {
@@ -179,6 +179,8 @@ export async function execInContainer(store: StateStore, id: string, p: ExecProc
     ociState: hookState(s, status),
     // As runc: exec'd processes get the container's personality too.
     personality: config.linux?.personality ?? null,
+    // Every process of the container has its NUMA memory policy.
+    memoryPolicy: config.linux?.memoryPolicy ?? null,
   }
   const receiver: ConsoleReceiver | undefined = ownSocket === undefined ? undefined : await listenConsole(ownSocket)
   const [i, out, err] = stdioTriple(o.stdio) ?? ['inherit', 'inherit', 'inherit']

@@ -138,6 +138,40 @@ pub struct Process {
     pub no_new_privileges: bool,
     #[serde(default)]
     pub oom_score_adj: Option<i32>,
+    /// `sched_setattr(2)` of the process (`container::sched`).
+    #[serde(default)]
+    pub scheduler: Option<Scheduler>,
+    /// `ioprio_set(2)` of the process (`container::sched`).
+    #[serde(default)]
+    pub io_priority: Option<IoPriority>,
+}
+
+/// `process.scheduler` (names checked by TS; the kernel judges the values).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scheduler {
+    pub policy: String,
+    #[serde(default)]
+    pub nice: i32,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default)]
+    pub runtime: u64,
+    #[serde(default)]
+    pub deadline: u64,
+    #[serde(default)]
+    pub period: u64,
+}
+
+/// `process.ioPriority`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IoPriority {
+    pub class: String,
+    #[serde(default)]
+    pub priority: i32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -225,6 +259,20 @@ pub struct Linux {
     pub seccomp: Option<Seccomp>,
     #[serde(default)]
     pub personality: Option<Personality>,
+    /// `set_mempolicy(2)` of every process of the container (`container::mempolicy`).
+    #[serde(default)]
+    pub memory_policy: Option<MemoryPolicy>,
+}
+
+/// `linux.memoryPolicy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryPolicy {
+    pub mode: String,
+    #[serde(default)]
+    pub nodes: Option<String>,
+    #[serde(default)]
+    pub flags: Vec<String>,
 }
 
 /// `linux.personality` (set with personality(2) by `container::personality`).

@@ -135,6 +135,10 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     if let Some(adj) = process.oom_score_adj {
         user::set_oom_score_adj(&ctx.proc_fd, adj)?;
     }
+    // While the capabilities a real-time policy or class needs are still there.
+    super::sched::apply_scheduler(process.scheduler.as_ref())?;
+    super::sched::apply_io_priority(process.io_priority.as_ref())?;
+    super::mempolicy::apply(plan.config.linux.as_ref().and_then(|l| l.memory_policy.as_ref()))?;
     user::set_umask(&process.user);
     enter_cwd(&process.cwd)?;
     // CVE-2024-21626: a cwd reached through a leaked fd shows as "(unreachable)/…".

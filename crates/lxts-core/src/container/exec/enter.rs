@@ -57,6 +57,9 @@ pub struct ExecPlan {
     /// The container's `linux.personality` (from its saved config), set in the process too.
     #[serde(default)]
     pub personality: Option<crate::plan::Personality>,
+    /// The container's `linux.memoryPolicy` (from its saved config), set in the process too.
+    #[serde(default)]
+    pub memory_policy: Option<crate::plan::MemoryPolicy>,
 }
 
 /// `process.consoleSize`.
@@ -283,6 +286,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
                     state: plan.oci_state.clone().unwrap_or_default(),
                 }),
                 personality: plan.personality.as_ref(),
+                memory_policy: plan.memory_policy.as_ref(),
             })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),

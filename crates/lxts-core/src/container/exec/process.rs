@@ -30,6 +30,8 @@ pub struct ProcessCtx<'a> {
     pub seccomp: Option<Filter<'a>>,
     /// The container's `linux.personality` (as runc: exec'd processes get it too).
     pub personality: Option<&'a crate::plan::Personality>,
+    /// The container's `linux.memoryPolicy` (every process of the container has it).
+    pub memory_policy: Option<&'a crate::plan::MemoryPolicy>,
 }
 
 /// The container's seccomp profile and, when it notifies, the connected listener socket
@@ -79,6 +81,7 @@ pub fn main(ctx: ProcessCtx<'_>) -> ! {
         cgroup_tasks: ctx.cgroup_tasks,
         seccomp,
         personality: ctx.personality,
+        memory_policy: ctx.memory_policy,
     };
     let (err, status) = match setup(&ctx) {
         Ok(e) => exec(&e),
@@ -100,6 +103,7 @@ struct SetupCtx<'a> {
     cgroup_tasks: Vec<(BorrowedFd<'a>, &'a Path)>,
     seccomp: Option<Filter<'a>>,
     personality: Option<&'a crate::plan::Personality>,
+    memory_policy: Option<&'a crate::plan::MemoryPolicy>,
 }
 
 /// A pty from the container's devpts (its `/dev/pts/ptmx`, checked as for the init),
@@ -143,6 +147,9 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     if let Some(adj) = process.oom_score_adj {
         user::set_oom_score_adj(&ctx.proc_fd, adj)?;
     }
+    crate::container::sched::apply_scheduler(process.scheduler.as_ref())?;
+    crate::container::sched::apply_io_priority(process.io_priority.as_ref())?;
+    crate::container::mempolicy::apply(ctx.memory_policy)?;
     user::set_umask(&process.user);
     let cwd = sys::cstr(&process.cwd)?;
     // SAFETY: `cwd` is a valid C string; setns(mnt) made the container's root ours.
