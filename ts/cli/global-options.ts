@@ -4,10 +4,11 @@
  */
 import type { Argv } from 'yargs'
 import { CliError } from './cli-error.js'
+import { defaultRoot } from '../lifecycle/state-store.js'
 import { LOG_FORMATS, type LogFormat } from './log.js'
 
-/** Where container state lives unless `--root` says otherwise. */
-export const DEFAULT_ROOT = '/run/lxts'
+/** Where container state lives unless `--root` says otherwise (rootless: see defaultRoot). */
+export const DEFAULT_ROOT = defaultRoot()
 
 /** The values of `--rootless` runc accepts. */
 export const ROOTLESS_VALUES = ['true', 'false', 'auto'] as const
@@ -38,7 +39,7 @@ export function withGlobalOptions(parser: Argv): Argv<GlobalArgs> {
     })
     .option('rootless', {
       type: 'string',
-      describe: 'rootless mode: true|false|auto (true is not supported yet; false and auto are accepted)',
+      describe: 'rootless mode: true|false|auto (lxts is rootless when run by a user other than root; true is accepted only then)',
       global: true,
     })
     .option('criu', { type: 'string', describe: 'path to criu (accepted and ignored: no checkpoint support)', global: true })
@@ -57,8 +58,8 @@ export function rejectUnsupportedGlobals(argv: Pick<GlobalArgs, 'systemd-cgroup'
       { field: '--systemd-cgroup' },
     )
   }
-  if (argv.rootless === 'true' || argv.rootless === '') {
-    throw new CliError('ERR_LXTS_UNSUPPORTED', '--rootless=true is not supported: run lxts as root', {
+  if ((argv.rootless === 'true' || argv.rootless === '') && process.geteuid?.() === 0) {
+    throw new CliError('ERR_LXTS_UNSUPPORTED', '--rootless=true as root is not supported: lxts is rootless when run by another user (auto)', {
       field: '--rootless',
     })
   }

@@ -52,6 +52,18 @@ export interface PlanOptions {
   startOnCreate?: boolean | undefined
   /** lxts's own cgroup path (default: read from `/proc/self/cgroup`). */
   ownCgroup?: string | undefined
+  /**
+   * lxts runs unprivileged: no cgroup unless the config asks for limits (an unprivileged user
+   * can write no cgroup here; runc's rootless mode does the same). Device rules, which only a
+   * cgroup enforces, are left to the user namespace, where no device node can be made.
+   */
+  rootless?: boolean | undefined
+}
+
+/** Whether `config` asks for a limit only a cgroup enforces (device rules aside). */
+function wantsLimits(config: OciConfig): boolean {
+  const r = config.linux?.resources as Record<string, unknown> | undefined
+  return r !== undefined && Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0))
 }
 
 /**
@@ -141,7 +153,7 @@ export function buildPlan(config: OciConfig, o: PlanOptions): Plan {
     bundle,
     stateDir: o.stateDir,
     config: normalizeConfig(config, bundle),
-    cgroup: { path: cgroupPath(config.linux?.cgroupsPath, o.id, o.ownCgroup) },
+    cgroup: o.rootless === true && !wantsLimits(config) ? null : { path: cgroupPath(config.linux?.cgroupsPath, o.id, o.ownCgroup) },
     noPivot: o.noPivot ?? false,
     preserveFds: o.preserveFds ?? 0,
     consoleSocket: o.consoleSocket ?? null,

@@ -1,7 +1,8 @@
 /**
  * The config of `lxts run -- CMD` without an image: an empty root under the state
  * directory with the host's programs and libraries bound in read-only, fresh
- * `/proc`, `/dev` and `/tmp`, and private pid, ipc, uts, mount and network namespaces.
+ * `/proc`, `/dev` and `/tmp`, and private pid, ipc, uts, mount and network namespaces; for an
+ * unprivileged caller also a user namespace whose root is the caller.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +23,11 @@ export interface SandboxOptions {
   hostDirs?: readonly string[]
   /** Extra environment entries (`KEY=value`). */
   env?: readonly string[]
+  /**
+   * For an unprivileged user: a user namespace mapping root to the caller's uid and gid
+   * (default: whether the caller is not root).
+   */
+  rootless?: boolean
 }
 
 /** Read-only bind options for host directories. */
@@ -32,7 +38,8 @@ export function sandboxConfig(argv: string[], o: SandboxOptions): OciConfig {
   const caps = [...DEFAULT_CAPABILITIES]
   const dirs = o.hostDirs ?? SANDBOX_HOST_DIRS.filter((d) => existsSync(d))
   const binds: OciMount[] = dirs.map((d) => ({ destination: d, type: 'bind', source: d, options: [...RO_BIND] }))
-  return {
+  const rootless = o.rootless ?? process.geteuid?.() !== 0
+  const config: OciConfig = {
     ociVersion: '1.2.0',
     process: {
       terminal: false,
@@ -47,7 +54,7 @@ export function sandboxConfig(argv: string[], o: SandboxOptions): OciConfig {
     hostname: o.id.startsWith('lxts-') ? o.id.slice(0, 17) : `lxts-${o.id.slice(0, 12)}`,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-      ...devMounts(),
+      ...devMounts(rootless),
       ...binds,
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
     ],
@@ -57,4 +64,10 @@ export function sandboxConfig(argv: string[], o: SandboxOptions): OciConfig {
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
   }
+  if (rootless && config.linux !== undefined) {
+    config.linux.namespaces?.push({ type: 'user' })
+    config.linux.uidMappings = [{ containerID: 0, hostID: process.geteuid?.() ?? 0, size: 1 }]
+    config.linux.gidMappings = [{ containerID: 0, hostID: process.getegid?.() ?? 0, size: 1 }]
+  }
+  return config
 }

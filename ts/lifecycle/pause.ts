@@ -2,6 +2,8 @@
  * Pause and resume (the cgroup freezer), `ps` (the container's pids) and `kill --all`, over
  * the cgroup directories recorded in a container's state.
  */
+import { readdirSync, readlinkSync } from 'node:fs'
+
 import { LxtsError } from '../errors.js'
 import { withTool } from '../cgroup/native.js'
 import { liveStatus } from './live-status.js'
@@ -39,11 +41,32 @@ export async function resumeContainer(store: StateStore, id: string): Promise<vo
   })
 }
 
-/** Every pid in the container's cgroups (and their child groups), sorted. */
+/** Every pid in the container's cgroups (and their child groups), sorted; see {@link pidNamespaceMembers} without cgroups. */
 export async function containerPids(s: StoredState): Promise<number[]> {
   const dirs = s.cgroups ?? []
-  if (dirs.length === 0) return []
+  if (dirs.length === 0) return s.pid === undefined ? [] : pidNamespaceMembers(s.pid)
   return withTool((b) => b.cgroupPidsRecursive(dirs))
+}
+
+/**
+ * Without cgroups (rootless): the processes in the init's pid namespace when it has its own,
+ * else the init alone. Namespace links of processes we may not inspect read as no match.
+ */
+function pidNamespaceMembers(init: number): number[] {
+  const ns = (pid: number | string): string | undefined => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/pid`)
+    } catch {
+      return undefined
+    }
+  }
+  const theirs = ns(init)
+  if (theirs === undefined) return []
+  if (theirs === ns('self')) return [init]
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n) && ns(n) === theirs)
+    .map(Number)
+    .sort((a, b) => a - b)
 }
 
 /**

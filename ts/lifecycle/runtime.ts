@@ -15,7 +15,7 @@ import { liveState } from './live-status.js'
 import { CONSOLE_SOCKET, listenConsole, terminalStream, type ConsoleReceiver } from './terminal.js'
 import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
-import { DEFAULT_ROOT, StateStore, assertValidId, writeFileAtomic } from './state-store.js'
+import { StateStore, assertValidId, defaultRoot, isRootless, writeFileAtomic } from './state-store.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 import { fsPromises, os } from '../lazy-builtins.js'
 
@@ -100,7 +100,7 @@ export class Runtime {
   readonly #store: StateStore
 
   constructor(o: RuntimeOptions = {}) {
-    this.root = resolve(o.root ?? DEFAULT_ROOT)
+    this.root = resolve(o.root ?? defaultRoot())
     this.#store = new StateStore(this.root)
   }
 
@@ -155,6 +155,7 @@ export class Runtime {
           // Node runs prestart and poststart hooks between create and start: those keep the fifo round trip.
           startOnCreate: startNow && o.monitor !== false && !(config.hooks?.prestart?.length ?? 0) && !(config.hooks?.poststart?.length ?? 0),
           consoleSocket: o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket),
+          rootless: isRootless(),
         })
         const base: StoredState = {
           ociVersion: config.ociVersion,

@@ -16,8 +16,24 @@ import { LxtsError, errnoCode } from '../errors.js'
 import { STATUSES } from './status.js'
 import type { ExitStatus, StoredState } from './types.js'
 
-/** The default state root, as runc's `/run/runc`. */
+/** The default state root as root, as runc's `/run/runc`. */
 export const DEFAULT_ROOT = '/run/lxts'
+
+/** Whether lxts runs unprivileged (rootless): not as root on the host. */
+export function isRootless(): boolean {
+  return process.geteuid?.() !== 0
+}
+
+/**
+ * The state root when none is given: {@link DEFAULT_ROOT} as root; rootless, as runc,
+ * `$XDG_RUNTIME_DIR/lxts`, else `/tmp/lxts-<uid>` (which must then be ours alone: see
+ * {@link StateStore.ensureRoot}).
+ */
+export function defaultRoot(): string {
+  if (!isRootless()) return DEFAULT_ROOT
+  const xdg = process.env['XDG_RUNTIME_DIR']
+  return xdg !== undefined && xdg.startsWith('/') ? join(xdg, 'lxts') : `/tmp/lxts-${process.geteuid?.() ?? 'user'}`
+}
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,1023}$/
 
@@ -133,7 +149,7 @@ export class StateStore {
   /** Absolute state root. */
   readonly root: string
 
-  constructor(root: string = DEFAULT_ROOT) {
+  constructor(root: string = defaultRoot()) {
     this.root = root
   }
 
@@ -148,9 +164,18 @@ export class StateStore {
     return join(this.dir(id), name)
   }
 
-  /** Create the root (mode 0700) when missing. */
+  /**
+   * Create the root (mode 0700) when missing. Rootless, a root others can write to, or that
+   * is not ours (another user may have made `/tmp/lxts-<uid>` first), is refused: whoever
+   * controls it controls what lxts reads back as state.
+   */
   async ensureRoot(): Promise<void> {
     mkdirSync(this.root, { recursive: true, mode: 0o700 })
+    if (!isRootless()) return
+    const st = lstatSync(this.root)
+    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
+      throw new LxtsError('ERR_LXTS_SYSCALL', `state root ${this.root} is not a directory of ours that only we can write (use --root)`, { path: this.root })
+    }
   }
 
   /** Claim `id`: `mkdir <root>/<id>`. ERR_LXTS_EXISTS when it is taken. */

@@ -50,10 +50,17 @@ pub fn main(ctx: InitCtx<'_>) -> ! {
 
 fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     let plan = ctx.plan;
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    let rootless = user::rootless();
+    if !rootless {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+    }
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
+    }
+    if rootless {
+        // The helper has written our id maps (see `container::create`).
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     }
     // Into the v1 cgroups before anything forks (hooks) or the cgroup namespace is unshared.
     crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;

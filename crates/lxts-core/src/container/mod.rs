@@ -286,9 +286,13 @@ fn create(
     if ns.creates(libc::CLONE_NEWTIME as u64) {
         timens::unshare_with_offsets(&proc_fd, &timens::parse(plan.config.linux.as_ref().and_then(|l| l.time_offsets.as_ref()))?)?;
     }
-    // Non-dumpable from before the clone until the init's execve (which resets it).
-    // SAFETY: prctl with integer arguments.
-    sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
+    // Non-dumpable from before the clone until the init's execve (which resets it). Rootless,
+    // the init stays dumpable until its id maps are written (a non-dumpable process's /proc
+    // files are root's, which an unprivileged helper cannot write), then makes itself not.
+    if !user::rootless() {
+        // SAFETY: prctl with integer arguments.
+        sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
+    }
     let (parent_end, child_end) = sync::pair()?;
     if plan.mode == Mode::Monitor {
         monitor::block_forwarded()?;

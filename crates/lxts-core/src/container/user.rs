@@ -19,11 +19,21 @@ fn write_proc(pid: i32, file: &str, text: &str) -> Result<()> {
     f.write_all(text.as_bytes()).map_err(|e| Error::io(Code::Namespace, "write", Some(&path), &e))
 }
 
+/// Whether lxts runs unprivileged (rootless): not as root on the host.
+pub fn rootless() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() != 0 }
+}
+
 /// Write the id maps of `pid`'s new user namespace. As root in the parent user
-/// namespace we may map anything and keep `setgroups` allowed.
+/// namespace we may map anything and keep `setgroups` allowed; unprivileged, the kernel
+/// takes only our own ids, and a gid map only once `setgroups` is denied.
 pub fn write_maps(pid: i32, uid: &[IdMapping], gid: &[IdMapping]) -> Result<()> {
     if uid.is_empty() || gid.is_empty() {
         return Err(Error::new(Code::InvalidConfig, "linux.uidMappings and linux.gidMappings are required with a new user namespace"));
+    }
+    if rootless() {
+        write_proc(pid, "setgroups", "deny")?;
     }
     write_map(pid, "uid_map", uid).map_err(|e| e.context("linux.uidMappings"))?;
     write_map(pid, "gid_map", gid).map_err(|e| e.context("linux.gidMappings"))
@@ -48,7 +58,11 @@ pub fn switch(user: &User) -> Result<()> {
     let groups: Vec<libc::gid_t> = user.additional_gids.clone();
     // SAFETY: `groups` holds `len` gids.
     let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
-    sys::cvt(ret, Code::Process, "setgroups", None).map_err(|e| e.context("process.user.additionalGids"))?;
+    // In a user namespace whose `setgroups` is denied (rootless) no list can be set; an empty
+    // one is what the process has anyway.
+    if !(ret < 0 && groups.is_empty() && nix::errno::Errno::last() == nix::errno::Errno::EPERM) {
+        sys::cvt(ret, Code::Process, "setgroups", None).map_err(|e| e.context("process.user.additionalGids"))?;
+    }
     // SAFETY: credential syscalls with integer arguments.
     sys::cvt(unsafe { libc::setresgid(user.gid, user.gid, user.gid) }, Code::Process, "setresgid", None)
         .map_err(|e| e.context("process.user.gid"))?;
