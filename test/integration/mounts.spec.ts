@@ -89,7 +89,7 @@ h.it('recursive options (rro, rnosuid, rnodev, rnoexec, rnoatime, rnosymfollow) 
   t.regex(r.stdout, /^plain-sub-writable$/m)
 })
 
-h.it('recursive options on a tmpfs, rrw undoing rbind,ro below, and the generic flags runc knows (lazytime, nosymfollow)', async (t) => {
+h.it('recursive options on a tmpfs, rrw undoing rbind,ro below, and the generic flags runc knows (lazytime, iversion, silent, nosymfollow)', async (t) => {
   const src = hostDir(t)
   const sub = join(src, 'sub')
   mkdirSync(sub)
@@ -98,12 +98,26 @@ h.it('recursive options on a tmpfs, rrw undoing rbind,ro below, and the generic 
   const r = await inside(t, sh(`${mountOpts('/t')}; ${mountOpts('/w/sub')}; grep " /l " /proc/self/mountinfo`), (c) => {
     c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rnoexec', 'rstrictatime'] })
     c.mounts.push({ destination: '/w', type: 'bind', source: src, options: ['rbind', 'ro', 'rrw'] })
-    c.mounts.push({ destination: '/l', type: 'tmpfs', source: 'tmpfs', options: ['lazytime', 'nosymfollow', 'size=1m'] })
+    // iversion and silent as tmpfs data would be EINVAL: they must be flags
+    c.mounts.push({ destination: '/l', type: 'tmpfs', source: 'tmpfs', options: ['lazytime', 'iversion', 'silent', 'nosymfollow', 'size=1m'] })
   })
   t.regex(r.stdout, /^\/t rw,noexec$/m, describe(r))
   t.regex(r.stdout, /^\/w\/sub rw,/m, 'rrw: the submount stays writable under rbind,ro')
   t.regex(r.stdout, / \/l [^ ]*nosymfollow/, 'nosymfollow is a mount flag, not tmpfs data')
   t.regex(r.stdout, / - tmpfs tmpfs \S*lazytime/, 'lazytime on the superblock')
+})
+
+h.it('a bind of a read-only host mount stays read-only when its options only add flags (nosuid); rw makes it writable', async (t) => {
+  const src = hostDir(t)
+  execFileSync('mount', ['--bind', src, src])
+  t.teardown(() => execFileSync('umount', [src]))
+  execFileSync('mount', ['-o', 'remount,bind,ro', src])
+  const r = await inside(t, sh('touch /a/x 2>&1; touch /b/y && echo B-WRITABLE'), (c) => {
+    c.mounts.push({ destination: '/a', type: 'bind', source: src, options: ['bind', 'nosuid'] })
+    c.mounts.push({ destination: '/b', type: 'bind', source: src, options: ['bind', 'rw', 'nosuid'] })
+  })
+  t.regex(r.stdout, /\/a\/x: Read-only file system/, describe(r))
+  t.regex(r.stdout, /^B-WRITABLE$/m, 'rw asked for: writable')
 })
 
 h.it('a missing cwd is created inside the rootfs (runc behaviour)', async (t) => {

@@ -144,6 +144,10 @@ test('idmapped mounts: mappings checked as linux.uidMappings, bind only, in pair
     c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }]
   }
   t.deepEqual(fieldsOf((c) => (userns(c), bind({ options: ['bind', 'idmap'] })(c))), [], "idmap alone: the user namespace's mappings")
+  const joined = (c: any): void => {
+    c.linux.namespaces.push({ type: 'user', path: '/proc/1/ns/user' })
+  }
+  t.deepEqual(fieldsOf((c) => (joined(c), bind({ uidMappings: map, gidMappings: map })(c))), [`mounts[${i}]`], 'a joined user namespace: the helper cannot idmap')
 })
 
 test('process.scheduler, process.ioPriority and linux.memoryPolicy: names and ranges checked, each field named', (t) => {

@@ -242,9 +242,13 @@ function checkIdmap(is: Issues, f: string, m: Obj, c: Obj): void {
     return is.invalid(f, 'an idmapped mount (uidMappings, gidMappings, idmap or ridmap) must be a bind mount (options bind or rbind)')
   }
   if (uids !== gids) return is.invalid(uids ? `${f}.gidMappings` : `${f}.uidMappings`, 'uidMappings and gidMappings go together')
-  if (uids) return
   const l = isObj(c['linux']) ? c['linux'] : {}
   const ns = Array.isArray(l['namespaces']) ? l['namespaces'] : []
+  if (ns.some((n) => isObj(n) && n['type'] === 'user' && n['path'] != null)) {
+    // the helper joins it before making the init, and then lacks the host's CAP_SYS_ADMIN that idmapping needs
+    return is.unsupported(f, 'idmapped mounts with a joined user namespace (linux.namespaces user path) are not supported')
+  }
+  if (uids) return
   const newUserNs = ns.some((n) => isObj(n) && n['type'] === 'user' && n['path'] == null)
   if (!newUserNs || isEmpty(l['uidMappings'])) {
     is.invalid(`${f}.options`, 'idmap or ridmap without uidMappings/gidMappings needs a new user namespace, whose mappings it uses')

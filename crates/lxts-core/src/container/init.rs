@@ -132,7 +132,7 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
         }
     };
     let host_root: Option<&mut dyn FnMut(u64) -> Result<()>> = if host_mnt { Some(&mut report_root) } else { None };
-    let mut idmapped = || rootfs::idmap::receive(&plan.config, &ctx.sync);
+    let mut idmapped = |i: usize, m: &crate::plan::Mount| rootfs::idmap::request(m, i, plan.config.linux.as_ref(), &ctx.sync);
     rootfs::setup(plan, &mut idmapped, ctx.ns.creates(libc::CLONE_NEWUSER as u64), console, host_root, cgroup_host, &mut create_hooks)?;
     if ctx.ns.creates(libc::CLONE_NEWNET as u64) {
         net::loopback_up().map_err(|e| e.context("bring lo up"))?;

@@ -291,7 +291,12 @@ fn create(
     // files are root's, which an unprivileged helper cannot write), then makes itself not.
     if !user::rootless() {
         // SAFETY: prctl with integer arguments.
-        sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
+        sys::cvt(
+            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) },
+            Code::Process,
+            "prctl",
+            Some("PR_SET_DUMPABLE"),
+        )?;
     }
     let (parent_end, child_end) = sync::pair()?;
     if plan.mode == Mode::Monitor {
@@ -338,10 +343,12 @@ fn create(
             sync::send(&parent_end, sync::ROOT_RECORDED)?;
             msg = sync::recv(&parent_end)?;
         }
-        if msg == sync::IDMAP {
-            rootfs::idmap::serve(&plan.config, pid, &parent_end)?;
+        let mut made = rootfs::idmap::Namespaces::default();
+        while let Some(index) = rootfs::idmap::requested(&msg) {
+            rootfs::idmap::serve(&plan.config, index, pid, &parent_end, &mut made)?;
             msg = sync::recv(&parent_end)?;
         }
+        drop(made);
         if msg == sync::HOOKS {
             hooks::relay_pause(control, pid)?;
             sync::send(&parent_end, sync::RESUME)?;

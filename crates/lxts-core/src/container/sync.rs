@@ -17,9 +17,10 @@ pub const HOOKS: &[u8] = b"hooks";
 /// Helper → init: the createRuntime hooks succeeded, carry on.
 pub const RESUME: &[u8] = b"resume";
 
-/// Init → helper: make the idmapped mounts now, in my mount namespace (`rootfs::idmap`);
-/// the helper answers with one fd message per idmapped mount, in config order.
-pub const IDMAP: &[u8] = b"idmap";
+/// Init → helper: `idmap <index>`, then a message with the source's fd: make the idmapped
+/// copy of `mounts[index]` in my mount namespace (`rootfs::idmap`); the helper answers with
+/// a message carrying the copy's fd.
+pub const IDMAP: &[u8] = b"idmap ";
 
 /// Init → helper, without a mount namespace: `root <id>`, the unique id of the rootfs
 /// self-bind made in the host's mount namespace ([`crate::hostmount`]).

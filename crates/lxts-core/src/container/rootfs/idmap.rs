@@ -54,6 +54,14 @@ pub fn of<'a>(m: &'a Mount, index: usize, linux: Option<&'a Linux>) -> Result<Op
     if m.uid_mappings.is_empty() != m.gid_mappings.is_empty() {
         return Err(Error::new(Code::InvalidConfig, format!("{field}: uidMappings and gidMappings go together")));
     }
+    // The helper joins such a namespace before it makes the init, and then no longer has the
+    // host's CAP_SYS_ADMIN that mount_setattr(MOUNT_ATTR_IDMAP) needs.
+    if linux.is_some_and(|l| l.namespaces.iter().any(|n| n.kind == "user" && n.path.is_some())) {
+        return Err(Error::new(
+            Code::Unsupported,
+            format!("{field}: idmapped mounts with a joined user namespace (linux.namespaces user path) are not supported"),
+        ));
+    }
     // The last of idmap/ridmap wins, as for other options.
     let recursive = m.options.iter().rev().find(|o| *o == "idmap" || *o == "ridmap").is_some_and(|o| o == "ridmap");
     if !m.uid_mappings.is_empty() {
@@ -79,45 +87,52 @@ pub fn list(cfg: &Config) -> Result<Vec<(usize, &Mount, Idmap<'_>)>> {
     Ok(out)
 }
 
-/// The init's side: ask the helper for the idmapped mounts (none asked when there are none)
-/// and receive one detached mount for each, by index in `mounts`.
-pub fn receive(cfg: &Config, sync_fd: &OwnedFd) -> Result<Vec<Option<OwnedFd>>> {
-    let wanted = list(cfg)?;
-    let mut out: Vec<Option<OwnedFd>> = std::iter::repeat_with(|| None).take(cfg.mounts.len()).collect();
-    if wanted.is_empty() {
-        return Ok(out);
+/// The init's side, for `mounts[index]` (`m`) when it is idmapped (else `None`): open its
+/// source as for a plain bind (`O_PATH`, with our credentials, in this namespace, after the
+/// mounts before it), send `idmap <index>` and the fd, and receive the detached idmapped copy.
+pub fn request(m: &Mount, index: usize, linux: Option<&Linux>, sync_fd: &OwnedFd) -> Result<Option<OwnedFd>> {
+    if of(m, index, linux)?.is_none() {
+        return Ok(None);
     }
-    sync::send(sync_fd, sync::IDMAP)?;
-    for (i, _, _) in wanted {
-        out[i] = Some(console::recv_fd(sync_fd.as_raw_fd(), "sync socket (idmapped mount)")?);
-    }
-    Ok(out)
+    let Some(source) = m.source.as_deref() else {
+        return Err(Error::new(Code::InvalidConfig, format!("mounts[{index}]: a bind mount needs a source")));
+    };
+    let src = sys::open(source, libc::O_PATH, Code::Mount)?;
+    sync::send(sync_fd, &[sync::IDMAP, index.to_string().as_bytes()].concat())?;
+    console::send_fd(sync_fd.as_fd(), src.as_fd(), b"source", "sync socket (idmapped mount source)")?;
+    console::recv_fd(sync_fd.as_raw_fd(), "sync socket (idmapped mount)").map(Some)
 }
 
-/// The helper's side of [`sync::IDMAP`]: make the idmapped mounts of `cfg` in the mount
-/// namespace of the init `pid` (our child, not reaped) and send them to it on `sync_fd`, in order.
-pub fn serve(cfg: &Config, pid: i32, sync_fd: &OwnedFd) -> Result<()> {
-    let wanted = list(cfg)?;
-    let mut userns: Vec<(&[IdMapping], &[IdMapping], OwnedFd)> = Vec::new();
-    for (i, _, map) in &wanted {
-        if !userns.iter().any(|(u, g, _)| *u == map.uid && *g == map.gid) {
-            let ns = mapped_userns(map.uid, map.gid, *i)?;
-            userns.push((map.uid, map.gid, ns));
+/// The index of an `idmap <index>` request.
+pub fn requested(msg: &[u8]) -> Option<usize> {
+    std::str::from_utf8(msg.strip_prefix(sync::IDMAP)?).ok()?.parse().ok()
+}
+
+/// The user namespaces the helper made for mappings, kept for the mounts that share one.
+#[derive(Default)]
+pub struct Namespaces(Vec<(Vec<IdMapping>, Vec<IdMapping>, OwnedFd)>);
+
+/// The helper's side of an `idmap <index>` request: receive the source the init opened, copy
+/// it in the mount namespace of the init `pid` (our child, not reaped), idmapped and private,
+/// and send the copy back.
+pub fn serve(cfg: &Config, index: usize, pid: i32, sync_fd: &OwnedFd, made: &mut Namespaces) -> Result<()> {
+    let src = console::recv_fd(sync_fd.as_raw_fd(), "sync socket (idmapped mount source)")?;
+    let Some(m) = cfg.mounts.get(index) else {
+        return Err(Error::new(Code::Protocol, format!("the init asked for mounts[{index}], which does not exist")));
+    };
+    let Some(map) = of(m, index, cfg.linux.as_ref())? else {
+        return Err(Error::new(Code::Protocol, format!("the init asked for mounts[{index}], which is no idmapped mount")));
+    };
+    let ns = match made.0.iter().position(|(u, g, _)| u.as_slice() == map.uid && g.as_slice() == map.gid) {
+        Some(i) => i,
+        None => {
+            made.0.push((map.uid.to_vec(), map.gid.to_vec(), mapped_userns(map.uid, map.gid, index)?));
+            made.0.len() - 1
         }
-    }
-    let trees = in_mount_ns_of(pid, || {
-        wanted
-            .iter()
-            .map(|(i, m, map)| {
-                let ns = &userns.iter().find(|(u, g, _)| *u == map.uid && *g == map.gid).expect("made above").2;
-                detached(m, map, ns.as_fd()).map_err(|e| e.context(format!("mount {} (mounts[{i}], idmap)", m.destination)))
-            })
-            .collect::<Result<Vec<_>>>()
-    })?;
-    for ((i, _, _), tree) in wanted.iter().zip(&trees) {
-        console::send_fd(sync_fd.as_fd(), tree.as_fd(), i.to_string().as_bytes(), "sync socket (idmapped mount)")?;
-    }
-    Ok(())
+    };
+    let what = format!("mount {} (mounts[{index}], idmap)", m.destination);
+    let tree = in_mount_ns_of(pid, || detached(src.as_fd(), m, &map, made.0[ns].2.as_fd())).map_err(|e| e.context(&what))?;
+    console::send_fd(sync_fd.as_fd(), tree.as_fd(), b"tree", "sync socket (idmapped mount)")
 }
 
 /// Run `f` in the mount namespace of the process `pid`, then return to ours (when they
@@ -134,7 +149,13 @@ fn in_mount_ns_of<T>(pid: i32, f: impl FnOnce() -> Result<T>) -> Result<T> {
     sys::cvt(unsafe { libc::setns(theirs.as_raw_fd(), libc::CLONE_NEWNS) }, Code::Namespace, "setns", Some(&path))?;
     let res = f();
     // SAFETY: setns back into the namespace we came from, by its fd.
-    sys::cvt(unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWNS) }, Code::Namespace, "setns", Some("/proc/self/ns/mnt"))?;
+    if unsafe { libc::setns(own.as_raw_fd(), libc::CLONE_NEWNS) } != 0 {
+        // Nothing the helper does next (cgroups, state, the host's mounts) may happen in the
+        // container's mount namespace: end here (the init dies with us: PR_SET_PDEATHSIG).
+        eprintln!("lxts-helper: setns back into its own mount namespace: {}", std::io::Error::last_os_error());
+        // SAFETY: _exit has no preconditions.
+        unsafe { libc::_exit(70) };
+    }
     res
 }
 
@@ -166,20 +187,16 @@ fn setattr(tree: &OwnedFd, attr: &MountAttr, recursive: bool, source: &str) -> R
     sys::cvt(ret as libc::c_int, Code::Mount, "mount_setattr", Some(source)).map(|_| ())
 }
 
-/// A detached, private copy of the bind source of `m` (its whole tree for `rbind`), made in
-/// the current mount namespace, with the mapping of `userns` on its top mount, or on all of
+/// A detached, private copy of the bind source `src` of `m` (its whole tree for `rbind`), made
+/// in the current mount namespace, with the mapping of `userns` on its top mount, or on all of
 /// them for `ridmap`.
-fn detached(m: &Mount, map: &Idmap<'_>, userns: BorrowedFd<'_>) -> Result<OwnedFd> {
-    let Some(source) = m.source.as_deref() else {
-        return Err(Error::new(Code::InvalidConfig, format!("mounts[{}]: a bind mount needs a source", m.destination)));
-    };
+fn detached(src: BorrowedFd<'_>, m: &Mount, map: &Idmap<'_>, userns: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let source = m.source.as_deref().unwrap_or("(source)");
     let rbind = options::parse(&m.options).flags & libc::MS_REC != 0;
-    let path = sys::cstr(source)?;
     let rec = if rbind { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
-    // SAFETY: open_tree with a valid C path; the fd returned is ours.
-    let tree = unsafe {
-        libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | rec)
-    };
+    let flags = OPEN_TREE_CLONE | (libc::O_CLOEXEC | libc::AT_EMPTY_PATH) as libc::c_uint | rec;
+    // SAFETY: open_tree of an open fd with an empty path; the fd returned is ours.
+    let tree = unsafe { libc::syscall(libc::SYS_open_tree, src.as_raw_fd(), c"".as_ptr(), flags) };
     let tree = sys::owned(sys::cvt(tree as libc::c_int, Code::Mount, "open_tree", Some(source))?);
     let private = MountAttr { attr_set: 0, attr_clr: 0, propagation: libc::MS_PRIVATE, userns_fd: 0 };
     setattr(&tree, &private, true, source)?;
@@ -278,6 +295,10 @@ mod tests {
         assert_eq!(of(&m, 3, Some(&linux)).unwrap().unwrap().uid[0].host_id, 100_000);
         let joined = Linux { namespaces: vec![Namespace { kind: "user".into(), path: Some("/proc/1/ns/user".into()) }], ..linux };
         assert!(of(&m, 3, Some(&joined)).is_err(), "a joined user namespace's mappings are not known here");
+        let mut own = bind(&["bind"]);
+        own.uid_mappings = vec![map(0, 1, 1)];
+        own.gid_mappings = vec![map(0, 1, 1)];
+        assert!(of(&own, 3, Some(&joined)).unwrap_err().message.contains("joined user namespace"), "the helper cannot idmap once joined");
     }
 
     #[test]

@@ -56,11 +56,12 @@ fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::Own
 /// Do all rootfs work and enter the root. Runs in the init, before any credential change.
 /// With `console` (socket, process uid) the pty is set up once `/dev` is ready ([`crate::container::tty`]).
 /// `host_root` is given when the init has no mount namespace of its own: it receives the
-/// rootfs bind's mount id, and the root is entered with `chroot`. `idmapped` gets the
-/// detached idmapped mounts from the helper, by index in `mounts` ([`idmap::receive`]).
+/// rootfs bind's mount id, and the root is entered with `chroot`. `idmapped(i, m)` gets the
+/// detached idmapped copy of `mounts[i]` from the helper, `None` when it is no idmapped
+/// mount ([`idmap::request`]).
 pub fn setup(
     plan: &Plan,
-    idmapped: &mut dyn FnMut() -> Result<Vec<Option<std::os::fd::OwnedFd>>>,
+    idmapped: &mut dyn FnMut(usize, &crate::plan::Mount) -> Result<Option<std::os::fd::OwnedFd>>,
     in_userns: bool,
     console: Option<(&std::os::fd::OwnedFd, u32)>,
     mut host_root: Option<&mut dyn FnMut(u64) -> Result<()>>,
@@ -106,14 +107,14 @@ pub fn setup(
             .map_err(|e| e.context(format!("make rootfs {root_path} private")))?;
     }
 
-    // Asked for after `/` (or, without a mount namespace, the rootfs bind) is private: the
-    // helper copies the sources in this namespace.
-    let mut idmapped = idmapped()?;
     for (i, m) in cfg.mounts.iter().enumerate() {
         if let (Some("cgroup"), Some(host)) = (m.kind.as_deref(), cgroup_host.filter(|h| cgroupfs::is_v1(h))) {
             cgroupfs::mount_v1(root.as_fd(), m, plan.cgroup.as_ref().map(|c| c.path.as_str()), host)?;
         } else {
-            mount::mount_one(root.as_fd(), m, idmapped.get_mut(i).and_then(Option::take))?;
+            // Asked for in order, `/` (or, without a mount namespace, the rootfs bind) being
+            // private: the helper copies the source in this namespace.
+            let tree = idmapped(i, m).map_err(|e| e.context(format!("mount {}", m.destination)))?;
+            mount::mount_one(root.as_fd(), m, tree)?;
         }
     }
     devices::setup(root.as_fd(), &linux.devices, in_userns)?;

@@ -13,6 +13,20 @@ use crate::{Code, Error, Result};
 
 /// `ST_RELATIME` (the kernel's statfs flag, as glibc names it; musl does not).
 const ST_RELATIME: u64 = 0x1000;
+/// `ST_NOSYMFOLLOW` (Linux 5.10).
+const ST_NOSYMFOLLOW: u64 = 0x2000;
+
+/// The `mount(2)` flags a bind's remount applies (per mount); the others (`sync`, `silent`,
+/// `lazytime`, `iversion`…) belong to the superblock, which a bind shares with its source.
+const PER_MOUNT: u64 = libc::MS_RDONLY
+    | libc::MS_NOSUID
+    | libc::MS_NODEV
+    | libc::MS_NOEXEC
+    | libc::MS_NOATIME
+    | libc::MS_NODIRATIME
+    | libc::MS_RELATIME
+    | libc::MS_STRICTATIME
+    | libc::MS_NOSYMFOLLOW;
 
 /// Flags that `MS_REMOUNT|MS_BIND` may change and that must be carried over
 /// from the existing mount (the kernel refuses to drop locked ones in a userns,
@@ -26,6 +40,7 @@ fn carried_flags(statvfs_flags: u64) -> u64 {
         (libc::ST_NOATIME, libc::MS_NOATIME),
         (libc::ST_NODIRATIME, libc::MS_NODIRATIME),
         (ST_RELATIME, libc::MS_RELATIME),
+        (ST_NOSYMFOLLOW, libc::MS_NOSYMFOLLOW),
     ] {
         if statvfs_flags & st != 0 {
             f |= ms;
@@ -149,12 +164,17 @@ fn bind_tree(root: BorrowedFd<'_>, tree: BorrowedFd<'_>, dest: &str, opts: &Moun
 }
 
 /// A bind's flags beyond `bind`/`rbind` (a remount), `rbind,ro` for the whole tree, propagation.
+/// A remount clears what it does not set: a bind of a read-only mount stays read-only unless
+/// `rw` is asked for.
 fn finish_bind(root: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<()> {
-    let rest = opts.flags & !(libc::MS_BIND | libc::MS_REC);
-    if rest != 0 {
-        remount_bind(root, dest, rest)?;
-    }
     let mounted = resolve::open_existing(root, dest, libc::O_PATH)?;
+    let mut rest = opts.flags & PER_MOUNT;
+    if rest != 0 {
+        if !opts.rw && sys::mount_flags_of(mounted.as_fd(), dest)? & libc::ST_RDONLY != 0 {
+            rest |= libc::MS_RDONLY;
+        }
+        remount_bind_fd(mounted.as_fd(), dest, rest)?;
+    }
     let mut set = opts.rec_set;
     if opts.flags & libc::MS_REC != 0 && opts.flags & libc::MS_RDONLY != 0 && opts.rec_clr & options::ATTR_RDONLY == 0 {
         // `rbind,ro`: MS_REMOUNT|MS_RDONLY covers the top mount only, every submount of the

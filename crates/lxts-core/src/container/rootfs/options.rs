@@ -15,6 +15,8 @@ pub struct MountOptions {
     /// clear on the mount and every mount below it (`mount_setattr` with `AT_RECURSIVE`).
     pub rec_set: u64,
     pub rec_clr: u64,
+    /// `rw` was asked for (last of `ro`/`rw`): a bind of a read-only mount may become writable.
+    pub rw: bool,
 }
 
 impl MountOptions {
@@ -122,6 +124,9 @@ pub fn parse(options: &[String]) -> MountOptions {
     let mut data: Vec<&str> = Vec::new();
     let mut atime = None;
     for opt in options {
+        if opt == "ro" || opt == "rw" {
+            out.rw = opt == "rw";
+        }
         if let Some(&(_, clear, flag)) = FLAGS.iter().find(|(n, _, _)| n == opt) {
             if clear {
                 out.flags &= !flag;
