@@ -193,25 +193,8 @@ mod tests {
         let mnt = lower_only(dir.as_fd(), "test").unwrap();
         let name = me.file_name().unwrap().to_string_lossy().into_owned();
         let through = format!("/proc/self/fd/{}/{name}", mnt.as_raw_fd());
-        #[repr(C)]
-        struct MountAttr {
-            set: u64,
-            clr: u64,
-            propagation: u64,
-            userns: u64,
-        }
-        let attr = MountAttr { set: 0, clr: u64::from(sys::MOUNT_ATTR_RDONLY), propagation: 0, userns: 0 };
-        // SAFETY: mount_setattr on our detached mount fd with a valid, sized mount_attr.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_mount_setattr,
-                mnt.as_raw_fd(),
-                c"".as_ptr(),
-                libc::AT_EMPTY_PATH,
-                &attr,
-                std::mem::size_of::<MountAttr>(),
-            )
-        };
+        let attr = sys::MountAttr { attr_clr: u64::from(sys::MOUNT_ATTR_RDONLY), ..Default::default() };
+        let r = sys::mount_setattr(mnt.as_fd(), &attr, false, Code::Mount, "test").map_or(-1, |()| 0);
         assert_eq!(r, 0, "root may clear the read-only flag of its own detached mount");
         assert_eq!(write_error(&through), Some(libc::EROFS), "an overlay without an upper layer still refuses");
         const FSPICK_CLOEXEC: libc::c_uint = 1;

@@ -116,6 +116,34 @@ pub const MOUNT_ATTR_RDONLY: libc::c_uint = 0x1;
 pub const MOUNT_ATTR_NOSUID: libc::c_uint = 0x2;
 pub const MOUNT_ATTR_NODEV: libc::c_uint = 0x4;
 
+/// `struct mount_attr` of `mount_setattr(2)`.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct MountAttr {
+    pub attr_set: u64,
+    pub attr_clr: u64,
+    pub propagation: u64,
+    pub userns_fd: u64,
+}
+
+/// `mount_setattr(2)` of the mount `fd` is the root of (and, `recursive`, every mount below
+/// it). Errors carry `code` and `what`.
+pub fn mount_setattr(fd: BorrowedFd<'_>, attr: &MountAttr, recursive: bool, code: Code, what: &str) -> Result<()> {
+    let flags = libc::AT_EMPTY_PATH as libc::c_uint | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    // SAFETY: mount_setattr on an open fd with an empty path and a live mount_attr of the size passed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    cvt(ret as libc::c_int, code, "mount_setattr", Some(what)).map(|_| ())
+}
+
 /// A detached mount (`fsopen`, `fsconfig`, `fsmount`: attached nowhere, so no path is
 /// followed) of a new `fstype` superblock with `params`, mount attributes `attrs`, close-on-exec.
 /// Errors carry `code`, the call, `what` and the filesystem type.

@@ -162,31 +162,6 @@ fn in_mount_ns_of<T>(pid: i32, f: impl FnOnce() -> Result<T>) -> Result<T> {
 const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
-/// `struct mount_attr` of `mount_setattr(2)`.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-fn setattr(tree: &OwnedFd, attr: &MountAttr, recursive: bool, source: &str) -> Result<()> {
-    let flags = libc::AT_EMPTY_PATH as libc::c_uint | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
-    // SAFETY: mount_setattr on our detached tree with an empty path and a live, sized mount_attr.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    sys::cvt(ret as libc::c_int, Code::Mount, "mount_setattr", Some(source)).map(|_| ())
-}
-
 /// A detached, private copy of the bind source `src` of `m` (its whole tree for `rbind`), made
 /// in the current mount namespace, with the mapping of `userns` on its top mount, or on all of
 /// them for `ridmap`.
@@ -198,10 +173,10 @@ fn detached(src: BorrowedFd<'_>, m: &Mount, map: &Idmap<'_>, userns: BorrowedFd<
     // SAFETY: open_tree of an open fd with an empty path; the fd returned is ours.
     let tree = unsafe { libc::syscall(libc::SYS_open_tree, src.as_raw_fd(), c"".as_ptr(), flags) };
     let tree = sys::owned(sys::cvt(tree as libc::c_int, Code::Mount, "open_tree", Some(source))?);
-    let private = MountAttr { attr_set: 0, attr_clr: 0, propagation: libc::MS_PRIVATE, userns_fd: 0 };
-    setattr(&tree, &private, true, source)?;
-    let idmap = MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
-    setattr(&tree, &idmap, map.recursive, source).map_err(|e| {
+    let private = sys::MountAttr { propagation: libc::MS_PRIVATE, ..Default::default() };
+    sys::mount_setattr(tree.as_fd(), &private, true, Code::Mount, source)?;
+    let idmap = sys::MountAttr { attr_set: MOUNT_ATTR_IDMAP, userns_fd: userns.as_raw_fd() as u64, ..Default::default() };
+    sys::mount_setattr(tree.as_fd(), &idmap, map.recursive, Code::Mount, source).map_err(|e| {
         if e.errno == Some(libc::EINVAL) {
             e.context(format!("{source}: its filesystem may not support idmapped mounts"))
         } else {

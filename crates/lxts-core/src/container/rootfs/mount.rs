@@ -186,37 +186,13 @@ fn finish_bind(root: BorrowedFd<'_>, dest: &str, opts: &MountOptions) -> Result<
     apply_propagation(&mounted, opts, dest)
 }
 
-/// `struct mount_attr` of `mount_setattr(2)`.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-const AT_RECURSIVE: libc::c_uint = 0x8000;
-
 /// Set and clear `MOUNT_ATTR_*` on the mount at `fd` and every mount below it (the recursive
 /// options: `rro`, `rnosuid`…); nothing to do without any.
 fn set_recursive(fd: &OwnedFd, set: u64, clr: u64, dest: &str) -> Result<()> {
     if set == 0 && clr == 0 {
         return Ok(());
     }
-    let attr = MountAttr { attr_set: set, attr_clr: clr, propagation: 0, userns_fd: 0 };
-    // SAFETY: a valid fd, an empty C string with AT_EMPTY_PATH, and a pointer to a live
-    // mount_attr of the size passed.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_fd().as_raw_fd(),
-            c"".as_ptr(),
-            (libc::AT_EMPTY_PATH as libc::c_uint) | AT_RECURSIVE,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    sys::cvt(ret as libc::c_int, Code::Mount, "mount_setattr", Some(dest)).map(|_| ())
+    sys::mount_setattr(fd.as_fd(), &sys::MountAttr { attr_set: set, attr_clr: clr, ..Default::default() }, true, Code::Mount, dest)
 }
 
 #[cfg(test)]
