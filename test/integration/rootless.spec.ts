@@ -5,7 +5,7 @@
  * for limits (then the cgroup error is the answer); the default state root is the caller's
  * and refused when someone else could write it.
  */
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +17,18 @@ import { harness } from '../helpers/harness.js'
 const h = harness(test)
 const NOBODY = 65534
 const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--']
+
+/** A process's state letter, or `gone`. */
+function procState(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] ?? '?'
+  } catch {
+    return 'gone'
+  }
+}
+
+/** Gone, or a zombie awaiting this host's PID 1 (an orphan's new parent here), which reaps late. */
+const ended = (pid: number): boolean => ['gone', 'Z'].includes(procState(pid))
 
 /** A directory of nobody's (0755 parents), removed afterwards. */
 function nobodyDir(t: ExecutionContext): string {
@@ -71,18 +83,11 @@ h.it('an OCI bundle from `lxts spec --rootless`: create, start, exec, ps, kill, 
   await ok(['exec', '-d', 'c1', 'sleep', '60'])
   const pids = JSON.parse((await ok(['ps', '--format', 'json', 'c1'])).stdout) as number[]
   t.is(pids.length, 2, `the init and the exec'd sleep, by their pid namespace: ${JSON.stringify(pids)}`)
-  await ok(['kill', 'c1', 'KILL'])
+  // kill --all without cgroups: the members of the init's own pid namespace
+  await ok(['kill', '--all', 'c1', 'KILL'])
   await ok(['delete', '--force', 'c1'])
   t.deepEqual(readdirSync(state), [])
-  // Gone, or a zombie awaiting this host's PID 1 (the detached exec's parent), which reaps late.
-  const state_ = (p: number): string => {
-    try {
-      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.[0] ?? '?'
-    } catch {
-      return 'gone'
-    }
-  }
-  for (const p of pids) t.true(['gone', 'Z'].includes(state_(p)), `process ${p} is ${state_(p)}`)
+  for (const p of pids) t.true(ended(p), `process ${p} is ${procState(p)}`)
 })
 
 h.it('rootless: limits need a cgroup nobody can make (refused, nothing left); --rootless true is for unprivileged users', async (t) => {
@@ -118,4 +123,49 @@ h.it('rootless default state root: $XDG_RUNTIME_DIR/lxts, refused when another u
   const refused = await asNobody(null, ['run', '--', 'true'], { xdg: theirs })
   t.not(refused.code, 0)
   t.regex(refused.stderr, /state root .*lxts is not a directory of ours/, describe(refused))
+})
+
+h.it('rootless: oomScoreAdj is applied (the helper passes it on at clone), and delete --force of a corrupt state ends the init it recorded', async (t) => {
+  const dir = nobodyDir(t)
+  copyRootfs(join(dir, 'rootfs'))
+  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, join(dir, 'rootfs')])
+  const state = join(dir, 'state')
+  const as = (args: string[]): Promise<CliResult> => asNobody(state, args, { cwd: dir })
+  t.is((await as(['spec', '--rootless'])).code, 0)
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: Record<string, unknown> }
+  config.process['terminal'] = false
+  config.process['args'] = ['sleep', '60']
+  config.process['oomScoreAdj'] = 321
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  const c = await as(['create', '-b', dir, 'c4'])
+  t.is(c.code, 0, describe(c))
+  const pid = (JSON.parse((await as(['state', 'c4'])).stdout) as { pid: number }).pid
+  t.is(readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim(), '321')
+  writeFileSync(join(state, 'c4', 'state.json'), '{ not json')
+  const d = await as(['delete', '--force', 'c4'])
+  t.is(d.code, 0, describe(d))
+  t.true(ended(pid), `the init is ${procState(pid)}`)
+  t.deepEqual(readdirSync(state), [])
+})
+
+h.it('rootless: a state root another user owns is refused by every verb, and a container without its own pid namespace is refused', async (t) => {
+  const dir = nobodyDir(t)
+  const theirs = join(dir, 'theirs')
+  mkdirSync(join(theirs, 'web'), { recursive: true }) // root's, as another user's would be
+  writeFileSync(join(theirs, 'web', 'state.json'), '{}')
+  for (const args of [['list'], ['state', 'web'], ['delete', '--force', 'web']]) {
+    const r = await asNobody(theirs, args, { cwd: dir })
+    t.not(r.code, 0, describe(r))
+    t.regex(r.stderr, /is not a directory of ours/, describe(r))
+  }
+  copyRootfs(join(dir, 'rootfs'))
+  const state = join(dir, 'state')
+  t.is((await asNobody(state, ['spec', '--rootless'], { cwd: dir })).code, 0)
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: { terminal: boolean }; linux: { namespaces: { type: string }[] } }
+  config.process.terminal = false
+  config.linux.namespaces = config.linux.namespaces.filter((n) => n.type !== 'pid')
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  const r = await asNobody(state, ['create', '-b', dir, 'c5'], { cwd: dir })
+  t.regex(r.stderr, /needs a new pid namespace.*ERR_LXTS_UNSUPPORTED/, describe(r))
+  t.false(existsSync(join(state, 'c5')), 'refused before anything was made')
 })

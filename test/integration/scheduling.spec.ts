@@ -1,6 +1,6 @@
 /**
- * process.scheduler (sched_setattr), process.ioPriority (ioprio_set) and linux.memoryPolicy
- * (set_mempolicy), as the host sees the container's processes: the init (read while it waits in
+ * process.scheduler (sched_setattr), process.ioPriority (ioprio_set), linux.memoryPolicy
+ * (set_mempolicy) and process.oomScoreAdj, as the host sees the container's processes: the init (read while it waits in
  * `created`, its settings already made) and an exec'd process; a value the kernel refuses fails
  * create naming the field and the syscall, with nothing left.
  */
@@ -57,6 +57,12 @@ h.it('the init has the scheduler, I/O priority and memory policy of the config, 
   t.is(e.code, 0, describe(e))
   t.regex(e.stdout, /^0 5$/m, 'SCHED_IDLE (5)')
   t.regex(e.stdout, / bind:0 /, "the container's memory policy")
+  // its I/O class, seen from the host on a detached one
+  writeFileSync(proc, JSON.stringify({ args: ['sleep', '30'], cwd: '/', user: { uid: 0, gid: 0 }, ioPriority: { class: 'IOPRIO_CLASS_IDLE', priority: 0 } }))
+  t.is((await h.cli(['exec', '-d', '--process', proc, b.id])).code, 0)
+  const pids = JSON.parse((await h.cli(['ps', '--format', 'json', b.id])).stdout) as number[]
+  const sleeper = pids.find((p) => p !== pid)
+  t.regex(execFileSync('ionice', ['-p', String(sleeper)], { encoding: 'utf8' }), /idle/)
   t.is((await h.cli(['delete', '--force', b.id])).code, 0)
 })
 
@@ -67,4 +73,16 @@ h.it('refused at create naming the field, nothing left: an unknown policy, a pri
   // valid names, but MPOL_DEFAULT takes no nodes: the kernel says EINVAL in the init
   await h.refusedAtCreate(t, (c) => (c.linux['memoryPolicy'] = { mode: 'MPOL_DEFAULT', nodes: '0' }), /linux\.memoryPolicy.*set_mempolicy.*Invalid argument/)
   await h.refusedAtCreate(t, (c) => (c.linux['netDevices'] = { eth1: {} }), /linux\.netDevices/)
+})
+
+h.it('oomScoreAdj reaches a process in a new user namespace (the helper passes it on at clone; the init could not write it)', async (t) => {
+  const b = h.bundle(['cat', '/proc/self/oom_score_adj'], (c) => {
+    c.linux.namespaces.push({ type: 'user' })
+    c.linux['uidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.linux['gidMappings'] = [{ containerID: 0, hostID: 100000, size: 65536 }]
+    c.process['oomScoreAdj'] = 123
+  })
+  const r = await h.cli(['run', '--rm', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.is(r.stdout.trim(), '123')
 })

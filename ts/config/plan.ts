@@ -61,7 +61,7 @@ export interface PlanOptions {
 }
 
 /** Whether `config` asks for a limit only a cgroup enforces (device rules aside). */
-function wantsLimits(config: OciConfig): boolean {
+export function wantsLimits(config: OciConfig): boolean {
   const r = config.linux?.resources as Record<string, unknown> | undefined
   return r !== undefined && Object.entries(r).some(([k, v]) => k !== 'devices' && v !== undefined && v !== null && !(typeof v === 'object' && Object.keys(v).length === 0))
 }

@@ -195,7 +195,10 @@ function checkScheduler(is: Issues, v: unknown): void {
   const s = is.object('process.scheduler', v)
   if (s === undefined) return
   oneOf(is, 'process.scheduler.policy', s['policy'], SCHED_POLICIES)
-  for (const k of ['nice', 'priority']) if (s[k] !== undefined && !isInt32(s[k])) is.invalid(`process.scheduler.${k}`, 'must be an integer (int32)')
+  if (s['nice'] !== undefined && !(Number.isInteger(s['nice']) && (s['nice'] as number) >= -20 && (s['nice'] as number) <= 19)) {
+    is.invalid('process.scheduler.nice', 'must be an integer from -20 to 19')
+  }
+  if (s['priority'] !== undefined && !isInt32(s['priority'])) is.invalid('process.scheduler.priority', 'must be an integer (int32)')
   if (isInt32(s['priority']) && s['priority'] < 0) is.invalid('process.scheduler.priority', 'must not be negative')
   for (const k of ['runtime', 'deadline', 'period']) {
     if (s[k] !== undefined && !(Number.isSafeInteger(s[k]) && (s[k] as number) >= 0)) is.invalid(`process.scheduler.${k}`, 'must be a non-negative integer (nanoseconds)')

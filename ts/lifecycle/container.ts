@@ -18,7 +18,7 @@ import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
 import { recoverDelete } from './recover.js'
 import type { StateStore } from './state-store.js'
-import { containerPids, killAll, pauseContainer, resumeContainer } from './pause.js'
+import { containerPids, killAll, pauseContainer, pidNamespaceMembers, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
 import { updateContainer } from './update.js'
@@ -269,6 +269,14 @@ export class Container {
       // Every process, the init included: cgroup.kill, or freeze + one pidfd per pid + thaw.
       await killAll(s.cgroups ?? [], sig)
       if (status === 'stopped' || (s.cgroups ?? []).length > 0) return
+      // No cgroups (rootless): the processes of the init's own pid namespace, each through a
+      // pidfd with the start time read now; the init last, below.
+      if (s.pid !== undefined) {
+        for (const pid of pidNamespaceMembers(s.pid).filter((p) => p !== s.pid)) {
+          const info = await processInfo(pid)
+          if (info !== null) await signalProcess(pid, info.startTime, sig).catch(() => undefined)
+        }
+      }
     }
     assertCan('kill', status, this.id)
     if (s.pid === undefined || s.startTime === undefined) throw new LxtsError('ERR_LXTS_STATE_CORRUPT', `container "${this.id}" has no pid`)

@@ -2,7 +2,7 @@
  * Pause and resume (the cgroup freezer), `ps` (the container's pids) and `kill --all`, over
  * the cgroup directories recorded in a container's state.
  */
-import { readdirSync, readlinkSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 
 import { LxtsError } from '../errors.js'
 import { withTool } from '../cgroup/native.js'
@@ -49,10 +49,12 @@ export async function containerPids(s: StoredState): Promise<number[]> {
 }
 
 /**
- * Without cgroups (rootless): the processes in the init's pid namespace when it has its own,
- * else the init alone. Namespace links of processes we may not inspect read as no match.
+ * Without cgroups (rootless): the processes in the init's pid namespace when it is that
+ * namespace's own init (pid 1 there: the container's namespace, not a joined one that other
+ * containers share), else the init alone. Namespace links of processes we may not inspect
+ * read as no match.
  */
-function pidNamespaceMembers(init: number): number[] {
+export function pidNamespaceMembers(init: number): number[] {
   const ns = (pid: number | string): string | undefined => {
     try {
       return readlinkSync(`/proc/${pid}/ns/pid`)
@@ -62,7 +64,13 @@ function pidNamespaceMembers(init: number): number[] {
   }
   const theirs = ns(init)
   if (theirs === undefined) return []
-  if (theirs === ns('self')) return [init]
+  let nspid: string | undefined
+  try {
+    nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${init}/status`, 'utf8'))?.[1]?.trim().split(/\s+/).pop()
+  } catch {
+    return []
+  }
+  if (theirs === ns('self') || nspid !== '1') return [init]
   return readdirSync('/proc')
     .filter((n) => /^\d+$/.test(n) && ns(n) === theirs)
     .map(Number)

@@ -6,7 +6,9 @@
  * - the cgroup path: `linux.cgroupsPath` of the saved `<root>/<id>/config.json` (the
  *   normalized config create wrote), else the default `/lxts/<id>`, placed under every
  *   mounted hierarchy exactly as create placed it;
- * - the processes: every pid in those groups. Membership is what proves that a pid is the
+ * - the processes: every pid in those groups, and the init a container without cgroups
+ *   (rootless) recorded in `<root>/<id>/init` (`pid startTime`, checked through a pidfd; its
+ *   pid namespace dies with it). Membership is what proves that a pid is the
  *   container's, so each is signalled through a pidfd with a start time read now (`killAll`:
  *   freeze, scan, pidfd per pid, thaw), which also kills the init without its recorded start time;
  * - the monitor (`run -d`): a parent of a killed process that is an lxts helper (its
@@ -22,7 +24,7 @@
 import { cgroupPath } from '../config/plan.js'
 import { withTool } from '../cgroup/native.js'
 import { cgroupRemove, processInfo, releaseRootMount, waitProcessExit } from '../native.js'
-import { plannedCgroups, removableCgroups } from './container.js'
+import { killAndWait, plannedCgroups, removableCgroups } from './container.js'
 import { killAll } from './pause.js'
 import type { StateStore } from './state-store.js'
 import { fsPromises } from '../lazy-builtins.js'
@@ -98,11 +100,28 @@ async function killMembers(dirs: string[]): Promise<Map<number, number>> {
   return monitors
 }
 
+/** The init a container without cgroups recorded in `<dir>/init` (`pid startTime`). */
+async function recordedInit(dir: string): Promise<{ pid: number; startTime: number } | undefined> {
+  const text = await fsPromises().readFile(`${dir}/init`, 'utf8').catch(() => '')
+  const [pid, startTime] = text.trim().split(' ').map(Number)
+  return Number.isInteger(pid) && (pid as number) > 0 && Number.isInteger(startTime) ? { pid: pid as number, startTime: startTime as number } : undefined
+}
+
 /** Force-delete `id` without its state: kill the cgroups' processes, remove the groups and the state dir. */
 export async function recoverDelete(store: StateStore, id: string): Promise<void> {
   const path = await recoveredPath(store, id)
   const leaves = await plannedCgroups(path)
   const monitors = await killMembers(leaves)
+  // Without cgroups (rootless) the init recorded apart from state.json is the way to it.
+  const init = await recordedInit(store.dir(id))
+  if (init !== undefined) {
+    const parent = await parentOf(init.pid)
+    if (parent !== undefined && (await isHelper(parent))) {
+      const p = await processInfo(parent)
+      if (p !== null) monitors.set(parent, p.startTime)
+    }
+    await killAndWait(init.pid, init.startTime, `container "${id}" init`)
+  }
   for (const [pid, startTime] of monitors) await waitProcessExit(pid, startTime, MONITOR_TIMEOUT_MS).catch(() => false)
   // `root-mount` is written by the helper, apart from state.json: it survives a corrupt state.
   await releaseRootMount(store.dir(id)).catch((err: unknown) => process.emitWarning((err as Error).message, { code: 'ERR_LXTS_MOUNT' }))

@@ -2,7 +2,7 @@
 import { closeSync, openSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
-import { buildPlan, type Plan } from '../config/plan.js'
+import { buildPlan, wantsLimits, type Plan } from '../config/plan.js'
 import { parseConfig } from '../config/parse.js'
 import type { OciConfig } from '../config/types.js'
 import { assertValidConfig } from '../config/validate.js'
@@ -136,6 +136,10 @@ export class Runtime {
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
       throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${o.preserveFds}`, { field: 'preserveFds' })
     }
+    if (isRootless() && !wantsLimits(config) && !config.linux?.namespaces?.some((n) => n.type === 'pid' && n.path === undefined)) {
+      // Without a cgroup, only the death of a pid namespace's init takes every process with it.
+      throw new LxtsError('ERR_LXTS_UNSUPPORTED', 'rootless, a container has no cgroup: it needs a new pid namespace (linux.namespaces type "pid"), the only way its processes are all found and ended', { field: 'linux.namespaces' })
+    }
     const stateDir = await this.#store.claim(id)
     let helper: Helper | undefined
     let report: CreatedReport | undefined
@@ -199,6 +203,8 @@ export class Runtime {
         await this.#store.write(created)
         testPause('create:recorded')
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
+        // No cgroup to find its processes by: `delete --force` of a corrupt state reads this (recover.ts).
+        if (plan.cgroup === null) await writeFileAtomic(this.#store.file(id, 'init'), `${report.pid} ${report.startTime}`, 0o600)
         if (plan.mode === 'monitor') helper.unref()
         const monitorHelper = plan.mode === 'monitor' ? helper : undefined
         const container = new Container(this.#store, id, monitorHelper)

@@ -156,26 +156,45 @@ export class StateStore {
   /** `<root>/<id>`. */
   dir(id: string): string {
     assertValidId(id)
+    this.#assertOwnRoot()
     return join(this.root, id)
   }
 
+  #ownRoot = false
+
+  /**
+   * Rootless: a root others can write to, or that is not ours (another user may have made
+   * `/tmp/lxts-<uid>` first, with a "container" whose poststop hook `delete` would run), is
+   * refused before anything is read from or made in it. Checked once per store.
+   */
+  #assertOwnRoot(): void {
+    if (this.#ownRoot || !isRootless()) return
+    let st
+    try {
+      st = lstatSync(this.root)
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return // nothing to read yet; ensureRoot makes it ours
+      throw err
+    }
+    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
+      throw new LxtsError('ERR_LXTS_SYSCALL', `state root ${this.root} is not a directory of ours that only we can write (use --root)`, { path: this.root })
+    }
+    this.#ownRoot = true
+  }
+
   /** A file inside `<root>/<id>`. */
-  file(id: string, name: 'state.json' | 'config.json' | 'lock' | 'exec.fifo' | 'exit.json' | 'rootfs' | 'log'): string {
+  file(id: string, name: 'state.json' | 'config.json' | 'lock' | 'exec.fifo' | 'exit.json' | 'rootfs' | 'log' | 'init'): string {
     return join(this.dir(id), name)
   }
 
   /**
-   * Create the root (mode 0700) when missing. Rootless, a root others can write to, or that
-   * is not ours (another user may have made `/tmp/lxts-<uid>` first), is refused: whoever
-   * controls it controls what lxts reads back as state.
+   * Create the root (mode 0700) when missing; rootless, it must then be ours alone (see
+   * #assertOwnRoot): whoever controls it controls what lxts reads back as state.
    */
   async ensureRoot(): Promise<void> {
     mkdirSync(this.root, { recursive: true, mode: 0o700 })
-    if (!isRootless()) return
-    const st = lstatSync(this.root)
-    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
-      throw new LxtsError('ERR_LXTS_SYSCALL', `state root ${this.root} is not a directory of ours that only we can write (use --root)`, { path: this.root })
-    }
+    this.#ownRoot = false
+    this.#assertOwnRoot()
   }
 
   /** Claim `id`: `mkdir <root>/<id>`. ERR_LXTS_EXISTS when it is taken. */
@@ -261,6 +280,7 @@ export class StateStore {
   async ids(): Promise<string[]> {
     let entries
     try {
+      this.#assertOwnRoot()
       entries = readdirSync(this.root, { withFileTypes: true })
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return []

@@ -31,6 +31,14 @@ pub struct InitCtx<'a> {
     pub host: Option<&'a crate::cgroups::Host>,
 }
 
+/// Whether the init is made dumpable and stays so until `go`: only rootless with a new user
+/// namespace, whose id maps the unprivileged helper can write only while the init's `/proc`
+/// files are the user's. In that namespace nothing else runs yet; in a joined one (a pod's)
+/// the init would be exposed to its processes, so it is never dumpable there.
+pub fn keeps_dumpable(ns: &NsPlan) -> bool {
+    user::rootless() && ns.creates(libc::CLONE_NEWUSER as u64)
+}
+
 /// Never returns: ends in `execve` or `_exit`.
 pub fn main(ctx: InitCtx<'_>) -> ! {
     for fd in &ctx.close {
@@ -50,18 +58,15 @@ pub fn main(ctx: InitCtx<'_>) -> ! {
 
 fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     let plan = ctx.plan;
-    let rootless = user::rootless();
-    if !rootless {
+    if !keeps_dumpable(ctx.ns) {
         sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     }
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;
     if sync::recv(&ctx.sync)? != sync::GO {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
-    if rootless {
-        // The helper has written our id maps (see `container::create`).
-        sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
-    }
+    // Our id maps are written (see `keeps_dumpable`): never dumpable past this point.
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     // Into the v1 cgroups before anything forks (hooks) or the cgroup namespace is unshared.
     crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;
     // No mount namespace of its own (none listed, or a path naming the one it is in): the
@@ -139,9 +144,6 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     let Some(process) = plan.config.process.as_ref() else { refuse_start(ctx) };
     user::set_rlimits(&process.rlimits)?;
-    if let Some(adj) = process.oom_score_adj {
-        user::set_oom_score_adj(&ctx.proc_fd, adj)?;
-    }
     // While the capabilities a real-time policy or class needs are still there.
     super::sched::apply_scheduler(process.scheduler.as_ref())?;
     super::sched::apply_io_priority(process.io_priority.as_ref())?;

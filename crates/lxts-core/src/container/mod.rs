@@ -277,6 +277,11 @@ fn create(
     };
     // Opened here, written by the init (`0`: itself) right after `go`: see `open_v1_tasks`.
     let v1_tasks = cg.map(ContainerCgroup::open_v1_tasks).transpose()?.unwrap_or_default();
+    // The init inherits its oomScoreAdj from us (set while we are dumpable; ours is put back below).
+    let own_oom = user::inherit_oom_score_adj(&proc_fd, plan.config.process.as_ref().and_then(|p| p.oom_score_adj))?;
+    // Non-dumpable from before any join until the init's execve (which resets it): no process
+    // of a joined namespace may ptrace us or take our fds (rootless, see the clone below).
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     // Joining a time namespace moves us too: the init's start time must still be the host's.
     let mut host_clock = ns.join.iter().any(|j| j.1 == libc::CLONE_NEWTIME as u64).then(host_clock::HostClock::spawn).transpose()?;
     for (kind, f, path) in ns.before_clone() {
@@ -286,18 +291,6 @@ fn create(
     if ns.creates(libc::CLONE_NEWTIME as u64) {
         timens::unshare_with_offsets(&proc_fd, &timens::parse(plan.config.linux.as_ref().and_then(|l| l.time_offsets.as_ref()))?)?;
     }
-    // Non-dumpable from before the clone until the init's execve (which resets it). Rootless,
-    // the init stays dumpable until its id maps are written (a non-dumpable process's /proc
-    // files are root's, which an unprivileged helper cannot write), then makes itself not.
-    if !user::rootless() {
-        // SAFETY: prctl with integer arguments.
-        sys::cvt(
-            unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) },
-            Code::Process,
-            "prctl",
-            Some("PR_SET_DUMPABLE"),
-        )?;
-    }
     let (parent_end, child_end) = sync::pair()?;
     if plan.mode == Mode::Monitor {
         monitor::block_forwarded()?;
@@ -306,7 +299,20 @@ fn create(
     // its root is the container's group in every hierarchy, not the helper's (as runc).
     // A new time namespace was unshared above, with its offsets: no flag, or the init would get another.
     let clone_flags = ns.new_flags & !((libc::CLONE_NEWCGROUP | libc::CLONE_NEWTIME) as u64);
-    let (pid, pidfd, into_cgroup) = match spawn::spawn(clone_flags, cg_fd.as_ref().map(|f| f.as_fd()))? {
+    // Rootless with a new user namespace, the init must be dumpable (its /proc files then the
+    // user's) for us to write its id maps; it makes itself non-dumpable once they are written.
+    let keep_dumpable = init::keeps_dumpable(ns);
+    if keep_dumpable {
+        sys::prctl(libc::PR_SET_DUMPABLE, 1, "PR_SET_DUMPABLE")?;
+    }
+    let forked = spawn::spawn(clone_flags, cg_fd.as_ref().map(|f| f.as_fd()));
+    if !matches!(forked, Ok(spawn::Forked::Child)) {
+        user::restore_oom_score_adj(&proc_fd, own_oom);
+        if keep_dumpable {
+            sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
+        }
+    }
+    let (pid, pidfd, into_cgroup) = match forked? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), state_dir.as_raw_fd(), parent_end.as_raw_fd()];
             close.extend(cg_fd.as_ref().map(|f| f.as_raw_fd()));

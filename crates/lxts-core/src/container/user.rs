@@ -58,8 +58,9 @@ pub fn switch(user: &User) -> Result<()> {
     let groups: Vec<libc::gid_t> = user.additional_gids.clone();
     // SAFETY: `groups` holds `len` gids.
     let ret = unsafe { libc::setgroups(groups.len(), groups.as_ptr()) };
-    // In a user namespace whose `setgroups` is denied (rootless) no list can be set; an empty
-    // one is what the process has anyway.
+    // In a user namespace whose `setgroups` is denied (rootless) no list can be set: the
+    // process keeps the supplementary groups lxts was started with (shown as the overflow gid
+    // where unmapped), as with runc; asking for groups is an error.
     if !(ret < 0 && groups.is_empty() && nix::errno::Errno::last() == nix::errno::Errno::EPERM) {
         sys::cvt(ret, Code::Process, "setgroups", None).map_err(|e| e.context("process.user.additionalGids"))?;
     }
@@ -82,18 +83,34 @@ pub fn set_umask(user: &User) {
     unsafe { libc::umask(user.umask.unwrap_or(0o022) as libc::mode_t) };
 }
 
-/// Write `oomScoreAdj` through the verified host procfs fd.
-pub fn set_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: i32) -> Result<()> {
-    let path = "self/oom_score_adj";
-    let c = sys::cstr(path)?;
+/// Write our own `oom_score_adj` through the verified host procfs fd; the previous value.
+fn set_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: i32) -> Result<i32> {
+    let c = sys::cstr("self/oom_score_adj")?;
     // SAFETY: `proc_fd` is an open procfs directory and `c` a valid C string.
-    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), c.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
-    let fd = sys::owned(sys::cvt(fd, Code::Process, "openat", Some("/proc/self/oom_score_adj"))?);
-    let text = value.to_string();
-    // SAFETY: `text` is a valid buffer of its length.
-    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
-    sys::cvt(n as libc::c_int, Code::Process, "write", Some("/proc/self/oom_score_adj")).map_err(|e| e.context("process.oomScoreAdj"))?;
-    Ok(())
+    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    let mut f = std::fs::File::from(sys::owned(sys::cvt(fd, Code::Process, "openat", Some("/proc/self/oom_score_adj"))?));
+    let mut old = String::new();
+    std::io::Read::read_to_string(&mut f, &mut old).map_err(|e| Error::io(Code::Process, "read", Some("/proc/self/oom_score_adj"), &e))?;
+    std::io::Write::write_all(&mut f, value.to_string().as_bytes())
+        .map_err(|e| Error::io(Code::Process, "write", Some("/proc/self/oom_score_adj"), &e))?;
+    old.trim().parse().map_err(|_| Error::new(Code::Process, format!("/proc/self/oom_score_adj: {old:?} is no number")))
+}
+
+/// Set our own `oom_score_adj` to `value` (`process.oomScoreAdj`) for the child we are about to
+/// make, which inherits it; the previous value, for [`restore_oom_score_adj`]. Set by us, not
+/// by the child: one in a new user namespace, whose credentials no longer match its
+/// non-dumpable `/proc` files (the host root's), could not write its own. Called while we are
+/// still dumpable (rootless, our non-dumpable files would be root's too).
+pub fn inherit_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: Option<i32>) -> Result<Option<i32>> {
+    value.map(|v| set_oom_score_adj(proc_fd, v).map_err(|e| e.context("process.oomScoreAdj"))).transpose()
+}
+
+/// Put back our own `oom_score_adj` after [`inherit_oom_score_adj`], where we still may
+/// (raising it is always allowed; rootless and non-dumpable we may not, and keep the value).
+pub fn restore_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, old: Option<i32>) {
+    if let Some(v) = old {
+        let _ = set_oom_score_adj(proc_fd, v);
+    }
 }
 
 /// Apply `process.rlimits`.

@@ -144,9 +144,6 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
     }
     crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;
     user::set_rlimits(&process.rlimits)?;
-    if let Some(adj) = process.oom_score_adj {
-        user::set_oom_score_adj(&ctx.proc_fd, adj)?;
-    }
     crate::container::sched::apply_scheduler(process.scheduler.as_ref())?;
     crate::container::sched::apply_io_priority(process.io_priority.as_ref())?;
     crate::container::mempolicy::apply(ctx.memory_policy)?;
