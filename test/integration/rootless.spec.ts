@@ -83,8 +83,13 @@ h.it('an OCI bundle from `lxts spec --rootless`: create, start, exec, ps, kill, 
   await ok(['exec', '-d', 'c1', 'sleep', '60'])
   const pids = JSON.parse((await ok(['ps', '--format', 'json', 'c1'])).stdout) as number[]
   t.is(pids.length, 2, `the init and the exec'd sleep, by their pid namespace: ${JSON.stringify(pids)}`)
-  // kill --all without cgroups: the members of the init's own pid namespace
-  await ok(['kill', '--all', 'c1', 'KILL'])
+  // kill --all without cgroups: the members of the init's own pid namespace (TERM: the init,
+  // a sleep as pid 1, ignores it; the exec'd sleep dies)
+  await ok(['kill', '--all', 'c1', 'TERM'])
+  const execd = pids.find((p) => p !== pid) ?? 0
+  for (let i = 0; i < 50 && !ended(execd); i++) await new Promise((r) => setTimeout(r, 20))
+  t.true(ended(execd), `the exec'd process is ${procState(execd)}`)
+  t.false(ended(pid), 'the init lives on')
   await ok(['delete', '--force', 'c1'])
   t.deepEqual(readdirSync(state), [])
   for (const p of pids) t.true(ended(p), `process ${p} is ${procState(p)}`)

@@ -16,7 +16,7 @@ import { events, stats, withOomKilled, type ContainerEvent, type EventsOptions, 
 import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
-import { recoverDelete } from './recover.js'
+import { recordedInit, recoverDelete } from './recover.js'
 import type { StateStore } from './state-store.js'
 import { containerPids, killAll, pauseContainer, pidNamespaceMembers, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
@@ -303,6 +303,11 @@ export class Container {
       if (status === 'paused') await killAll(s.cgroups ?? [], SIGKILL)
       if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'paused' || status === 'creating')) {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
+      } else if (s.pid === undefined && (s.cgroups ?? []).length === 0) {
+        // A create cut short before the state had the pid, without cgroups (rootless): the
+        // init it recorded, checked by its start time.
+        const init = await recordedInit(this.#store.dir(this.id))
+        if (init !== undefined) await killAndWait(init.pid, init.startTime, `container "${this.id}" init`)
       }
       const cgroups = s.cgroups ?? (await plannedCgroups(s.cgroupPath))
       // An unreadable saved config does not stop the cleanup (it sweeps); its error is raised

@@ -21,12 +21,13 @@
  * state.json). Then the state directory goes.
  */
 
-import { cgroupPath } from '../config/plan.js'
+import { cgroupPath, wantsLimits } from '../config/plan.js'
+import type { OciConfig } from '../config/types.js'
 import { withTool } from '../cgroup/native.js'
 import { cgroupRemove, processInfo, releaseRootMount, waitProcessExit } from '../native.js'
 import { killAndWait, plannedCgroups, removableCgroups } from './container.js'
 import { killAll } from './pause.js'
-import type { StateStore } from './state-store.js'
+import { isRootless, type StateStore } from './state-store.js'
 import { fsPromises } from '../lazy-builtins.js'
 
 const SIGKILL = 9
@@ -35,6 +36,15 @@ const EXIT_TIMEOUT_MS = 10_000
 const MONITOR_TIMEOUT_MS = 2000
 /** Rounds of scan + kill: a process forked between two scans is caught by the next. */
 const ROUNDS = 5
+
+/** Whether the saved config asks for limits (a rootless container then has a cgroup). */
+async function savedWantsLimits(file: string): Promise<boolean> {
+  try {
+    return wantsLimits(JSON.parse(await fsPromises().readFile(file, 'utf8')) as OciConfig)
+  } catch {
+    return false
+  }
+}
 
 /** `linux.cgroupsPath` of the saved config, or undefined when absent or unreadable. */
 async function savedCgroupsPath(file: string): Promise<string | undefined> {
@@ -101,7 +111,7 @@ async function killMembers(dirs: string[]): Promise<Map<number, number>> {
 }
 
 /** The init a container without cgroups recorded in `<dir>/init` (`pid startTime`). */
-async function recordedInit(dir: string): Promise<{ pid: number; startTime: number } | undefined> {
+export async function recordedInit(dir: string): Promise<{ pid: number; startTime: number } | undefined> {
   const text = await fsPromises().readFile(`${dir}/init`, 'utf8').catch(() => '')
   const [pid, startTime] = text.trim().split(' ').map(Number)
   return Number.isInteger(pid) && (pid as number) > 0 && Number.isInteger(startTime) ? { pid: pid as number, startTime: startTime as number } : undefined
@@ -110,7 +120,9 @@ async function recordedInit(dir: string): Promise<{ pid: number; startTime: numb
 /** Force-delete `id` without its state: kill the cgroups' processes, remove the groups and the state dir. */
 export async function recoverDelete(store: StateStore, id: string): Promise<void> {
   const path = await recoveredPath(store, id)
-  const leaves = await plannedCgroups(path)
+  // Rootless, a container made no cgroup unless its config asked for limits: root's groups of
+  // the same path are none of its business.
+  const leaves = isRootless() && !(await savedWantsLimits(store.file(id, 'config.json'))) ? [] : await plannedCgroups(path)
   const monitors = await killMembers(leaves)
   // Without cgroups (rootless) the init recorded apart from state.json is the way to it.
   const init = await recordedInit(store.dir(id))

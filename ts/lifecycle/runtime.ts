@@ -136,7 +136,7 @@ export class Runtime {
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
       throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${o.preserveFds}`, { field: 'preserveFds' })
     }
-    if (isRootless() && !wantsLimits(config) && !config.linux?.namespaces?.some((n) => n.type === 'pid' && n.path === undefined)) {
+    if (isRootless() && !wantsLimits(config) && !config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path)) {
       // Without a cgroup, only the death of a pid namespace's init takes every process with it.
       throw new LxtsError('ERR_LXTS_UNSUPPORTED', 'rootless, a container has no cgroup: it needs a new pid namespace (linux.namespaces type "pid"), the only way its processes are all found and ended', { field: 'linux.namespaces' })
     }
@@ -190,6 +190,9 @@ export class Runtime {
         }
         testPause('create:spawned')
         report = await helper.created
+        // No cgroup to find its processes by: recorded before anything else, for a delete of a
+        // state that never got its pid, or an unreadable one (recover.ts).
+        if (plan.cgroup === null) await writeFileAtomic(this.#store.file(id, 'init'), `${report.pid} ${report.startTime}`, 0o600)
         const master = receiver === undefined ? undefined : await receiver.master
         receiver?.close()
         const created: StoredState = { ...base, status: 'created', pid: report.pid, startTime: report.startTime, cgroups: report.cgroups, createdCgroups: report.createdCgroups }
@@ -203,8 +206,6 @@ export class Runtime {
         await this.#store.write(created)
         testPause('create:recorded')
         if (o.pidFile !== undefined) await writeFileAtomic(resolve(o.pidFile), String(report.pid), 0o644)
-        // No cgroup to find its processes by: `delete --force` of a corrupt state reads this (recover.ts).
-        if (plan.cgroup === null) await writeFileAtomic(this.#store.file(id, 'init'), `${report.pid} ${report.startTime}`, 0o600)
         if (plan.mode === 'monitor') helper.unref()
         const monitorHelper = plan.mode === 'monitor' ? helper : undefined
         const container = new Container(this.#store, id, monitorHelper)

@@ -160,26 +160,20 @@ export class StateStore {
     return join(this.root, id)
   }
 
-  #ownRoot = false
-
   /**
    * Rootless: a root others can write to, or that is not ours (another user may have made
-   * `/tmp/lxts-<uid>` first, with a "container" whose poststop hook `delete` would run), is
-   * refused before anything is read from or made in it. Checked once per store.
+   * `/tmp/lxts-<uid>` first, with a "container" whose poststop hook `delete` would run, or
+   * whose `init` record names a process of ours), is refused before anything is read from or
+   * made in it; a missing one is made first (0700), so nobody else can make it between the
+   * check and the use. Checked at every use (one lstat): the directory may be replaced.
    */
   #assertOwnRoot(): void {
-    if (this.#ownRoot || !isRootless()) return
-    let st
-    try {
-      st = lstatSync(this.root)
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return // nothing to read yet; ensureRoot makes it ours
-      throw err
-    }
+    if (!isRootless()) return
+    mkdirSync(this.root, { recursive: true, mode: 0o700 })
+    const st = lstatSync(this.root)
     if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
       throw new LxtsError('ERR_LXTS_SYSCALL', `state root ${this.root} is not a directory of ours that only we can write (use --root)`, { path: this.root })
     }
-    this.#ownRoot = true
   }
 
   /** A file inside `<root>/<id>`. */
@@ -193,7 +187,6 @@ export class StateStore {
    */
   async ensureRoot(): Promise<void> {
     mkdirSync(this.root, { recursive: true, mode: 0o700 })
-    this.#ownRoot = false
     this.#assertOwnRoot()
   }
 

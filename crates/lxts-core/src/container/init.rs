@@ -29,6 +29,8 @@ pub struct InitCtx<'a> {
     pub listener: Option<OwnedFd>,
     /// The cgroup hierarchies as the helper found them, when it made the container's groups.
     pub host: Option<&'a crate::cgroups::Host>,
+    /// [`keeps_dumpable`], as the helper decided it (our own euid is not the host's any more).
+    pub keep_dumpable: bool,
 }
 
 /// Whether the init is made dumpable and stays so until `go`: only rootless with a new user
@@ -58,7 +60,7 @@ pub fn main(ctx: InitCtx<'_>) -> ! {
 
 fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     let plan = ctx.plan;
-    if !keeps_dumpable(ctx.ns) {
+    if !ctx.keep_dumpable {
         sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
     }
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, "PR_SET_PDEATHSIG")?;

@@ -278,7 +278,7 @@ fn create(
     // Opened here, written by the init (`0`: itself) right after `go`: see `open_v1_tasks`.
     let v1_tasks = cg.map(ContainerCgroup::open_v1_tasks).transpose()?.unwrap_or_default();
     // The init inherits its oomScoreAdj from us (set while we are dumpable; ours is put back below).
-    let own_oom = user::inherit_oom_score_adj(&proc_fd, plan.config.process.as_ref().and_then(|p| p.oom_score_adj))?;
+    let own_oom = user::OomScoreAdj::inherit(&proc_fd, plan.config.process.as_ref().and_then(|p| p.oom_score_adj))?;
     // Non-dumpable from before any join until the init's execve (which resets it): no process
     // of a joined namespace may ptrace us or take our fds (rootless, see the clone below).
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
@@ -302,12 +302,15 @@ fn create(
     // Rootless with a new user namespace, the init must be dumpable (its /proc files then the
     // user's) for us to write its id maps; it makes itself non-dumpable once they are written.
     let keep_dumpable = init::keeps_dumpable(ns);
+    let mut own_oom = own_oom;
     if keep_dumpable {
         sys::prctl(libc::PR_SET_DUMPABLE, 1, "PR_SET_DUMPABLE")?;
     }
     let forked = spawn::spawn(clone_flags, cg_fd.as_ref().map(|f| f.as_fd()));
     if !matches!(forked, Ok(spawn::Forked::Child)) {
-        user::restore_oom_score_adj(&proc_fd, own_oom);
+        if let Some(o) = own_oom.take() {
+            o.restore();
+        }
         if keep_dumpable {
             sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
         }
@@ -320,7 +323,21 @@ fn create(
             close.extend(cgroups::resources::devices_bpf::preloaded_fd());
             close.extend(host_clock.as_ref().map(host_clock::HostClock::raw_fd));
             let cgroup_tasks = v1_tasks.iter().map(|(fd, file)| (fd.as_fd(), file.as_path())).collect();
-            init::main(init::InitCtx { plan, ns, caps: sets, sync: child_end, fifo, proc_fd, close, console, listener, cgroup_tasks, host })
+            drop(own_oom);
+            init::main(init::InitCtx {
+                plan,
+                ns,
+                caps: sets,
+                sync: child_end,
+                fifo,
+                proc_fd,
+                close,
+                console,
+                listener,
+                cgroup_tasks,
+                host,
+                keep_dumpable,
+            })
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };

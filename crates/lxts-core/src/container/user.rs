@@ -83,33 +83,41 @@ pub fn set_umask(user: &User) {
     unsafe { libc::umask(user.umask.unwrap_or(0o022) as libc::mode_t) };
 }
 
-/// Write our own `oom_score_adj` through the verified host procfs fd; the previous value.
-fn set_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: i32) -> Result<i32> {
-    let c = sys::cstr("self/oom_score_adj")?;
-    // SAFETY: `proc_fd` is an open procfs directory and `c` a valid C string.
-    let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
-    let mut f = std::fs::File::from(sys::owned(sys::cvt(fd, Code::Process, "openat", Some("/proc/self/oom_score_adj"))?));
-    let mut old = String::new();
-    std::io::Read::read_to_string(&mut f, &mut old).map_err(|e| Error::io(Code::Process, "read", Some("/proc/self/oom_score_adj"), &e))?;
-    std::io::Write::write_all(&mut f, value.to_string().as_bytes())
-        .map_err(|e| Error::io(Code::Process, "write", Some("/proc/self/oom_score_adj"), &e))?;
-    old.trim().parse().map_err(|_| Error::new(Code::Process, format!("/proc/self/oom_score_adj: {old:?} is no number")))
+/// Our own `oom_score_adj`, set for a child to inherit and put back afterwards through the
+/// same open file ([`OomScoreAdj::restore`]): opened while we are still dumpable, since
+/// rootless our non-dumpable `/proc` files are root's.
+pub struct OomScoreAdj {
+    file: std::fs::File,
+    old: i32,
 }
 
-/// Set our own `oom_score_adj` to `value` (`process.oomScoreAdj`) for the child we are about to
-/// make, which inherits it; the previous value, for [`restore_oom_score_adj`]. Set by us, not
-/// by the child: one in a new user namespace, whose credentials no longer match its
-/// non-dumpable `/proc` files (the host root's), could not write its own. Called while we are
-/// still dumpable (rootless, our non-dumpable files would be root's too).
-pub fn inherit_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, value: Option<i32>) -> Result<Option<i32>> {
-    value.map(|v| set_oom_score_adj(proc_fd, v).map_err(|e| e.context("process.oomScoreAdj"))).transpose()
-}
+impl OomScoreAdj {
+    /// Set our own `oom_score_adj` to `value` (`process.oomScoreAdj`) for the child we are about
+    /// to make, which inherits it. Set by us, not by the child: one in a new user namespace,
+    /// whose credentials no longer match its non-dumpable `/proc` files (the host root's), could
+    /// not write its own. `None` without a value.
+    pub fn inherit(proc_fd: &std::os::fd::OwnedFd, value: Option<i32>) -> Result<Option<OomScoreAdj>> {
+        let Some(value) = value else { return Ok(None) };
+        let what = "/proc/self/oom_score_adj";
+        let c = sys::cstr("self/oom_score_adj")?;
+        // SAFETY: `proc_fd` is an open procfs directory and `c` a valid C string.
+        let fd = unsafe { libc::openat(proc_fd.as_raw_fd(), c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+        let mut file = std::fs::File::from(sys::owned(
+            sys::cvt(fd, Code::Process, "openat", Some(what)).map_err(|e| e.context("process.oomScoreAdj"))?,
+        ));
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| Error::io(Code::Process, "read", Some(what), &e))?;
+        let old = text.trim().parse().map_err(|_| Error::new(Code::Process, format!("{what}: {text:?} is no number")))?;
+        std::io::Write::write_all(&mut file, value.to_string().as_bytes())
+            .map_err(|e| Error::io(Code::Process, "write", Some(what), &e).context("process.oomScoreAdj"))?;
+        Ok(Some(OomScoreAdj { file, old }))
+    }
 
-/// Put back our own `oom_score_adj` after [`inherit_oom_score_adj`], where we still may
-/// (raising it is always allowed; rootless and non-dumpable we may not, and keep the value).
-pub fn restore_oom_score_adj(proc_fd: &std::os::fd::OwnedFd, old: Option<i32>) {
-    if let Some(v) = old {
-        let _ = set_oom_score_adj(proc_fd, v);
+    /// Put our own value back (we live on as the monitor or the exec'd process's parent). May
+    /// fail where it was lowered and we lost the host's privilege since (a joined user
+    /// namespace): then we keep the container's value.
+    pub fn restore(mut self) {
+        let _ = std::io::Write::write_all(&mut self.file, self.old.to_string().as_bytes());
     }
 }
 

@@ -248,8 +248,8 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     // The same for a notifying seccomp filter: the child sends the listener fd on it.
     let listener = seccomp::notify::connect(plan.seccomp.as_ref())?;
     // The process inherits its oomScoreAdj from us: set while we are dumpable (see
-    // user::inherit_oom_score_adj), and kept (we only live on as its parent).
-    super::super::user::inherit_oom_score_adj(&proc_fd, plan.process.oom_score_adj)?;
+    // user::OomScoreAdj), ours put back once it is made.
+    let mut own_oom = super::super::user::OomScoreAdj::inherit(&proc_fd, plan.process.oom_score_adj)?;
     // Non-dumpable until the child's execve (which resets it).
     // SAFETY: prctl with integer arguments.
     sys::cvt(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) }, Code::Process, "prctl", Some("PR_SET_DUMPABLE"))?;
@@ -294,6 +294,9 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
         }
         spawn::Forked::Parent { pid, pidfd, into_cgroup } => (pid, pidfd, into_cgroup),
     };
+    if let Some(o) = own_oom.take() {
+        o.restore();
+    }
     drop(child_end);
     // The child holds the only other copy: the receiver sees EOF once it execs.
     drop(console);
