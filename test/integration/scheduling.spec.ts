@@ -86,3 +86,21 @@ h.it('oomScoreAdj reaches a process in a new user namespace (the helper passes i
   t.is(r.code, 0, describe(r))
   t.is(r.stdout.trim(), '123')
 })
+
+h.it('exec with process.execCPUAffinity: the process ends up on the final CPUs; a bad list is refused naming the field', async (t) => {
+  const b = h.bundle(['sleep', '30'])
+  t.is((await h.cli(['run', '-d', '-b', b.dir, b.id])).code, 0)
+  const proc = join(b.dir, 'exec.json')
+  const run = (affinity: unknown) => {
+    writeFileSync(proc, JSON.stringify({ args: ['grep', 'Cpus_allowed_list', '/proc/self/status'], cwd: '/', user: { uid: 0, gid: 0 }, execCPUAffinity: affinity }))
+    return h.cli(['exec', '--process', proc, b.id])
+  }
+  const last = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim().split(/[-,]/).pop() ?? '0'
+  const r = await run({ initial: '0', final: last })
+  t.is(r.code, 0, describe(r))
+  t.regex(r.stdout, new RegExp(`^Cpus_allowed_list:\\s+${last}$`, 'm'))
+  const bad = await run({ final: 'one' })
+  t.not(bad.code, 0)
+  t.regex(bad.stderr, /process\.execCPUAffinity\.final/, describe(bad))
+  t.is((await h.cli(['delete', '--force', b.id])).code, 0)
+})

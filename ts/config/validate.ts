@@ -179,8 +179,25 @@ function checkProcess(is: Issues, v: unknown, o: ValidateOptions): void {
   }
   checkScheduler(is, p['scheduler'])
   checkIoPriority(is, p['ioPriority'])
-  for (const k of ['apparmorProfile', 'selinuxLabel', 'execCPUAffinity']) {
+  checkExecCpuAffinity(is, p['execCPUAffinity'])
+  for (const k of ['apparmorProfile', 'selinuxLabel']) {
     if (!isEmpty(p[k])) is.unsupported(`process.${k}`)
+  }
+}
+
+/** A list of ids such as `0-3,7` (CPUs, NUMA nodes); empty allowed. */
+const ID_LIST = /^\s*(\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*)?\s*$/
+
+/** `process.execCPUAffinity`: the CPUs of an exec'd process before and after it joins the container's cgroups (not the init's). */
+function checkExecCpuAffinity(is: Issues, v: unknown): void {
+  if (v === undefined) return
+  const a = is.object('process.execCPUAffinity', v)
+  if (a === undefined) return
+  for (const k of ['initial', 'final']) {
+    const list = a[k]
+    if (list !== undefined && (typeof list !== 'string' || !ID_LIST.test(list))) {
+      is.invalid(`process.execCPUAffinity.${k}`, `must be a list of CPUs such as "0-3,7", not ${JSON.stringify(list)}`)
+    }
   }
 }
 
@@ -223,7 +240,7 @@ function checkMemoryPolicy(is: Issues, v: unknown): void {
   if (p === undefined) return
   oneOf(is, 'linux.memoryPolicy.mode', p['mode'], MPOL_MODES)
   const nodes = p['nodes']
-  if (nodes !== undefined && (typeof nodes !== 'string' || !/^\s*(\d+(-\d+)?(\s*,\s*\d+(-\d+)?)*)?\s*$/.test(nodes))) {
+  if (nodes !== undefined && (typeof nodes !== 'string' || !ID_LIST.test(nodes))) {
     is.invalid('linux.memoryPolicy.nodes', `must be a list of nodes such as "0-3,7", not ${JSON.stringify(nodes)}`)
   }
   is.strings('linux.memoryPolicy.flags', p['flags'])?.forEach((f, i) => oneOf(is, `linux.memoryPolicy.flags[${i}]`, f, MPOL_FLAGS))

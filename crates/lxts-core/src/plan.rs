@@ -144,6 +144,18 @@ pub struct Process {
     /// `ioprio_set(2)` of the process (`container::sched`).
     #[serde(default)]
     pub io_priority: Option<IoPriority>,
+    /// The CPUs an `exec`'d process runs on before and after it joins the container's cgroups.
+    #[serde(default, rename = "execCPUAffinity")]
+    pub exec_cpu_affinity: Option<ExecCpuAffinity>,
+}
+
+/// `process.execCPUAffinity` (not for the init: runtime-spec).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExecCpuAffinity {
+    #[serde(default)]
+    pub initial: Option<String>,
+    #[serde(default, rename = "final")]
+    pub final_: Option<String>,
 }
 
 /// `process.scheduler` (names checked by TS; the kernel judges the values).

@@ -1,4 +1,5 @@
-//! `process.scheduler` (`sched_setattr(2)`) and `process.ioPriority` (`ioprio_set(2)`), set by
+//! `process.scheduler` (`sched_setattr(2)`), `process.ioPriority` (`ioprio_set(2)`) and, for
+//! `exec`, `process.execCPUAffinity` (`sched_setaffinity(2)`), set by
 //! the init and by `exec`'d processes on themselves before capabilities are dropped, so they
 //! carry across `execve` and to every child.
 
@@ -82,6 +83,20 @@ pub fn apply_scheduler(s: Option<&Scheduler>) -> Result<()> {
     crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setattr", Some(&s.policy))
         .map(|_| ())
         .map_err(|e| e.context("process.scheduler"))
+}
+
+/// Run the calling process (and the children it makes next) on the CPUs of `list`
+/// (`process.execCPUAffinity.<field>`); nothing for an absent or empty list.
+pub fn apply_cpu_affinity(list: Option<&str>, field: &str) -> Result<()> {
+    let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(()) };
+    let mask = super::mempolicy::id_mask(list).ok_or_else(|| {
+        Error::new(Code::InvalidConfig, format!("process.execCPUAffinity.{field}: {list:?} is not a list of CPUs such as 0-3,7"))
+    })?;
+    // SAFETY: sched_setaffinity on ourselves with a mask of the byte size passed.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, mask.len() * 8, mask.as_ptr()) };
+    crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setaffinity", Some(list))
+        .map(|_| ())
+        .map_err(|e| e.context(format!("process.execCPUAffinity.{field}")))
 }
 
 const IOPRIO_WHO_PROCESS: libc::c_int = 1;

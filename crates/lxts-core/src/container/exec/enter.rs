@@ -267,6 +267,10 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     if !plan.detach {
         monitor::block_forwarded()?;
     }
+    // execCPUAffinity.initial: the CPUs the process starts on, before it joins the container's
+    // cgroups (it inherits ours; we only wait for it from here on).
+    let affinity = plan.process.exec_cpu_affinity.as_ref();
+    super::super::sched::apply_cpu_affinity(affinity.and_then(|a| a.initial.as_deref()), "initial")?;
     let (pid, child_pidfd, into_cgroup) = match spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()))? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];

@@ -143,6 +143,8 @@ fn setup(ctx: &SetupCtx<'_>) -> Result<super::Exec> {
         return Err(Error::new(Code::Protocol, "the helper did not send go"));
     }
     crate::cgroups::join_all_self(&ctx.cgroup_tasks)?;
+    // In the container's cgroups now: execCPUAffinity.final (absent: the kernel decides).
+    crate::container::sched::apply_cpu_affinity(process.exec_cpu_affinity.as_ref().and_then(|a| a.final_.as_deref()), "final")?;
     user::set_rlimits(&process.rlimits)?;
     crate::container::sched::apply_scheduler(process.scheduler.as_ref())?;
     crate::container::sched::apply_io_priority(process.io_priority.as_ref())?;
