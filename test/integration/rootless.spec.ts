@@ -109,6 +109,13 @@ h.it('rootless: limits need a cgroup nobody can make (refused, nothing left); --
   t.not(r.code, 0)
   t.regex(r.stderr, /ERR_LXTS_CGROUP.*EACCES|EACCES.*ERR_LXTS_CGROUP/, describe(r))
   t.deepEqual(readdirSync(state), [])
+  // an idmapped mount needs the host's CAP_SYS_ADMIN: refused, naming the mount
+  delete config.linux['resources']
+  ;(config as unknown as { mounts: unknown[] }).mounts.push({ destination: '/mnt', type: 'bind', source: dir, options: ['rbind', 'idmap'] })
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  const idmapped = await asNobody(state, ['create', '-b', dir, 'c6'], { cwd: dir })
+  t.regex(idmapped.stderr, /mounts\[\d+\]: idmapped mounts need the host's CAP_SYS_ADMIN.*ERR_LXTS_UNSUPPORTED/, describe(idmapped))
+  t.deepEqual(readdirSync(state), [])
   t.is((await asNobody(state, ['--rootless', 'true', 'list'])).code, 0)
   const asRoot = await lxts(state, ['--rootless', 'true', 'create', '-b', dir, 'c3'])
   t.regex(asRoot.stderr, /--rootless=true as root/, describe(asRoot))

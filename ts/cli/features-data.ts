@@ -77,7 +77,8 @@ export const FEATURES: Features = {
     selinux: { enabled: false },
     intelRdt: { enabled: false },
     // Idmapped binds (mount_setattr MOUNT_ATTR_IDMAP, Linux 5.12; the source's filesystem must allow it).
-    mountExtensions: { idmap: { enabled: true } },
+    // Rootless, idmapping needs the host's CAP_SYS_ADMIN it lacks: reported as disabled then.
+    mountExtensions: { idmap: { enabled: process.geteuid?.() === 0 } },
     // set_mempolicy(2) in every process of the container (crates/lxts-core/src/container/mempolicy.rs).
     memoryPolicy: { modes: [...MPOL_MODES], flags: [...MPOL_FLAGS] },
     netDevices: { enabled: false },

@@ -62,6 +62,8 @@ export async function* events(store: StateStore, id: string, o: EventsOptions = 
   const interval = o.interval ?? 5000
   const s = await store.read(id)
   const dirs = s.cgroups ?? []
+  // Rootless without limits: no cgroup, so no stats or OOM events to report (as stats()).
+  if (dirs.length === 0) throw new LxtsError('ERR_LXTS_CGROUP', `container "${id}" has no cgroups`)
   const n = await resourcesNative()
   let watcher: NativeOomWatcher | undefined
   try {

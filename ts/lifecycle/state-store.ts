@@ -16,7 +16,7 @@ import { LxtsError, errnoCode } from '../errors.js'
 import { STATUSES } from './status.js'
 import type { ExitStatus, StoredState } from './types.js'
 
-/** The default state root as root, as runc's `/run/runc`. */
+/** The default state root as root, as runc's `/run/runc`; {@link defaultRoot} is the current user's. */
 export const DEFAULT_ROOT = '/run/lxts'
 
 /** Whether lxts runs unprivileged (rootless): not as root on the host. */

@@ -146,7 +146,8 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     }
     let Some(process) = plan.config.process.as_ref() else { refuse_start(ctx) };
     user::set_rlimits(&process.rlimits)?;
-    // While the capabilities a real-time policy or class needs are still there.
+    // While the capabilities a real-time policy or class needs are still there (in a user
+    // namespace those are the host's CAP_SYS_NICE/CAP_SYS_ADMIN, which it lacks: refused there).
     super::sched::apply_scheduler(process.scheduler.as_ref())?;
     super::sched::apply_io_priority(process.io_priority.as_ref())?;
     super::mempolicy::apply(plan.config.linux.as_ref().and_then(|l| l.memory_policy.as_ref()))?;

@@ -27,28 +27,8 @@ fn flag(name: &str) -> Option<libc::c_int> {
     })
 }
 
-/// The bit mask of a list such as `0-3,7` (nodes, CPUs), one bit per id, in 64-bit words; at
-/// most a page of bits, as the kernel takes. `None` when it is no such list.
-pub fn id_mask(list: &str) -> Option<Vec<u64>> {
-    let mut words: Vec<u64> = Vec::new();
-    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
-        if a > b || b >= 4096 * 8 {
-            return None;
-        }
-        for n in a..=b {
-            if words.len() <= n / 64 {
-                words.resize(n / 64 + 1, 0);
-            }
-            words[n / 64] |= 1 << (n % 64);
-        }
-    }
-    Some(words)
-}
-
 fn node_mask(list: &str) -> Result<Vec<u64>> {
-    id_mask(list)
+    crate::container::sys::id_mask(list)
         .ok_or_else(|| Error::new(Code::InvalidConfig, format!("linux.memoryPolicy.nodes: {list:?} is not a list of nodes such as 0-3,7")))
 }
 

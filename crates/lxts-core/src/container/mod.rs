@@ -270,7 +270,7 @@ fn create(
     let listener = seccomp::notify::connect(plan.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()))?;
     // Idmapped binds: refused here, before the init exists, when the config cannot have them
     // (they are made when the init asks: see `rootfs::idmap`).
-    rootfs::idmap::list(&plan.config)?;
+    rootfs::idmap::check(&plan.config)?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,

@@ -85,11 +85,28 @@ pub fn apply_scheduler(s: Option<&Scheduler>) -> Result<()> {
         .map_err(|e| e.context("process.scheduler"))
 }
 
+/// The calling process's CPU mask, to put back with [`set_cpu_mask`].
+pub fn cpu_mask() -> Result<Vec<u64>> {
+    let mut mask = vec![0u64; 64];
+    // SAFETY: sched_getaffinity on ourselves into a buffer of the byte size passed.
+    let n = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, mask.len() * 8, mask.as_mut_ptr()) };
+    crate::container::sys::cvt(n as libc::c_int, Code::Process, "sched_getaffinity", None)?;
+    mask.truncate((n as usize).div_ceil(8));
+    Ok(mask)
+}
+
+/// Run the calling process on the CPUs of `mask`.
+pub fn set_cpu_mask(mask: &[u64]) -> Result<()> {
+    // SAFETY: sched_setaffinity on ourselves with a mask of the byte size passed.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, mask.len() * 8, mask.as_ptr()) };
+    crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setaffinity", None).map(|_| ())
+}
+
 /// Run the calling process (and the children it makes next) on the CPUs of `list`
 /// (`process.execCPUAffinity.<field>`); nothing for an absent or empty list.
 pub fn apply_cpu_affinity(list: Option<&str>, field: &str) -> Result<()> {
     let Some(list) = list.filter(|l| !l.trim().is_empty()) else { return Ok(()) };
-    let mask = super::mempolicy::id_mask(list).ok_or_else(|| {
+    let mask = crate::container::sys::id_mask(list).ok_or_else(|| {
         Error::new(Code::InvalidConfig, format!("process.execCPUAffinity.{field}: {list:?} is not a list of CPUs such as 0-3,7"))
     })?;
     // SAFETY: sched_setaffinity on ourselves with a mask of the byte size passed.

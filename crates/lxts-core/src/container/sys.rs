@@ -126,6 +126,57 @@ pub struct MountAttr {
     pub userns_fd: u64,
 }
 
+/// A detached copy (`open_tree(OPEN_TREE_CLONE)`, close-on-exec) of the mount tree at the open
+/// `fd` (the whole tree below it with `recursive`). Errors carry `code` and `what`.
+pub fn clone_tree(fd: BorrowedFd<'_>, recursive: bool, code: Code, what: &str) -> Result<OwnedFd> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let flags = OPEN_TREE_CLONE
+        | (libc::O_CLOEXEC | libc::AT_EMPTY_PATH) as libc::c_uint
+        | if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
+    // SAFETY: open_tree of an open fd with an empty path; the fd returned is ours.
+    let tree = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), c"".as_ptr(), flags) } as libc::c_int;
+    Ok(owned(cvt(tree, code, "open_tree", Some(what))?))
+}
+
+/// Attach the detached mount `tree` onto the open `target` (`move_mount`, both by fd: no path
+/// is walked). Errors carry `code` and `what`.
+pub fn attach_tree(tree: BorrowedFd<'_>, target: BorrowedFd<'_>, code: Code, what: &str) -> Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: move_mount between two open fds with empty paths.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    } as libc::c_int;
+    cvt(ret, code, "move_mount", Some(what)).map(|_| ())
+}
+
+/// The bit mask of a list such as `0-3,7` (CPUs, NUMA nodes), one bit per id, in 64-bit words;
+/// at most a page of bits, as the kernel takes. `None` when it is no such list.
+pub fn id_mask(list: &str) -> Option<Vec<u64>> {
+    let mut words: Vec<u64> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        if a > b || b >= 4096 * 8 {
+            return None;
+        }
+        for n in a..=b {
+            if words.len() <= n / 64 {
+                words.resize(n / 64 + 1, 0);
+            }
+            words[n / 64] |= 1 << (n % 64);
+        }
+    }
+    Some(words)
+}
+
 /// `mount_setattr(2)` of the mount `fd` is the root of (and, `recursive`, every mount below
 /// it). Errors carry `code` and `what`.
 pub fn mount_setattr(fd: BorrowedFd<'_>, attr: &MountAttr, recursive: bool, code: Code, what: &str) -> Result<()> {

@@ -114,8 +114,9 @@ impl OomScoreAdj {
     }
 
     /// Put our own value back (we live on as the monitor or the exec'd process's parent). May
-    /// fail where it was lowered and we lost the host's privilege since (a joined user
-    /// namespace): then we keep the container's value.
+    /// fail where it was raised: root's write also raised the kernel's floor for us, and going
+    /// back below it takes the host's CAP_SYS_RESOURCE (which this host's root lacks, and a
+    /// helper joined to a user namespace always does): we then keep the container's value.
     pub fn restore(mut self) {
         let _ = std::io::Write::write_all(&mut self.file, self.old.to_string().as_bytes());
     }

@@ -267,11 +267,16 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     if !plan.detach {
         monitor::block_forwarded()?;
     }
-    // execCPUAffinity.initial: the CPUs the process starts on, before it joins the container's
-    // cgroups (it inherits ours; we only wait for it from here on).
-    let affinity = plan.process.exec_cpu_affinity.as_ref();
-    super::super::sched::apply_cpu_affinity(affinity.and_then(|a| a.initial.as_deref()), "initial")?;
-    let (pid, child_pidfd, into_cgroup) = match spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()))? {
+    // execCPUAffinity.initial: the CPUs the process starts on (it inherits ours, then ours are
+    // put back), until it joins the container's v1 cgroups; on cgroup v2 it is born in its group.
+    let initial = plan.process.exec_cpu_affinity.as_ref().and_then(|a| a.initial.as_deref()).filter(|l| !l.trim().is_empty());
+    let own_cpus = initial.map(|_| super::super::sched::cpu_mask()).transpose()?;
+    super::super::sched::apply_cpu_affinity(initial, "initial")?;
+    let forked = spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()));
+    if let (Some(mask), false) = (&own_cpus, matches!(forked, Ok(spawn::Forked::Child))) {
+        let _ = super::super::sched::set_cpu_mask(mask);
+    }
+    let (pid, child_pidfd, into_cgroup) = match forked? {
         spawn::Forked::Child => {
             let mut close = vec![control.as_raw_fd(), parent_end.as_raw_fd(), pidfd.as_raw_fd()];
             close.extend(cg.v2.as_ref().map(|f| f.as_raw_fd()));

@@ -76,15 +76,18 @@ pub fn of<'a>(m: &'a Mount, index: usize, linux: Option<&'a Linux>) -> Result<Op
     }
 }
 
-/// The idmapped mounts of `cfg`, by index in `mounts`, in order (errors as [`of`]).
-pub fn list(cfg: &Config) -> Result<Vec<(usize, &Mount, Idmap<'_>)>> {
-    let mut out = Vec::new();
+/// Refuse a config whose idmapped mounts cannot be made, before the init exists: errors as
+/// [`of`], and any idmapped mount when rootless (idmapping needs the host's CAP_SYS_ADMIN).
+pub fn check(cfg: &Config) -> Result<()> {
     for (i, m) in cfg.mounts.iter().enumerate() {
-        if let Some(map) = of(m, i, cfg.linux.as_ref())? {
-            out.push((i, m, map));
+        if of(m, i, cfg.linux.as_ref())?.is_some() && crate::container::user::rootless() {
+            return Err(Error::new(
+                Code::Unsupported,
+                format!("mounts[{i}]: idmapped mounts need the host's CAP_SYS_ADMIN, which rootless lxts has not"),
+            ));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The init's side, for `mounts[index]` (`m`) when it is idmapped (else `None`): open its
@@ -159,7 +162,6 @@ fn in_mount_ns_of<T>(pid: i32, f: impl FnOnce() -> Result<T>) -> Result<T> {
     res
 }
 
-const OPEN_TREE_CLONE: libc::c_uint = 1;
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 
 /// A detached, private copy of the bind source `src` of `m` (its whole tree for `rbind`), made
@@ -168,11 +170,7 @@ const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
 fn detached(src: BorrowedFd<'_>, m: &Mount, map: &Idmap<'_>, userns: BorrowedFd<'_>) -> Result<OwnedFd> {
     let source = m.source.as_deref().unwrap_or("(source)");
     let rbind = options::parse(&m.options).flags & libc::MS_REC != 0;
-    let rec = if rbind { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
-    let flags = OPEN_TREE_CLONE | (libc::O_CLOEXEC | libc::AT_EMPTY_PATH) as libc::c_uint | rec;
-    // SAFETY: open_tree of an open fd with an empty path; the fd returned is ours.
-    let tree = unsafe { libc::syscall(libc::SYS_open_tree, src.as_raw_fd(), c"".as_ptr(), flags) };
-    let tree = sys::owned(sys::cvt(tree as libc::c_int, Code::Mount, "open_tree", Some(source))?);
+    let tree = sys::clone_tree(src, rbind, Code::Mount, source)?;
     let private = sys::MountAttr { propagation: libc::MS_PRIVATE, ..Default::default() };
     sys::mount_setattr(tree.as_fd(), &private, true, Code::Mount, source)?;
     let idmap = sys::MountAttr { attr_set: MOUNT_ATTR_IDMAP, userns_fd: userns.as_raw_fd() as u64, ..Default::default() };

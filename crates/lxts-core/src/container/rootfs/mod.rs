@@ -28,28 +28,8 @@ use crate::{Code, Error, Result};
 /// Bind `dir` (recursively) onto itself with the mount API and return the new mount's root:
 /// the handle is reached without any path walk, so no search permission is needed above it.
 fn bind_onto_itself(dir: std::os::fd::BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd> {
-    use std::os::fd::AsRawFd;
-    const OPEN_TREE_CLONE: libc::c_uint = 1;
-    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
-    let empty = sys::cstr("")?;
-    let flags =
-        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
-    // SAFETY: open_tree on an open fd with an empty path; returns a new fd we own.
-    let tree = unsafe { libc::syscall(libc::SYS_open_tree, dir.as_raw_fd(), empty.as_ptr(), flags) } as libc::c_int;
-    let tree = sys::owned(sys::cvt(tree, Code::Mount, "open_tree", Some("."))?);
-    // SAFETY: move_mount between two open fds with empty paths.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            empty.as_ptr(),
-            dir.as_raw_fd(),
-            empty.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    } as libc::c_int;
-    sys::cvt(ret, Code::Mount, "move_mount", Some("."))?;
+    let tree = sys::clone_tree(dir, true, Code::Mount, ".")?;
+    sys::attach_tree(tree.as_fd(), dir, Code::Mount, ".")?;
     Ok(tree)
 }
 

@@ -2,7 +2,7 @@
 //! and mount onto `/proc/self/fd/N` of the resolved handle (never onto a string
 //! path that a symlink could redirect).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::copyup;
 use super::options::{self, MountOptions};
@@ -146,20 +146,7 @@ fn bind_tree(root: BorrowedFd<'_>, tree: BorrowedFd<'_>, dest: &str, opts: &Moun
     if resolve::is_dir(&target, dest)? != src_dir {
         return Err(Error::new(Code::Mount, format!("the idmapped source and destination {dest} differ in type (directory vs file)")));
     }
-    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
-    // SAFETY: move_mount between two open fds with empty paths.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            tree.as_raw_fd(),
-            c"".as_ptr(),
-            target.as_raw_fd(),
-            c"".as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-        )
-    };
-    sys::cvt(ret as libc::c_int, Code::Mount, "move_mount", Some(dest))?;
+    sys::attach_tree(tree, target.as_fd(), Code::Mount, dest)?;
     finish_bind(root, dest, opts)
 }
 
