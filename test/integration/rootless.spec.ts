@@ -46,6 +46,24 @@ function asNobody(root: string | null, args: string[], o: { cwd?: string; xdg?: 
   return lxts(root, args, { wrap: AS_NOBODY, env, ...(o.cwd === undefined ? {} : { cwd: o.cwd }) })
 }
 
+/** A bundle of nobody's from `lxts spec --rootless`, `edit`ed (not a terminal by default). */
+async function rootlessBundle(
+  t: ExecutionContext,
+  edit: (c: { process: Record<string, unknown>; linux: Record<string, unknown>; mounts: unknown[] }) => void,
+): Promise<{ dir: string; state: string; as: (args: string[]) => Promise<CliResult> }> {
+  const dir = nobodyDir(t)
+  copyRootfs(join(dir, 'rootfs'))
+  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, join(dir, 'rootfs')])
+  const state = join(dir, 'state')
+  const as = (args: string[]): Promise<CliResult> => asNobody(state, args, { cwd: dir })
+  t.is((await as(['spec', '--rootless'])).code, 0)
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: Record<string, unknown>; linux: Record<string, unknown>; mounts: unknown[] }
+  config.process['terminal'] = false
+  edit(config)
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  return { dir, state, as }
+}
+
 h.it('lxts run -- CMD as nobody: a user namespace whose root is nobody, its own pid namespace, nothing left', async (t) => {
   const dir = nobodyDir(t)
   const state = join(dir, 'state')
@@ -59,16 +77,7 @@ h.it('lxts run -- CMD as nobody: a user namespace whose root is nobody, its own 
 })
 
 h.it('an OCI bundle from `lxts spec --rootless`: create, start, exec, ps, kill, delete, without cgroups', async (t) => {
-  const dir = nobodyDir(t)
-  copyRootfs(join(dir, 'rootfs'))
-  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, join(dir, 'rootfs')])
-  const state = join(dir, 'state')
-  const as = (args: string[]): Promise<CliResult> => asNobody(state, args, { cwd: dir })
-  t.is((await as(['spec', '--rootless'])).code, 0)
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: { terminal: boolean; args: string[] }; linux: { cgroupsPath?: string } }
-  config.process.terminal = false
-  config.process.args = ['sleep', '60']
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  const { dir, state, as } = await rootlessBundle(t, (c) => (c.process['args'] = ['sleep', '60']))
   const ok = async (args: string[]): Promise<CliResult> => {
     const r = await as(args)
     t.is(r.code, 0, describe(r))
@@ -138,17 +147,10 @@ h.it('rootless default state root: $XDG_RUNTIME_DIR/lxts, refused when another u
 })
 
 h.it('rootless: oomScoreAdj is applied (the helper passes it on at clone), and delete --force of a corrupt state ends the init it recorded', async (t) => {
-  const dir = nobodyDir(t)
-  copyRootfs(join(dir, 'rootfs'))
-  execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, join(dir, 'rootfs')])
-  const state = join(dir, 'state')
-  const as = (args: string[]): Promise<CliResult> => asNobody(state, args, { cwd: dir })
-  t.is((await as(['spec', '--rootless'])).code, 0)
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { process: Record<string, unknown> }
-  config.process['terminal'] = false
-  config.process['args'] = ['sleep', '60']
-  config.process['oomScoreAdj'] = 321
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
+  const { dir, state, as } = await rootlessBundle(t, (c) => {
+    c.process['args'] = ['sleep', '60']
+    c.process['oomScoreAdj'] = 321
+  })
   const c = await as(['create', '-b', dir, 'c4'])
   t.is(c.code, 0, describe(c))
   const pid = (JSON.parse((await as(['state', 'c4'])).stdout) as { pid: number }).pid
