@@ -168,6 +168,19 @@ test('process.scheduler, process.ioPriority and linux.memoryPolicy: names and ra
   ])
 })
 
+test('linux.netDevices: interface names, a new network namespace', (t) => {
+  t.deepEqual(fieldsOf((c) => (c.linux.netDevices = { eth1: { name: 'net%d' }, eth2: {} })), [])
+  t.deepEqual(fieldsOf((c) => (c.linux.netDevices = { 'a/b': {}, eth3: { name: 'way-too-long-name0' }, eth4: 'x' })), [
+    'linux.netDevices.a/b',
+    'linux.netDevices.eth3.name',
+    'linux.netDevices.eth4',
+  ])
+  t.deepEqual(fieldsOf((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'network')
+    c.linux.netDevices = { eth1: {} }
+  }), ['linux.netDevices'])
+})
+
 test('all issues are collected, not just the first', (t) => {
   const fields = fieldsOf((c) => {
     c.process.args = []

@@ -81,7 +81,8 @@ export const FEATURES: Features = {
     mountExtensions: { idmap: { enabled: process.geteuid?.() === 0 } },
     // set_mempolicy(2) in every process of the container (crates/lxts-core/src/container/mempolicy.rs).
     memoryPolicy: { modes: [...MPOL_MODES], flags: [...MPOL_FLAGS] },
-    netDevices: { enabled: false },
+    // Moved over rtnetlink by the helper (crates/lxts-core/src/container/netdev.rs); root only.
+    netDevices: { enabled: process.geteuid?.() === 0 },
   },
   annotations: { 'org.lxts.version': LXTS_VERSION },
 }

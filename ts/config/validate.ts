@@ -233,6 +233,29 @@ function checkIoPriority(is: Issues, v: unknown): void {
   if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 7) is.invalid('process.ioPriority.priority', 'is required: an integer from 0 (highest) to 7 (lowest)')
 }
 
+/** A network interface name the kernel takes (IFNAMSIZ - 1 bytes; no `/`, `:` or space). */
+const IFNAME = /^(?!\.{1,2}$)[^/:\s]{1,15}$/
+
+/** `linux.netDevices`: host devices moved into a new network namespace (crates/lxts-core/src/container/netdev.rs). */
+function checkNetDevices(is: Issues, v: unknown, namespaces: unknown[]): void {
+  if (v === undefined) return
+  const d = is.object('linux.netDevices', v)
+  if (d === undefined) return
+  for (const [from, spec] of Object.entries(d)) {
+    const f = `linux.netDevices.${from}`
+    if (!IFNAME.test(from)) is.invalid(f, 'is not a network interface name (1 to 15 characters, no "/", ":" or space)')
+    if (!isObj(spec)) {
+      is.invalid(f, 'must be an object')
+      continue
+    }
+    const name = spec['name']
+    if (name !== undefined && (typeof name !== 'string' || !IFNAME.test(name))) is.invalid(`${f}.name`, 'is not a network interface name (1 to 15 characters, no "/", ":" or space; may end in %d)')
+  }
+  if (Object.keys(d).length > 0 && !namespaces.some((n) => isObj(n) && n['type'] === 'network' && !n['path'])) {
+    is.invalid('linux.netDevices', 'needs a new network namespace (linux.namespaces type "network")')
+  }
+}
+
 /** `linux.memoryPolicy`: set with set_mempolicy(2) by every process of the container (crates/lxts-core/src/container/mempolicy.rs). */
 function checkMemoryPolicy(is: Issues, v: unknown): void {
   if (v === undefined) return
@@ -442,7 +465,8 @@ function checkLinux(is: Issues, v: unknown, c: Obj): void {
   checkTimeOffsets(is, l['timeOffsets'], nsList.find((n): n is Obj => isObj(n) && n['type'] === 'time'))
   checkPersonality(is, l['personality'])
   checkMemoryPolicy(is, l['memoryPolicy'])
-  for (const k of ['intelRdt', 'mountLabel', 'netDevices']) {
+  checkNetDevices(is, l['netDevices'], nsList)
+  for (const k of ['intelRdt', 'mountLabel']) {
     if (!isEmpty(l[k])) is.unsupported(`linux.${k}`)
   }
   for (const k of ['hostname', 'domainname']) {

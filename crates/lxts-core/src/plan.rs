@@ -274,6 +274,17 @@ pub struct Linux {
     /// `set_mempolicy(2)` of every process of the container (`container::mempolicy`).
     #[serde(default)]
     pub memory_policy: Option<MemoryPolicy>,
+    /// Host network devices moved into the container's network namespace (`container::netdev`).
+    #[serde(default)]
+    pub net_devices: std::collections::BTreeMap<String, NetDevice>,
+}
+
+/// `linux.netDevices.<host name>`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NetDevice {
+    /// The name inside the container (default: the host's).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `linux.memoryPolicy`.

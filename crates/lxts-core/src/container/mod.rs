@@ -19,6 +19,7 @@ pub mod mempolicy;
 pub mod monitor;
 pub mod namespaces;
 pub mod net;
+pub mod netdev;
 pub mod personality;
 pub mod reaper;
 pub mod rootfs;
@@ -271,6 +272,14 @@ fn create(
     // Idmapped binds: refused here, before the init exists, when the config cannot have them
     // (they are made when the init asks: see `rootfs::idmap`).
     rootfs::idmap::check(&plan.config)?;
+    let net_devices: Vec<(String, Option<String>)> =
+        plan.config.linux.as_ref().map(|l| l.net_devices.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect()).unwrap_or_default();
+    if !net_devices.is_empty() && (!ns.creates(libc::CLONE_NEWNET as u64) || user::rootless()) {
+        return Err(Error::new(
+            Code::InvalidConfig,
+            "linux.netDevices: needs a new network namespace (linux.namespaces type \"network\"), and root",
+        ));
+    }
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -355,6 +364,8 @@ fn create(
             let linux = plan.config.linux.as_ref();
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
+        // Host network devices into the init's new network namespace, before it goes on.
+        netdev::move_all(&net_devices, pid)?;
         sync::send(&parent_end, sync::GO)?;
         let mut msg = sync::recv(&parent_end)?;
         if let Some(id) = sync::root_mount(&msg) {
