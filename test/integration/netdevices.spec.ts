@@ -71,3 +71,13 @@ h.it('a name taken in the container fails create naming the device, which stays 
     c.linux['netDevices'] = { [dev]: {} }
   }, /linux\.netDevices.*new network namespace/)
 })
+
+h.it('all or none: when a later device fails, the ones moved before it come back to the host with their addresses', async (t) => {
+  const [first, second] = [dummy(t), dummy(t)].sort() as [string, string]
+  execFileSync('ip', ['link', 'set', first, 'up'])
+  await h.refusedAtCreate(t, (c) => (c.linux['netDevices'] = { [first]: { name: 'eth5' }, [second]: { name: 'lo' } }), new RegExp(`linux\\.netDevices\\.${second}: lo exists`))
+  t.true(onHost(first) && onHost(second), 'both on the host')
+  const addr = execFileSync('ip', ['-o', 'addr', 'show', 'dev', first], { encoding: 'utf8' })
+  t.regex(addr, /inet 10\.213\.7\.1\/24/, 'its address back')
+  t.regex(execFileSync('ip', ['-o', 'link', 'show', 'dev', first], { encoding: 'utf8' }), /[<,]UP[,>]/, 'up again, as it was')
+})

@@ -179,6 +179,11 @@ test('linux.netDevices: interface names, a new network namespace', (t) => {
     c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'network')
     c.linux.netDevices = { eth1: {} }
   }), ['linux.netDevices'])
+  t.deepEqual(fieldsOf((c) => (c.linux.netDevices = { eth1: { name: 'e%s' }, eth2: { name: 'a%d%d' }, eth5: { name: 'eth6' }, eth6: {} })), [
+    'linux.netDevices.eth1.name',
+    'linux.netDevices.eth2.name',
+    'linux.netDevices.eth6.name',
+  ], 'one %d at most; two devices may not take one name')
 })
 
 test('all issues are collected, not just the first', (t) => {

@@ -233,26 +233,39 @@ function checkIoPriority(is: Issues, v: unknown): void {
   if (!Number.isInteger(n) || (n as number) < 0 || (n as number) > 7) is.invalid('process.ioPriority.priority', 'is required: an integer from 0 (highest) to 7 (lowest)')
 }
 
-/** A network interface name the kernel takes (IFNAMSIZ - 1 bytes; no `/`, `:` or space). */
-const IFNAME = /^(?!\.{1,2}$)[^/:\s]{1,15}$/
+/** A network interface name the kernel takes (no `/`, `:` or space, not `.`/`..`), with at most one `%d` template. */
+const IFNAME = /^(?!\.{1,2}$)[^/:\s%]*(%d)?[^/:\s%]*$/
+const ifname = (v: unknown, template: boolean): boolean =>
+  typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= 15 && IFNAME.test(v) && (template || !v.includes('%'))
 
 /** `linux.netDevices`: host devices moved into a new network namespace (crates/lxts-core/src/container/netdev.rs). */
 function checkNetDevices(is: Issues, v: unknown, namespaces: unknown[]): void {
   if (v === undefined) return
   const d = is.object('linux.netDevices', v)
   if (d === undefined) return
+  const targets = new Set<string>()
   for (const [from, spec] of Object.entries(d)) {
     const f = `linux.netDevices.${from}`
-    if (!IFNAME.test(from)) is.invalid(f, 'is not a network interface name (1 to 15 characters, no "/", ":" or space)')
+    if (!ifname(from, false)) is.invalid(f, 'is not a network interface name (1 to 15 bytes, no "/", ":", "%" or space)')
     if (!isObj(spec)) {
       is.invalid(f, 'must be an object')
       continue
     }
     const name = spec['name']
-    if (name !== undefined && (typeof name !== 'string' || !IFNAME.test(name))) is.invalid(`${f}.name`, 'is not a network interface name (1 to 15 characters, no "/", ":" or space; may end in %d)')
+    if (name !== undefined && !ifname(name, true)) {
+      is.invalid(`${f}.name`, 'is not a network interface name (1 to 15 bytes, no "/", ":" or space; at most one %d template)')
+      continue
+    }
+    const target = typeof name === 'string' ? name : from
+    if (!target.includes('%d') && targets.has(target)) is.invalid(`${f}.name`, `"${target}" is the name of another device too`)
+    targets.add(target)
   }
-  if (Object.keys(d).length > 0 && !namespaces.some((n) => isObj(n) && n['type'] === 'network' && !n['path'])) {
+  if (Object.keys(d).length === 0) return
+  if (!namespaces.some((n) => isObj(n) && n['type'] === 'network' && !n['path'])) {
     is.invalid('linux.netDevices', 'needs a new network namespace (linux.namespaces type "network")')
+  }
+  if (namespaces.some((n) => isObj(n) && n['type'] === 'user' && !!n['path'])) {
+    is.unsupported('linux.netDevices', 'with a joined user namespace is not supported (moving devices needs the host\'s privilege, which joining it gives up)')
   }
 }
 

@@ -274,11 +274,23 @@ fn create(
     rootfs::idmap::check(&plan.config)?;
     let net_devices: Vec<(String, Option<String>)> =
         plan.config.linux.as_ref().map(|l| l.net_devices.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect()).unwrap_or_default();
-    if !net_devices.is_empty() && (!ns.creates(libc::CLONE_NEWNET as u64) || user::rootless()) {
-        return Err(Error::new(
-            Code::InvalidConfig,
-            "linux.netDevices: needs a new network namespace (linux.namespaces type \"network\"), and root",
-        ));
+    if !net_devices.is_empty() {
+        // The helper moves them from the host's namespace and enters the container's: it needs
+        // the host's CAP_NET_ADMIN and CAP_SYS_ADMIN, which rootless or joined to a user
+        // namespace (before clone3) it has not.
+        let joined_user = plan.config.linux.as_ref().is_some_and(|l| l.namespaces.iter().any(|n| n.kind == "user" && n.path.is_some()));
+        if !ns.creates(libc::CLONE_NEWNET as u64) {
+            return Err(Error::new(
+                Code::InvalidConfig,
+                "linux.netDevices: needs a new network namespace (linux.namespaces type \"network\")",
+            ));
+        }
+        if user::rootless() || joined_user {
+            return Err(Error::new(
+                Code::Unsupported,
+                "linux.netDevices: not rootless, nor with a joined user namespace (the host's privilege is needed to move devices)",
+            ));
+        }
     }
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),

@@ -5,11 +5,14 @@
 //!
 //! 1. the device's permanent addresses of global scope are read (`RTM_GETADDR`), since a move
 //!    drops every address;
-//! 2. `RTM_NEWLINK` with `IFLA_NET_NS_FD` (the init's `ns/net`) and `IFLA_IFNAME` moves and
-//!    renames it (a name ending in `%d` is a template the kernel completes; any other name
-//!    taken in the container is refused before the move, which would happen first);
-//! 3. in the container's namespace (`setns` there and back: the helper is single-threaded) the
-//!    addresses are added and the device set up.
+//! 2. `RTM_NEWLINK` with `IFLA_NET_NS_FD` (the init's `ns/net`) moves it under a temporary
+//!    name of ours (its index may change there);
+//! 3. in the container's namespace (`setns` there and back: the helper is single-threaded) it
+//!    is found by that name, renamed (a `%d` template is the kernel's to complete; any other
+//!    name taken there is refused before the move), given its addresses and set up.
+//!
+//! All or none: when a device fails, it and those moved before it go back to the host under
+//! their names, with their addresses.
 //!
 //! Nothing moves it back: when the namespace goes, the kernel returns physical devices to the
 //! host and destroys virtual ones (the spec's lifecycle).
@@ -39,14 +42,22 @@ const IFA_FLAGS: u16 = 8;
 const IFA_F_PERMANENT: u32 = 0x80;
 const RT_SCOPE_UNIVERSE: u8 = 0;
 
-/// One address to carry over: family, prefix length, `IFA_LOCAL` (IPv4) and `IFA_ADDRESS`.
+/// One address to carry over: family, prefix length, `IFA_LOCAL` (IPv4), `IFA_ADDRESS`,
+/// `IFA_BROADCAST`, and the flags that say how it is used (`nodad`, `noprefixroute`…).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Addr {
     family: u8,
     prefixlen: u8,
     local: Option<Vec<u8>>,
     address: Option<Vec<u8>>,
+    broadcast: Option<Vec<u8>>,
+    flags: u32,
 }
+
+/// `IFA_F_NODAD | IFA_F_HOMEADDRESS | IFA_F_MANAGETEMPADDR | IFA_F_NOPREFIXROUTE`: how the
+/// address is meant, not its state (tentative, deprecated…), which the kernel sets itself.
+const CARRIED_FLAGS: u32 = 0x02 | 0x10 | 0x100 | 0x200;
+const IFA_BROADCAST: u16 = 4;
 
 /// A netlink request under construction: header, fixed part, attributes (4-byte aligned).
 struct Msg(Vec<u8>);
@@ -104,9 +115,15 @@ fn send(sock: BorrowedFd<'_>, msg: &[u8]) -> Result<()> {
     sys::cvt(n as libc::c_int, Code::Syscall, "send", Some("rtnetlink")).map(|_| ())
 }
 
-/// The messages of one reply (type, payload after the header), until `NLMSG_DONE` or an ack.
-fn replies(sock: BorrowedFd<'_>) -> Result<Vec<(u16, Vec<u8>)>> {
+/// One netlink message of a reply: its type and the payload after the header.
+type Reply = (u16, Vec<u8>);
+
+/// The messages of one reply, until `NLMSG_DONE` or an ack;
+/// and whether the kernel flagged the dump interrupted (`NLM_F_DUMP_INTR`: changed meanwhile).
+fn replies(sock: BorrowedFd<'_>) -> Result<(Vec<Reply>, bool)> {
+    const NLM_F_DUMP_INTR: u16 = 0x10;
     let mut out = Vec::new();
+    let mut interrupted = false;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // SAFETY: `buf` is writable for its length.
@@ -116,6 +133,7 @@ fn replies(sock: BorrowedFd<'_>) -> Result<Vec<(u16, Vec<u8>)>> {
         while at + 16 <= n {
             let len = u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or_default()) as usize;
             let kind = u16::from_ne_bytes(buf[at + 4..at + 6].try_into().unwrap_or_default());
+            interrupted |= u16::from_ne_bytes(buf[at + 6..at + 8].try_into().unwrap_or_default()) & NLM_F_DUMP_INTR != 0;
             if len < 16 || at + len > n {
                 return Err(Error::new(Code::Protocol, "rtnetlink: a truncated reply"));
             }
@@ -123,7 +141,7 @@ fn replies(sock: BorrowedFd<'_>) -> Result<Vec<(u16, Vec<u8>)>> {
             let end = kind == NLMSG_DONE || kind == NLMSG_ERROR;
             out.push((kind, payload));
             if end {
-                return Ok(out);
+                return Ok((out, interrupted));
             }
             at += len.next_multiple_of(4);
         }
@@ -134,7 +152,7 @@ fn replies(sock: BorrowedFd<'_>) -> Result<Vec<(u16, Vec<u8>)>> {
 fn request(sock: BorrowedFd<'_>, msg: Vec<u8>) -> std::result::Result<(), Errno> {
     let io = |_| Errno::EIO;
     send(sock, &msg).map_err(|e| e.errno.map_or(Errno::EIO, Errno::from_raw))?;
-    let r = replies(sock).map_err(io)?;
+    let (r, _) = replies(sock).map_err(io)?;
     match r.last() {
         Some((NLMSG_ERROR, p)) if p.len() >= 4 => match i32::from_ne_bytes(p[0..4].try_into().unwrap_or_default()) {
             0 => Ok(()),
@@ -160,32 +178,52 @@ fn attrs(payload: &[u8], fixed: usize) -> Vec<(u16, &[u8])> {
     out
 }
 
-/// The permanent addresses of global scope of the device `index` (what the spec carries over).
+/// The permanent addresses of global scope of the device `index` (what the spec carries over),
+/// read again when the kernel says the dump was interrupted by a change.
 fn permanent_addrs(sock: BorrowedFd<'_>, index: u32) -> Result<Vec<Addr>> {
-    send(sock, &Msg::new(RTM_GETADDR, NLM_F_DUMP, &ifaddrmsg(libc::AF_UNSPEC as u8, 0, 0)).bytes())?;
-    let mut out = Vec::new();
-    for (kind, p) in replies(sock)? {
-        if kind != RTM_NEWADDR || p.len() < 8 {
-            continue;
+    for _ in 0..5 {
+        send(sock, &Msg::new(RTM_GETADDR, NLM_F_DUMP, &ifaddrmsg(libc::AF_UNSPEC as u8, 0, 0)).bytes())?;
+        let (replies, interrupted) = replies(sock)?;
+        let mut out = Vec::new();
+        for (kind, p) in replies {
+            if (kind == NLMSG_ERROR || kind == NLMSG_DONE) && p.len() >= 4 {
+                let e = i32::from_ne_bytes(p[0..4].try_into().unwrap_or_default());
+                if e < 0 {
+                    return Err(Error::sys(Code::Namespace, "RTM_GETADDR", None, Errno::from_raw(-e)));
+                }
+            }
+            if kind != RTM_NEWADDR || p.len() < 8 {
+                continue;
+            }
+            let (family, prefixlen, flags8, scope) = (p[0], p[1], p[2], p[3]);
+            let ifindex = u32::from_ne_bytes(p[4..8].try_into().unwrap_or_default());
+            if ifindex != index || scope != RT_SCOPE_UNIVERSE {
+                continue;
+            }
+            let a = attrs(&p, 8);
+            let flags = a
+                .iter()
+                .find(|(k, _)| *k == IFA_FLAGS)
+                .and_then(|(_, d)| d.get(0..4))
+                .map_or(u32::from(flags8), |d| u32::from_ne_bytes(d.try_into().unwrap_or_default()));
+            if flags & IFA_F_PERMANENT == 0 {
+                continue;
+            }
+            let get = |k: u16| a.iter().find(|(kk, _)| *kk == k).map(|(_, d)| d.to_vec());
+            out.push(Addr {
+                family,
+                prefixlen,
+                local: get(IFA_LOCAL),
+                address: get(IFA_ADDRESS),
+                broadcast: get(IFA_BROADCAST),
+                flags: flags & CARRIED_FLAGS,
+            });
         }
-        let (family, prefixlen, flags8, scope) = (p[0], p[1], p[2], p[3]);
-        let ifindex = u32::from_ne_bytes(p[4..8].try_into().unwrap_or_default());
-        if ifindex != index || scope != RT_SCOPE_UNIVERSE {
-            continue;
+        if !interrupted {
+            return Ok(out);
         }
-        let a = attrs(&p, 8);
-        let flags = a
-            .iter()
-            .find(|(k, _)| *k == IFA_FLAGS)
-            .and_then(|(_, d)| d.get(0..4))
-            .map_or(u32::from(flags8), |d| u32::from_ne_bytes(d.try_into().unwrap_or_default()));
-        if flags & IFA_F_PERMANENT == 0 {
-            continue;
-        }
-        let get = |k: u16| a.iter().find(|(kk, _)| *kk == k).map(|(_, d)| d.to_vec());
-        out.push(Addr { family, prefixlen, local: get(IFA_LOCAL), address: get(IFA_ADDRESS) });
     }
-    Ok(out)
+    Err(Error::new(Code::Namespace, "RTM_GETADDR: the address list kept changing while it was read"))
 }
 
 /// `if_nametoindex` in the calling thread's network namespace.
@@ -205,8 +243,21 @@ fn name_of(index: u32) -> Option<String> {
     (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
+/// Whether the kernel takes `name` for a device (what `dev_valid_name` checks), with at most
+/// one `%d` where `template` allows one.
+pub fn valid_name(name: &str, template: bool) -> bool {
+    let no_d = name.replacen("%d", "", if template { 1 } else { 0 });
+    !name.is_empty()
+        && name.len() < libc::IF_NAMESIZE
+        && name != "."
+        && name != ".."
+        && !no_d.contains('%')
+        && !name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+}
+
 /// Move the devices of `devices` (host name, name inside or `None`) into the network namespace
-/// of the process `pid` (our child, not reaped).
+/// of the process `pid` (our child, not reaped). All or none: when one fails, those moved
+/// before it are moved back under their names (their addresses with them).
 pub fn move_all(devices: &[(String, Option<String>)], pid: i32) -> Result<()> {
     if devices.is_empty() {
         return Ok(());
@@ -215,51 +266,113 @@ pub fn move_all(devices: &[(String, Option<String>)], pid: i32) -> Result<()> {
     let theirs = sys::open(&ns_path, libc::O_RDONLY, Code::Namespace)?;
     let own = sys::open("/proc/self/ns/net", libc::O_RDONLY, Code::Namespace)?;
     let host = socket()?;
+    let mut moved: Vec<(String, String, Vec<Addr>, bool)> = Vec::new();
     for (from, to) in devices {
         let field = format!("linux.netDevices.{from}");
         let to = to.as_deref().filter(|n| !n.is_empty()).unwrap_or(from);
-        let index =
-            index_of(from).ok_or_else(|| Error::new(Code::InvalidConfig, format!("{field}: no such network device on the host")))?;
-        // The kernel moves a device under its own name, then renames it: a name taken in the
-        // container must be found first, or the device would be moved (and lost with the
-        // namespace) before the rename fails. A `%d` template is the kernel's to complete.
-        if !to.contains("%d") && in_netns(theirs.as_fd(), own.as_fd(), || Ok(index_of(to).is_some()))? {
-            return Err(Error::new(Code::InvalidConfig, format!("{field}: {to} exists in the container's network namespace")));
+        let res = move_one(host.as_fd(), theirs.as_fd(), own.as_fd(), from, to).map_err(|e| e.context(&field));
+        match res {
+            Ok((inside, addrs, was_up)) => moved.push((from.clone(), inside, addrs, was_up)),
+            Err(e) => {
+                for (name, inside, addrs, was_up) in moved.iter().rev() {
+                    let _ = in_netns(theirs.as_fd(), own.as_fd(), || move_back(inside, name, own.as_fd()));
+                    let _ = index_of(name).map(|i| set_up(host.as_fd(), i, addrs, name, *was_up));
+                }
+                return Err(e);
+            }
         }
-        let addrs = permanent_addrs(host.as_fd(), index).map_err(|e| e.context(&field))?;
-        let fd = (theirs.as_raw_fd() as u32).to_ne_bytes();
-        let mut name = to.as_bytes().to_vec();
-        name.push(0);
-        let moved =
-            Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, 0, 0)).attr(IFLA_NET_NS_FD, &fd).attr(IFLA_IFNAME, &name).bytes();
-        request(host.as_fd(), moved)
-            .map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("move {from} to {to}")), e).context(&field))?;
-        in_netns(theirs.as_fd(), own.as_fd(), || set_up(index, &addrs, to)).map_err(|e| e.context(&field))?;
     }
     Ok(())
 }
 
-/// In the container's namespace: the moved device (found by its index, which a move into a
-/// fresh namespace keeps, else by name) gets its addresses back and is set up.
-fn set_up(index: u32, addrs: &[Addr], to: &str) -> Result<()> {
-    let index = if name_of(index).is_some() {
-        index
-    } else {
-        index_of(to).ok_or_else(|| Error::new(Code::Namespace, format!("{to}: not found after the move")))?
-    };
+/// One device: its addresses read, moved under a name of ours (its index may change in the
+/// container), renamed there to `to`, addresses back, up. The name it got inside, its
+/// addresses, and whether it was up on the host.
+fn move_one(host: BorrowedFd<'_>, theirs: BorrowedFd<'_>, own: BorrowedFd<'_>, from: &str, to: &str) -> Result<(String, Vec<Addr>, bool)> {
+    if !valid_name(to, true) {
+        return Err(Error::new(Code::InvalidConfig, format!("{to:?} is no network interface name (at most one %d)")));
+    }
+    let index = index_of(from).ok_or_else(|| Error::new(Code::InvalidConfig, "no such network device on the host"))?;
+    // The kernel moves a device under its own name, then renames it: a name taken in the
+    // container must be refused first. A `%d` template is the kernel's to complete.
+    if !to.contains("%d") && in_netns(theirs, own, || Ok(index_of(to).is_some()))? {
+        return Err(Error::new(Code::InvalidConfig, format!("{to} exists in the container's network namespace")));
+    }
+    let addrs = permanent_addrs(host, index)?;
+    // Up on the host? (How it goes back there if anything below fails.)
+    let was_up = std::fs::read_to_string(format!("/sys/class/net/{from}/flags"))
+        .ok()
+        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+        .is_some_and(|f| f & libc::IFF_UP as u32 != 0);
+    let temp = format!("lxm{:08x}", std::process::id() ^ index.rotate_left(16));
+    let fd = (theirs.as_raw_fd() as u32).to_ne_bytes();
+    let moved =
+        Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, 0, 0)).attr(IFLA_NET_NS_FD, &fd).attr(IFLA_IFNAME, &cname(&temp)).bytes();
+    request(host, moved).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("move {from} into the container")), e))?;
+    let res = in_netns(theirs, own, || {
+        let sock = socket()?;
+        let inside =
+            index_of(&temp).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: not found in the container after the move")))?;
+        let renamed = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(inside as i32, 0, 0)).attr(IFLA_IFNAME, &cname(to)).bytes();
+        let res = request(sock.as_fd(), renamed)
+            .map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("rename {from} to {to}")), e))
+            .and_then(|()| name_of(inside).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: lost after the rename"))))
+            .and_then(|name| set_up(sock.as_fd(), inside, &addrs, &name, true).map(|()| name));
+        if res.is_err() {
+            // this one back at once (with its host name and addresses: below, by the caller's rollback of the others)
+            let current = name_of(inside).unwrap_or(temp.clone());
+            let _ = move_back(&current, from, own);
+        }
+        res
+    });
+    match res {
+        Ok(name) => Ok((name, addrs, was_up)),
+        Err(e) => {
+            // back on the host (moved back above): its addresses and state as they were
+            if let Some(i) = index_of(from) {
+                let _ = set_up(host, i, &addrs, from, was_up);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn cname(name: &str) -> Vec<u8> {
+    let mut b = name.as_bytes().to_vec();
+    b.push(0);
+    b
+}
+
+/// In the container's namespace: move the device `inside` back to the namespace `to_ns` as `name`.
+fn move_back(inside: &str, name: &str, to_ns: BorrowedFd<'_>) -> Result<()> {
     let sock = socket()?;
+    let index = index_of(inside).ok_or_else(|| Error::new(Code::Namespace, format!("{inside}: gone")))?;
+    let fd = (to_ns.as_raw_fd() as u32).to_ne_bytes();
+    let back =
+        Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, 0, 0)).attr(IFLA_NET_NS_FD, &fd).attr(IFLA_IFNAME, &cname(name)).bytes();
+    request(sock.as_fd(), back).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("move {inside} back as {name}")), e))
+}
+
+/// Through `sock` (in the device's namespace): `addrs` on the device `index`, and, `up`, the device up.
+fn set_up(sock: BorrowedFd<'_>, index: u32, addrs: &[Addr], name: &str, up: bool) -> Result<()> {
     for a in addrs {
         let mut m = Msg::new(RTM_NEWADDR, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, &ifaddrmsg(a.family, a.prefixlen, index));
-        if let Some(l) = &a.local {
-            m = m.attr(IFA_LOCAL, l);
+        for (kind, value) in [(IFA_LOCAL, &a.local), (IFA_ADDRESS, &a.address), (IFA_BROADCAST, &a.broadcast)] {
+            if let Some(v) = value {
+                m = m.attr(kind, v);
+            }
         }
-        if let Some(d) = &a.address {
-            m = m.attr(IFA_ADDRESS, d);
+        m = m.attr(IFA_FLAGS, &(a.flags | IFA_F_PERMANENT).to_ne_bytes());
+        match request(sock, m.bytes()) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys(Code::Namespace, "RTM_NEWADDR", Some(name), e)),
         }
-        request(sock.as_fd(), m.bytes()).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWADDR", Some(to), e))?;
+    }
+    if !up {
+        return Ok(());
     }
     let up = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, libc::IFF_UP as u32, libc::IFF_UP as u32)).bytes();
-    request(sock.as_fd(), up).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("{to} up")), e))
+    request(sock, up).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("{name} up")), e))
 }
 
 /// Run `f` in the network namespace `theirs`, then return to `own` (or end the helper: nothing
@@ -285,6 +398,17 @@ fn in_netns<T>(theirs: BorrowedFd<'_>, own: BorrowedFd<'_>, f: impl FnOnce() -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_kernel_takes() {
+        for ok in ["eth0", "net%d", "a.b-c_d"] {
+            assert!(valid_name(ok, true), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a:b", "a b", "e%s", "a%d%d", "sixteen-chars-xx"] {
+            assert!(!valid_name(bad, true), "{bad}");
+        }
+        assert!(!valid_name("net%d", false));
+    }
 
     #[test]
     fn messages_are_aligned_and_sized() {
