@@ -24,7 +24,13 @@ function dummy(t: ExecutionContext): string {
   const [dev, peer] = [`${base}a`, `${base}b`]
   execFileSync('ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', peer])
   t.teardown(() => {
-    for (const d of [dev, peer]) if (onHost(d)) execFileSync('ip', ['link', 'del', d])
+    for (const d of [dev, peer]) {
+      try {
+        if (onHost(d)) execFileSync('ip', ['link', 'del', d], { stdio: 'ignore' })
+      } catch {
+        // gone meanwhile: the kernel ends a dead namespace's veth (and its peer) asynchronously
+      }
+    }
   })
   execFileSync('ip', ['addr', 'add', '10.213.7.1/24', 'dev', dev])
   if (existsSync('/proc/sys/net/ipv6')) execFileSync('ip', ['-6', 'addr', 'add', 'fd00:213::7/64', 'dev', dev, 'nodad'])
