@@ -86,4 +86,12 @@ h.it('all or none: when a later device fails, the ones moved before it come back
   const addr = execFileSync('ip', ['-o', 'addr', 'show', 'dev', first], { encoding: 'utf8' })
   t.regex(addr, /inet 10\.213\.7\.1\/24/, 'its address back')
   t.regex(execFileSync('ip', ['-o', 'link', 'show', 'dev', first], { encoding: 'utf8' }), /[<,]UP[,>]/, 'up again, as it was')
+
+  // a create failing later (a bind of a missing source, in the init) sends the moved device back too
+  await h.refusedAtCreate(t, (c) => {
+    c.linux['netDevices'] = { [first]: { name: 'eth5' } }
+    c.mounts.push({ destination: '/mnt', type: 'bind', source: '/nonexistent-lxts-source', options: ['bind'] })
+  }, /nonexistent-lxts-source/)
+  t.true(onHost(first), 'back on the host after the init failed')
+  t.regex(execFileSync('ip', ['-o', 'addr', 'show', 'dev', first], { encoding: 'utf8' }), /inet 10\.213\.7\.1\/24/)
 })

@@ -236,7 +236,13 @@ function checkIoPriority(is: Issues, v: unknown): void {
 /** A network interface name the kernel takes (no `/`, `:` or space, not `.`/`..`), with at most one `%d` template. */
 const IFNAME = /^(?!\.{1,2}$)[^/:\s%]*(%d)?[^/:\s%]*$/
 const ifname = (v: unknown, template: boolean): boolean =>
-  typeof v === 'string' && v !== '' && Buffer.byteLength(v) <= 15 && IFNAME.test(v) && (template || !v.includes('%'))
+  typeof v === 'string' &&
+  v !== '' &&
+  Buffer.byteLength(v) <= 15 &&
+  IFNAME.test(v) &&
+  (template || !v.includes('%')) &&
+  // the kernel's isspace counts the byte 0xa0 (in UTF-8 "à", "ð"…) and \v; NUL ends the name
+  !Buffer.from(v).some((b) => b === 0 || b === 0x0b || b === 0xa0)
 
 /** `linux.netDevices`: host devices moved into a new network namespace (crates/lxts-core/src/container/netdev.rs). */
 function checkNetDevices(is: Issues, v: unknown, namespaces: unknown[]): void {

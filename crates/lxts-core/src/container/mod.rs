@@ -367,6 +367,7 @@ fn create(
     drop(listener);
     drop(v1_tasks);
     let mut host_root = None;
+    let mut moved_devices = None;
     let res = (|| {
         // Before `go`: a new cgroup namespace is unshared by the init right after it.
         if let (Some(c), false) = (cg, into_cgroup) {
@@ -376,8 +377,9 @@ fn create(
             let linux = plan.config.linux.as_ref();
             user::write_maps(pid, linux.map_or(&[][..], |l| &l.uid_mappings), linux.map_or(&[][..], |l| &l.gid_mappings))?;
         }
-        // Host network devices into the init's new network namespace, before it goes on.
-        netdev::move_all(&net_devices, pid)?;
+        // Host network devices into the init's new network namespace, before it goes on (sent
+        // back below if the create fails after this).
+        moved_devices = netdev::move_all(&net_devices, pid)?;
         sync::send(&parent_end, sync::GO)?;
         let mut msg = sync::recv(&parent_end)?;
         if let Some(id) = sync::root_mount(&msg) {
@@ -415,6 +417,12 @@ fn create(
     if let Err(e) = res {
         let _ = monitor::pidfd_signal(&pidfd, libc::SIGKILL);
         let _ = monitor::reap(&pidfd);
+        // The namespace outlives the init while `moved_devices` holds it: the devices go home.
+        if let Some(m) = moved_devices.take() {
+            if let Err(lost) = m.rollback() {
+                eprintln!("lxts-helper: {}", lost.message);
+            }
+        }
         // A failure before its `root` message was read: the dead init's last messages say.
         if host_root.is_none() {
             host_root = sync::drain(&parent_end)

@@ -252,46 +252,104 @@ pub fn valid_name(name: &str, template: bool) -> bool {
         && name != "."
         && name != ".."
         && !no_d.contains('%')
-        && !name.bytes().any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+        // the kernel's isspace: ASCII white space, \v and 0xa0 (Latin-1 no-break space); and NUL
+        && !name.bytes().any(|b| matches!(b, b'/' | b':' | 0 | 0x0b | 0xa0) || b.is_ascii_whitespace())
+}
+
+/// A device moved into the container: its host name, its name inside, its addresses, and
+/// whether it was up on the host.
+struct MovedDevice {
+    from: String,
+    inside: String,
+    addrs: Vec<Addr>,
+    was_up: bool,
+}
+
+/// The devices moved into a container, able to go back ([`Moved::rollback`]) as long as this
+/// holds the container's network namespace (its fd keeps it alive after the init died).
+pub struct Moved {
+    theirs: OwnedFd,
+    own: OwnedFd,
+    host: OwnedFd,
+    devices: Vec<MovedDevice>,
+}
+
+impl Moved {
+    /// Every device back on the host under its name, with its addresses and up state as they
+    /// were (not its routes, bridge or bond membership: those went with the move). The ones
+    /// that could not go back are named in the error.
+    pub fn rollback(self) -> Result<()> {
+        let mut lost = Vec::new();
+        for d in self.devices.iter().rev() {
+            let back = in_netns(self.theirs.as_fd(), self.own.as_fd(), || move_back(&d.inside, &d.from, self.own.as_fd()));
+            match back.ok().and_then(|()| index_of(&d.from)) {
+                Some(i) => {
+                    let _ = set_up(self.host.as_fd(), i, &d.addrs, &d.from, d.was_up);
+                }
+                None => lost.push(d.from.clone()),
+            }
+        }
+        if lost.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::new(Code::Namespace, format!("linux.netDevices: {} could not be moved back to the host", lost.join(", "))))
+        }
+    }
 }
 
 /// Move the devices of `devices` (host name, name inside or `None`) into the network namespace
-/// of the process `pid` (our child, not reaped). All or none: when one fails, those moved
-/// before it are moved back under their names (their addresses with them).
-pub fn move_all(devices: &[(String, Option<String>)], pid: i32) -> Result<()> {
+/// of the process `pid` (our child, not reaped). All or none: when one fails, it and those
+/// moved before it go back to the host; on success the caller holds them, to send them back if
+/// the create fails later.
+pub fn move_all(devices: &[(String, Option<String>)], pid: i32) -> Result<Option<Moved>> {
     if devices.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let ns_path = format!("/proc/{pid}/ns/net");
     let theirs = sys::open(&ns_path, libc::O_RDONLY, Code::Namespace)?;
     let own = sys::open("/proc/self/ns/net", libc::O_RDONLY, Code::Namespace)?;
     let host = socket()?;
-    let mut moved: Vec<(String, String, Vec<Addr>, bool)> = Vec::new();
+    let mut moved = Moved { theirs, own, host, devices: Vec::new() };
     for (from, to) in devices {
-        let field = format!("linux.netDevices.{from}");
         let to = to.as_deref().filter(|n| !n.is_empty()).unwrap_or(from);
-        let res = move_one(host.as_fd(), theirs.as_fd(), own.as_fd(), from, to).map_err(|e| e.context(&field));
-        match res {
-            Ok((inside, addrs, was_up)) => moved.push((from.clone(), inside, addrs, was_up)),
-            Err(e) => {
-                for (name, inside, addrs, was_up) in moved.iter().rev() {
-                    let _ = in_netns(theirs.as_fd(), own.as_fd(), || move_back(inside, name, own.as_fd()));
-                    let _ = index_of(name).map(|i| set_up(host.as_fd(), i, addrs, name, *was_up));
-                }
-                return Err(e);
-            }
+        if let Err(e) = move_one(&mut moved, from, to) {
+            let e = e.context(format!("linux.netDevices.{from}"));
+            return Err(match moved.rollback() {
+                Ok(()) => e,
+                Err(lost) => e.context(lost.message),
+            });
         }
     }
-    Ok(())
+    Ok(Some(moved))
+}
+
+/// Whether the device `name` is up, in the calling thread's network namespace.
+fn is_up(name: &str) -> bool {
+    // SAFETY: socket with constant arguments.
+    let Ok(fd) = sys::cvt(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }, Code::Syscall, "socket", None)
+    else {
+        return false;
+    };
+    let fd = sys::owned(fd);
+    // SAFETY: an all-zero ifreq is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (i, b) in name.bytes().take(libc::IF_NAMESIZE - 1).enumerate() {
+        req.ifr_name[i] = b as libc::c_char;
+    }
+    // SAFETY: `req` names the device; SIOCGIFFLAGS fills the flags member.
+    unsafe {
+        libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) == 0 && req.ifr_ifru.ifru_flags & libc::IFF_UP as libc::c_short != 0
+    }
 }
 
 /// One device: its addresses read, moved under a name of ours (its index may change in the
-/// container), renamed there to `to`, addresses back, up. The name it got inside, its
-/// addresses, and whether it was up on the host.
-fn move_one(host: BorrowedFd<'_>, theirs: BorrowedFd<'_>, own: BorrowedFd<'_>, from: &str, to: &str) -> Result<(String, Vec<Addr>, bool)> {
+/// container), found by it there, renamed to `to`, addresses back, up. Recorded in `moved` as
+/// soon as it may have left the host, so a failure at any later step sends it back.
+fn move_one(moved: &mut Moved, from: &str, to: &str) -> Result<()> {
     if !valid_name(to, true) {
         return Err(Error::new(Code::InvalidConfig, format!("{to:?} is no network interface name (at most one %d)")));
     }
+    let (host, theirs, own) = (moved.host.as_fd(), moved.theirs.as_fd(), moved.own.as_fd());
     let index = index_of(from).ok_or_else(|| Error::new(Code::InvalidConfig, "no such network device on the host"))?;
     // The kernel moves a device under its own name, then renames it: a name taken in the
     // container must be refused first. A `%d` template is the kernel's to complete.
@@ -299,42 +357,48 @@ fn move_one(host: BorrowedFd<'_>, theirs: BorrowedFd<'_>, own: BorrowedFd<'_>, f
         return Err(Error::new(Code::InvalidConfig, format!("{to} exists in the container's network namespace")));
     }
     let addrs = permanent_addrs(host, index)?;
-    // Up on the host? (How it goes back there if anything below fails.)
-    let was_up = std::fs::read_to_string(format!("/sys/class/net/{from}/flags"))
-        .ok()
-        .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
-        .is_some_and(|f| f & libc::IFF_UP as u32 != 0);
+    let was_up = is_up(from);
     let temp = format!("lxm{:08x}", std::process::id() ^ index.rotate_left(16));
     let fd = (theirs.as_raw_fd() as u32).to_ne_bytes();
-    let moved =
+    let request_move =
         Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, 0, 0)).attr(IFLA_NET_NS_FD, &fd).attr(IFLA_IFNAME, &cname(&temp)).bytes();
-    request(host, moved).map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("move {from} into the container")), e))?;
-    let res = in_netns(theirs, own, || {
+    let sent = request(host, request_move)
+        .map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("move {from} into the container")), e));
+    // Even a refused request may have moved it (the kernel renames after the move): where is it?
+    let where_inside = in_netns(theirs, own, || Ok([temp.as_str(), from].into_iter().find(|n| index_of(n).is_some()).map(str::to_owned)))?;
+    let Some(inside) = where_inside else {
+        return sent; // still on the host (or gone: nothing to send back)
+    };
+    moved.devices.push(MovedDevice { from: from.to_owned(), inside: inside.clone(), addrs, was_up });
+    sent?;
+    let last = moved.devices.len() - 1;
+    let (theirs, own) = (moved.theirs.as_fd(), moved.own.as_fd());
+    let addrs = &moved.devices[last].addrs;
+    let name = in_netns(theirs, own, || {
         let sock = socket()?;
-        let inside =
-            index_of(&temp).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: not found in the container after the move")))?;
-        let renamed = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(inside as i32, 0, 0)).attr(IFLA_IFNAME, &cname(to)).bytes();
-        let res = request(sock.as_fd(), renamed)
-            .map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("rename {from} to {to}")), e))
-            .and_then(|()| name_of(inside).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: lost after the rename"))))
-            .and_then(|name| set_up(sock.as_fd(), inside, &addrs, &name, true).map(|()| name));
-        if res.is_err() {
-            // this one back at once (with its host name and addresses: below, by the caller's rollback of the others)
-            let current = name_of(inside).unwrap_or(temp.clone());
-            let _ = move_back(&current, from, own);
-        }
-        res
+        let index =
+            index_of(&inside).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: not found in the container after the move")))?;
+        let renamed = Msg::new(RTM_NEWLINK, NLM_F_ACK, &ifinfomsg(index as i32, 0, 0)).attr(IFLA_IFNAME, &cname(to)).bytes();
+        request(sock.as_fd(), renamed)
+            .map_err(|e| Error::sys(Code::Namespace, "RTM_NEWLINK", Some(&format!("rename {from} to {to}")), e))?;
+        let name = name_of(index).ok_or_else(|| Error::new(Code::Namespace, format!("{from}: lost after the rename")))?;
+        set_up(sock.as_fd(), index, addrs, &name, true)?;
+        Ok(name)
     });
-    match res {
-        Ok(name) => Ok((name, addrs, was_up)),
+    // renamed (or not): the rollback must look for it under the name it has now
+    let name = match name {
+        Ok(n) => n,
         Err(e) => {
-            // back on the host (moved back above): its addresses and state as they were
-            if let Some(i) = index_of(from) {
-                let _ = set_up(host, i, &addrs, from, was_up);
+            if let Ok(Some(now)) = in_netns(theirs, own, || {
+                Ok([to, inside.as_str()].into_iter().find(|n| !n.contains('%') && index_of(n).is_some()).map(str::to_owned))
+            }) {
+                moved.devices[last].inside = now;
             }
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    moved.devices[last].inside = name;
+    Ok(())
 }
 
 fn cname(name: &str) -> Vec<u8> {
