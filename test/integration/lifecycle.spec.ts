@@ -2,7 +2,9 @@
  * The OCI lifecycle through the CLI on real containers: create → start → kill → delete, the
  * state reported at each step, the pid file, the cgroups, and what is left after delete (nothing).
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { cgroupDirsOf, cgroupMounts, CGROUP_PARENT, processAlive, processesOf } from '../helpers/bundle.js'
@@ -330,6 +332,31 @@ h.it('a cpuset parent made by hand (empty cpus and mems) gets its parent\'s valu
   }
   t.true(existsSync(parent), 'not lxts\'s to remove')
   t.deepEqual(cgroupDirsOf(b.id, `${CGROUP_PARENT}/${b.id}-parent`), [], 'the container\'s own groups are gone')
+})
+
+h.it('a private named v1 hierarchy (someone else\'s) gets no container group: it unmounts and goes away', async (t) => {
+  const name = `lxtsnamed${process.pid}`
+  const dir = join(tmpdir(), `lxts-named-${process.pid}`)
+  mkdirSync(dir, { recursive: true })
+  execFileSync('mount', ['-t', 'cgroup', '-o', `none,name=${name}`, 'cgroup', dir])
+  t.teardown(() => {
+    try {
+      execFileSync('umount', [dir])
+    } catch {
+      // unmounted by the test
+    }
+    rmdirQuiet(dir)
+  })
+  const b = h.bundle(['cat', '/proc/self/cgroup'])
+  const r = await h.cli(['run', '-b', b.dir, b.id])
+  t.is(r.code, 0, describe(r))
+  t.regex(r.stdout, new RegExp(`:name=${name}:/$`, 'm'), 'the container stays at its root there')
+  t.regex(r.stdout, new RegExp(`memory:${CGROUP_PARENT}/${b.id}$`, 'm'), 'control: in its own group where it joins')
+  t.deepEqual(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name), [])
+  execFileSync('umount', [dir])
+  // the kernel drops an unmounted hierarchy without groups a moment later; one with a group lingers
+  const gone = await waitFor(() => (readFileSync('/proc/self/cgroup', 'utf8').includes(`name=${name}:`) ? undefined : true), 5000)
+  t.true(gone === true, 'the hierarchy is gone after its umount')
 })
 
 function rmdirQuiet(p: string): void {

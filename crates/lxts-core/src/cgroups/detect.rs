@@ -31,6 +31,16 @@ pub struct Hierarchy {
     pub root: String,
 }
 
+impl Hierarchy {
+    /// Whether containers get a group here: cgroup2, a v1 hierarchy with controllers, and the
+    /// `name=systemd` one (as runc); not other named hierarchies, which are someone's own (a
+    /// private one `lxts cgroup mount --name` made: a container's group there would keep it
+    /// alive after its umount, and is none of the container's business).
+    pub fn for_containers(&self) -> bool {
+        self.v2 || self.controllers.iter().any(|c| !c.starts_with("name=") || c == "name=systemd")
+    }
+}
+
 /// All hierarchies of this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {
@@ -297,5 +307,20 @@ pids\t8\t1\t1
         for h in &host.hierarchies {
             assert!(h.mount_point.is_dir(), "{:?}", h.mount_point);
         }
+    }
+
+    #[test]
+    fn containers_skip_named_hierarchies_but_systemd() {
+        let h = |v2: bool, c: &[&str]| Hierarchy {
+            v2,
+            controllers: c.iter().map(|s| s.to_string()).collect(),
+            mount_point: PathBuf::from("/x"),
+            root: "/".into(),
+        };
+        assert!(h(true, &[]).for_containers());
+        assert!(h(false, &["cpu", "cpuacct"]).for_containers());
+        assert!(h(false, &["name=systemd"]).for_containers());
+        assert!(h(false, &["cpu", "name=mine"]).for_containers(), "controllers, however named");
+        assert!(!h(false, &["name=demo"]).for_containers());
     }
 }
