@@ -41,6 +41,15 @@ impl Hierarchy {
     }
 }
 
+impl Host {
+    /// The hierarchies containers join ([`Hierarchy::for_containers`]); the `lxts cgroup` tool
+    /// works on all of them.
+    pub fn for_containers(mut self) -> Host {
+        self.hierarchies.retain(Hierarchy::for_containers);
+        self
+    }
+}
+
 /// All hierarchies of this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Host {

@@ -77,14 +77,14 @@ pub fn join_self(fd: BorrowedFd<'_>, file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Create `cgroup_path` (absolute, e.g. `/lxts/c1`) under every hierarchy containers join
-/// ([`crate::cgroups::Hierarchy::for_containers`]).
+/// Create `cgroup_path` (absolute, e.g. `/lxts/c1`) under every hierarchy of `host` (for a
+/// container, [`Host::for_containers`]).
 /// A directory that already exists and is populated is an error (id clash).
 /// On error, every directory this call created is removed again.
 pub fn create(host: &Host, cgroup_path: &str) -> Result<ContainerCgroup> {
     let wanted = components(cgroup_path)?;
     let mut cg = ContainerCgroup::default();
-    for h in host.hierarchies.iter().filter(|h| h.for_containers()) {
+    for h in &host.hierarchies {
         if let Err(e) = create_one(h, &wanted, &mut cg) {
             // Best effort: the error that made us stop matters more than a failed cleanup.
             let _ = remove(&cg.created);

@@ -83,12 +83,12 @@ fn setup(ctx: &InitCtx<'_>) -> Result<Exec> {
     for (kind, f, path) in ctx.ns.in_child() {
         super::namespaces::join(kind, *f, path)?;
         if cgroup_mount && *f == libc::CLONE_NEWNS as u64 {
-            own_host = Some(crate::cgroups::detect()?);
+            own_host = Some(crate::cgroups::detect()?.for_containers());
         }
     }
     let host_mnt = caller_mnt.is_some() && caller_mnt == super::namespaces::own_id(&ctx.proc_fd, "mnt");
     if cgroup_mount && own_host.is_none() && ctx.host.is_none() {
-        own_host = Some(crate::cgroups::detect()?);
+        own_host = Some(crate::cgroups::detect()?.for_containers());
     }
     let cgroup_host = if cgroup_mount { own_host.as_ref().or(ctx.host) } else { None };
     if ctx.ns.creates(libc::CLONE_NEWUSER as u64) {

@@ -138,7 +138,7 @@ fn run_inner(plan: &Plan, control: &OwnedFd) -> Result<i32> {
     let mut host = None;
     let res = (|| {
         if let Some(c) = &plan.cgroup {
-            let h = host.insert(cgroups::detect()?);
+            let h = host.insert(cgroups::detect()?.for_containers());
             cgroup = Some(cgroups::create(h, &c.path)?);
             // Limits before the init exists; warnings (ignored kernel memory) have no reader here.
             if let (Some(cg), Some(res)) = (&cgroup, plan.config.linux.as_ref().and_then(|l| l.resources.as_ref())) {
