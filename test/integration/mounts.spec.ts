@@ -61,15 +61,21 @@ h.it('mounts with noexec/nosuid/nodev flags are applied', async (t) => {
   for (const o of ['ro', 'nosuid', 'nodev', 'noexec']) t.true(opts.includes(o), `${o} in ${r.stdout}`)
 })
 
-/** The per-mount options of the mount at `path`, as the container's mountinfo shows them. */
-const mountOpts = (path: string): string => `awk '$5 == "${path}" { print "${path}", $6 }' /proc/self/mountinfo`
-
-h.it('recursive options (rro, rnosuid, rnodev, rnoexec, rnoatime, rnosymfollow) reach every mount of an rbind; plain ones only its top', async (t) => {
+/** A host directory with a tmpfs mounted at its `sub` (unmounted afterwards). */
+function withSubmount(t: ExecutionContext): string {
   const src = hostDir(t)
   const sub = join(src, 'sub')
   mkdirSync(sub)
   execFileSync('mount', ['-t', 'tmpfs', 'lxts-test-sub', sub])
   t.teardown(() => execFileSync('umount', [sub]))
+  return src
+}
+
+/** The per-mount options of the mount at `path`, as the container's mountinfo shows them. */
+const mountOpts = (path: string): string => `awk '$5 == "${path}" { print "${path}", $6 }' /proc/self/mountinfo`
+
+h.it('recursive options (rro, rnosuid, rnodev, rnoexec, rnoatime, rnosymfollow) reach every mount of an rbind; plain ones only its top', async (t) => {
+  const src = withSubmount(t)
   const rec = ['rbind', 'rro', 'rnosuid', 'rnodev', 'rnoexec', 'rnoatime', 'rnosymfollow']
   const r = await inside(
     t,
@@ -90,11 +96,7 @@ h.it('recursive options (rro, rnosuid, rnodev, rnoexec, rnoatime, rnosymfollow) 
 })
 
 h.it('recursive options on a tmpfs, rrw undoing rbind,ro below, and the generic flags runc knows (lazytime, iversion, silent, nosymfollow)', async (t) => {
-  const src = hostDir(t)
-  const sub = join(src, 'sub')
-  mkdirSync(sub)
-  execFileSync('mount', ['-t', 'tmpfs', 'lxts-test-sub', sub])
-  t.teardown(() => execFileSync('umount', [sub]))
+  const src = withSubmount(t)
   const r = await inside(t, sh(`${mountOpts('/t')}; ${mountOpts('/w/sub')}; grep " /l " /proc/self/mountinfo`), (c) => {
     c.mounts.push({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['rnoexec', 'rstrictatime'] })
     c.mounts.push({ destination: '/w', type: 'bind', source: src, options: ['rbind', 'ro', 'rrw'] })

@@ -6,6 +6,7 @@
  */
 import { MPOL_FLAGS, MPOL_MODES } from '../config/scheduling.js'
 import { CAPABILITIES } from '../config/validate.js'
+import { isRootless } from '../lifecycle/state-store.js'
 
 /** The runtime-spec `features` document (the parts lxts fills). */
 export interface Features {
@@ -78,11 +79,11 @@ export const FEATURES: Features = {
     intelRdt: { enabled: false },
     // Idmapped binds (mount_setattr MOUNT_ATTR_IDMAP, Linux 5.12; the source's filesystem must allow it).
     // Rootless, idmapping needs the host's CAP_SYS_ADMIN it lacks: reported as disabled then.
-    mountExtensions: { idmap: { enabled: process.geteuid?.() === 0 } },
+    mountExtensions: { idmap: { enabled: !isRootless() } },
     // set_mempolicy(2) in every process of the container (crates/lxts-core/src/container/mempolicy.rs).
     memoryPolicy: { modes: [...MPOL_MODES], flags: [...MPOL_FLAGS] },
     // Moved over rtnetlink by the helper (crates/lxts-core/src/container/netdev.rs); root only.
-    netDevices: { enabled: process.geteuid?.() === 0 },
+    netDevices: { enabled: !isRootless() },
   },
   annotations: { 'org.lxts.version': LXTS_VERSION },
 }

@@ -4,7 +4,7 @@
  */
 import type { Argv } from 'yargs'
 import { CliError } from './cli-error.js'
-import { defaultRoot } from '../lifecycle/state-store.js'
+import { defaultRoot, isRootless } from '../lifecycle/state-store.js'
 import { LOG_FORMATS, type LogFormat } from './log.js'
 
 /** Where container state lives unless `--root` says otherwise (rootless: see defaultRoot). */
@@ -58,7 +58,7 @@ export function rejectUnsupportedGlobals(argv: Pick<GlobalArgs, 'systemd-cgroup'
       { field: '--systemd-cgroup' },
     )
   }
-  if ((argv.rootless === 'true' || argv.rootless === '') && process.geteuid?.() === 0) {
+  if ((argv.rootless === 'true' || argv.rootless === '') && !isRootless()) {
     throw new CliError('ERR_LXTS_UNSUPPORTED', '--rootless=true as root is not supported: lxts is rootless when run by another user (auto)', {
       field: '--rootless',
     })

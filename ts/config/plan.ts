@@ -53,11 +53,12 @@ export interface PlanOptions {
   /** lxts's own cgroup path (default: read from `/proc/self/cgroup`). */
   ownCgroup?: string | undefined
   /**
-   * lxts runs unprivileged: no cgroup unless the config asks for limits (an unprivileged user
-   * can write no cgroup here; runc's rootless mode does the same). Device rules, which only a
-   * cgroup enforces, are left to the user namespace, where no device node can be made.
+   * No cgroup: lxts runs unprivileged and the config asks for no limits ({@link wantsLimits};
+   * an unprivileged user can write no cgroup here; runc's rootless mode does the same). Device
+   * rules, which only a cgroup enforces, are left to the user namespace, where no device node
+   * can be made.
    */
-  rootless?: boolean | undefined
+  noCgroup?: boolean | undefined
 }
 
 /** Whether `config` asks for a limit only a cgroup enforces (device rules aside). */
@@ -153,7 +154,7 @@ export function buildPlan(config: OciConfig, o: PlanOptions): Plan {
     bundle,
     stateDir: o.stateDir,
     config: normalizeConfig(config, bundle),
-    cgroup: o.rootless === true && !wantsLimits(config) ? null : { path: cgroupPath(config.linux?.cgroupsPath, o.id, o.ownCgroup) },
+    cgroup: o.noCgroup === true ? null : { path: cgroupPath(config.linux?.cgroupsPath, o.id, o.ownCgroup) },
     noPivot: o.noPivot ?? false,
     preserveFds: o.preserveFds ?? 0,
     consoleSocket: o.consoleSocket ?? null,

@@ -17,7 +17,7 @@ import { isAlive, liveState, liveStatus } from './live-status.js'
 import { withLock } from './lock.js'
 import { testPause } from './test-pause.js'
 import { recordedInit, recoverDelete } from './recover.js'
-import type { StateStore } from './state-store.js'
+import { isRootless, type StateStore } from './state-store.js'
 import { containerPids, killAll, pauseContainer, pidNamespaceMembers, resumeContainer } from './pause.js'
 import { assertCan } from './status.js'
 import type { ContainerState, ExitStatus, StoredState } from './types.js'
@@ -303,7 +303,7 @@ export class Container {
       if (status === 'paused') await killAll(s.cgroups ?? [], SIGKILL)
       if (s.pid !== undefined && (status === 'created' || status === 'running' || status === 'paused' || status === 'creating')) {
         await killAndWait(s.pid, s.startTime, `container "${this.id}" init`)
-      } else if (s.pid === undefined && (s.cgroups ?? []).length === 0) {
+      } else if (s.pid === undefined && isRootless()) {
         // A create cut short before the state had the pid, without cgroups (rootless): the
         // init it recorded, checked by its start time.
         const init = await recordedInit(this.#store.dir(this.id))

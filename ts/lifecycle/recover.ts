@@ -37,31 +37,21 @@ const MONITOR_TIMEOUT_MS = 2000
 /** Rounds of scan + kill: a process forked between two scans is caught by the next. */
 const ROUNDS = 5
 
-/** Whether the saved config asks for limits (a rootless container then has a cgroup). */
-async function savedWantsLimits(file: string): Promise<boolean> {
+/** The saved `config.json`, or undefined when absent or unreadable. */
+async function savedConfig(file: string): Promise<OciConfig | undefined> {
   try {
-    return wantsLimits(JSON.parse(await fsPromises().readFile(file, 'utf8')) as OciConfig)
-  } catch {
-    return false
-  }
-}
-
-/** `linux.cgroupsPath` of the saved config, or undefined when absent or unreadable. */
-async function savedCgroupsPath(file: string): Promise<string | undefined> {
-  try {
-    const c = JSON.parse(await fsPromises().readFile(file, 'utf8')) as { linux?: { cgroupsPath?: unknown } } | null
-    const p = c?.linux?.cgroupsPath
-    return typeof p === 'string' ? p : undefined
+    const c = JSON.parse(await fsPromises().readFile(file, 'utf8')) as OciConfig | null
+    return typeof c === 'object' && c !== null ? c : undefined
   } catch {
     return undefined
   }
 }
 
-/** The container's cgroup path as create planned it (a bad saved path falls back to the default). */
-async function recoveredPath(store: StateStore, id: string): Promise<string> {
-  const saved = await savedCgroupsPath(store.file(id, 'config.json'))
+/** The cgroup path create used: `linux.cgroupsPath` of the saved config, else the default. */
+function recoveredPath(saved: OciConfig | undefined, id: string): string {
+  const p = saved?.linux?.cgroupsPath
   try {
-    return cgroupPath(saved, id)
+    return cgroupPath(typeof p === 'string' ? p : undefined, id)
   } catch {
     return cgroupPath(undefined, id)
   }
@@ -98,16 +88,20 @@ async function killMembers(dirs: string[]): Promise<Map<number, number>> {
     for (const pid of pids) {
       const info = await processInfo(pid)
       if (info !== null) seen.push({ pid, startTime: info.startTime })
-      const parent = await parentOf(pid)
-      if (parent !== undefined && !members.has(parent) && !monitors.has(parent) && (await isHelper(parent))) {
-        const p = await processInfo(parent)
-        if (p !== null) monitors.set(parent, p.startTime)
-      }
+      if (!members.has((await parentOf(pid)) ?? 0)) await noteMonitor(pid, monitors)
     }
     await killAll(dirs, SIGKILL)
     for (const p of seen) await waitProcessExit(p.pid, p.startTime, EXIT_TIMEOUT_MS).catch(() => false)
   }
   return monitors
+}
+
+/** When `pid`'s parent is an lxts monitor, note it (pid, start time) in `monitors`, to be waited for. */
+async function noteMonitor(pid: number, monitors: Map<number, number>): Promise<void> {
+  const parent = await parentOf(pid)
+  if (parent === undefined || monitors.has(parent) || !(await isHelper(parent))) return
+  const p = await processInfo(parent)
+  if (p !== null) monitors.set(parent, p.startTime)
 }
 
 /** The init a container without cgroups recorded in `<dir>/init` (`pid startTime`). */
@@ -119,19 +113,16 @@ export async function recordedInit(dir: string): Promise<{ pid: number; startTim
 
 /** Force-delete `id` without its state: kill the cgroups' processes, remove the groups and the state dir. */
 export async function recoverDelete(store: StateStore, id: string): Promise<void> {
-  const path = await recoveredPath(store, id)
+  const saved = await savedConfig(store.file(id, 'config.json'))
+  const path = recoveredPath(saved, id)
   // Rootless, a container made no cgroup unless its config asked for limits: root's groups of
   // the same path are none of its business.
-  const leaves = isRootless() && !(await savedWantsLimits(store.file(id, 'config.json'))) ? [] : await plannedCgroups(path)
+  const leaves = isRootless() && !(saved !== undefined && wantsLimits(saved)) ? [] : await plannedCgroups(path)
   const monitors = await killMembers(leaves)
   // Without cgroups (rootless) the init recorded apart from state.json is the way to it.
   const init = await recordedInit(store.dir(id))
   if (init !== undefined) {
-    const parent = await parentOf(init.pid)
-    if (parent !== undefined && (await isHelper(parent))) {
-      const p = await processInfo(parent)
-      if (p !== null) monitors.set(parent, p.startTime)
-    }
+    await noteMonitor(init.pid, monitors)
     await killAndWait(init.pid, init.startTime, `container "${id}" init`)
   }
   for (const [pid, startTime] of monitors) await waitProcessExit(pid, startTime, MONITOR_TIMEOUT_MS).catch(() => false)

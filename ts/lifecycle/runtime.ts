@@ -136,7 +136,8 @@ export class Runtime {
     if (!Number.isInteger(preserveFds) || preserveFds < 0) {
       throw new LxtsError('ERR_LXTS_USAGE', `preserveFds must be a non-negative integer, not ${o.preserveFds}`, { field: 'preserveFds' })
     }
-    if (isRootless() && !wantsLimits(config) && !config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path)) {
+    const noCgroup = isRootless() && !wantsLimits(config)
+    if (noCgroup && !config.linux?.namespaces?.some((n) => n.type === 'pid' && !n.path)) {
       // Without a cgroup, only the death of a pid namespace's init takes every process with it.
       throw new LxtsError('ERR_LXTS_UNSUPPORTED', 'rootless, a container has no cgroup: it needs a new pid namespace (linux.namespaces type "pid"), the only way its processes are all found and ended', { field: 'linux.namespaces' })
     }
@@ -159,7 +160,7 @@ export class Runtime {
           // Node runs prestart and poststart hooks between create and start: those keep the fifo round trip.
           startOnCreate: startNow && o.monitor !== false && !(config.hooks?.prestart?.length ?? 0) && !(config.hooks?.poststart?.length ?? 0),
           consoleSocket: o.consoleSocket === undefined ? ownSocket : resolve(o.consoleSocket),
-          rootless: isRootless(),
+          noCgroup,
         })
         const base: StoredState = {
           ociVersion: config.ociVersion,

@@ -169,8 +169,14 @@ export class StateStore {
    */
   #assertOwnRoot(): void {
     if (!isRootless()) return
-    mkdirSync(this.root, { recursive: true, mode: 0o700 })
-    const st = lstatSync(this.root)
+    let st
+    try {
+      st = lstatSync(this.root)
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err
+      mkdirSync(this.root, { recursive: true, mode: 0o700 })
+      st = lstatSync(this.root)
+    }
     if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) {
       throw new LxtsError('ERR_LXTS_SYSCALL', `state root ${this.root} is not a directory of ours that only we can write (use --root)`, { path: this.root })
     }
@@ -186,8 +192,8 @@ export class StateStore {
    * #assertOwnRoot): whoever controls it controls what lxts reads back as state.
    */
   async ensureRoot(): Promise<void> {
-    mkdirSync(this.root, { recursive: true, mode: 0o700 })
-    this.#assertOwnRoot()
+    if (isRootless()) this.#assertOwnRoot()
+    else mkdirSync(this.root, { recursive: true, mode: 0o700 })
   }
 
   /** Claim `id`: `mkdir <root>/<id>`. ERR_LXTS_EXISTS when it is taken. */

@@ -272,26 +272,7 @@ fn create(
     // Idmapped binds: refused here, before the init exists, when the config cannot have them
     // (they are made when the init asks: see `rootfs::idmap`).
     rootfs::idmap::check(&plan.config)?;
-    let net_devices: Vec<(String, Option<String>)> =
-        plan.config.linux.as_ref().map(|l| l.net_devices.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect()).unwrap_or_default();
-    if !net_devices.is_empty() {
-        // The helper moves them from the host's namespace and enters the container's: it needs
-        // the host's CAP_NET_ADMIN and CAP_SYS_ADMIN, which rootless or joined to a user
-        // namespace (before clone3) it has not.
-        let joined_user = plan.config.linux.as_ref().is_some_and(|l| l.namespaces.iter().any(|n| n.kind == "user" && n.path.is_some()));
-        if !ns.creates(libc::CLONE_NEWNET as u64) {
-            return Err(Error::new(
-                Code::InvalidConfig,
-                "linux.netDevices: needs a new network namespace (linux.namespaces type \"network\")",
-            ));
-        }
-        if user::rootless() || joined_user {
-            return Err(Error::new(
-                Code::Unsupported,
-                "linux.netDevices: not rootless, nor with a joined user namespace (the host's privilege is needed to move devices)",
-            ));
-        }
-    }
+    let net_devices = netdev::requested(&plan.config, ns)?;
     let cg_fd = match cg.and_then(|c| c.v2_dir.as_ref()) {
         Some(dir) => Some(sys::open(&dir.to_string_lossy(), libc::O_RDONLY | libc::O_DIRECTORY, Code::Cgroup)?),
         None => None,
@@ -299,7 +280,7 @@ fn create(
     // Opened here, written by the init (`0`: itself) right after `go`: see `open_v1_tasks`.
     let v1_tasks = cg.map(ContainerCgroup::open_v1_tasks).transpose()?.unwrap_or_default();
     // The init inherits its oomScoreAdj from us (set while we are dumpable; ours is put back below).
-    let own_oom = user::OomScoreAdj::inherit(&proc_fd, plan.config.process.as_ref().and_then(|p| p.oom_score_adj))?;
+    let mut own_oom = user::OomScoreAdj::inherit(&proc_fd, plan.config.process.as_ref().and_then(|p| p.oom_score_adj))?;
     // Non-dumpable from before any join until the init's execve (which resets it): no process
     // of a joined namespace may ptrace us or take our fds (rootless, see the clone below).
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE")?;
@@ -323,7 +304,6 @@ fn create(
     // Rootless with a new user namespace, the init must be dumpable (its /proc files then the
     // user's) for us to write its id maps; it makes itself non-dumpable once they are written.
     let keep_dumpable = init::keeps_dumpable(ns);
-    let mut own_oom = own_oom;
     if keep_dumpable {
         sys::prctl(libc::PR_SET_DUMPABLE, 1, "PR_SET_DUMPABLE")?;
     }

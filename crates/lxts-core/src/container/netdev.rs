@@ -243,6 +243,24 @@ fn name_of(index: u32) -> Option<String> {
     (!p.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned())
 }
 
+/// The devices `cfg` asks to move (host name, name inside), refused up front where the helper
+/// cannot move them: without a new network namespace, rootless, or joined to a user namespace
+/// before `clone3` (moving needs the host's CAP_NET_ADMIN, entering the container's namespace
+/// its CAP_SYS_ADMIN).
+pub fn requested(cfg: &crate::plan::Config, ns: &super::namespaces::NsPlan) -> Result<Vec<(String, Option<String>)>> {
+    let Some(linux) = cfg.linux.as_ref().filter(|l| !l.net_devices.is_empty()) else { return Ok(Vec::new()) };
+    if !ns.creates(libc::CLONE_NEWNET as u64) {
+        return Err(Error::new(Code::InvalidConfig, "linux.netDevices: needs a new network namespace (linux.namespaces type \"network\")"));
+    }
+    if super::user::rootless() || linux.namespaces.iter().any(|n| n.kind == "user" && n.path.is_some()) {
+        return Err(Error::new(
+            Code::Unsupported,
+            "linux.netDevices: not rootless, nor with a joined user namespace (the host's privilege is needed to move devices)",
+        ));
+    }
+    Ok(linux.net_devices.iter().map(|(k, v)| (k.clone(), v.name.clone())).collect())
+}
+
 /// Whether the kernel takes `name` for a device (what `dev_valid_name` checks), with at most
 /// one `%d` where `template` allows one.
 pub fn valid_name(name: &str, template: bool) -> bool {

@@ -95,11 +95,11 @@ pub fn cpu_mask() -> Result<Vec<u64>> {
     Ok(mask)
 }
 
-/// Run the calling process on the CPUs of `mask`.
-pub fn set_cpu_mask(mask: &[u64]) -> Result<()> {
+/// Run the calling process on the CPUs of `mask` (`what` names the list in errors).
+pub fn set_cpu_mask(mask: &[u64], what: Option<&str>) -> Result<()> {
     // SAFETY: sched_setaffinity on ourselves with a mask of the byte size passed.
     let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, mask.len() * 8, mask.as_ptr()) };
-    crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setaffinity", None).map(|_| ())
+    crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setaffinity", what).map(|_| ())
 }
 
 /// Run the calling process (and the children it makes next) on the CPUs of `list`
@@ -109,11 +109,7 @@ pub fn apply_cpu_affinity(list: Option<&str>, field: &str) -> Result<()> {
     let mask = crate::container::sys::id_mask(list).ok_or_else(|| {
         Error::new(Code::InvalidConfig, format!("process.execCPUAffinity.{field}: {list:?} is not a list of CPUs such as 0-3,7"))
     })?;
-    // SAFETY: sched_setaffinity on ourselves with a mask of the byte size passed.
-    let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, 0, mask.len() * 8, mask.as_ptr()) };
-    crate::container::sys::cvt(ret as libc::c_int, Code::Process, "sched_setaffinity", Some(list))
-        .map(|_| ())
-        .map_err(|e| e.context(format!("process.execCPUAffinity.{field}")))
+    set_cpu_mask(&mask, Some(list)).map_err(|e| e.context(format!("process.execCPUAffinity.{field}")))
 }
 
 const IOPRIO_WHO_PROCESS: libc::c_int = 1;

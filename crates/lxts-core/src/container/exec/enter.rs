@@ -274,7 +274,7 @@ fn run_inner(plan: &ExecPlan, control: &OwnedFd) -> Result<i32> {
     super::super::sched::apply_cpu_affinity(initial, "initial")?;
     let forked = spawn::spawn(0, cg.v2.as_ref().map(|f| f.as_fd()));
     if let (Some(mask), false) = (&own_cpus, matches!(forked, Ok(spawn::Forked::Child))) {
-        let _ = super::super::sched::set_cpu_mask(mask);
+        let _ = super::super::sched::set_cpu_mask(mask, None);
     }
     let (pid, child_pidfd, into_cgroup) = match forked? {
         spawn::Forked::Child => {
